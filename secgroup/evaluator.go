@@ -1,0 +1,324 @@
+package secgroup
+
+import (
+	"cmp"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+// Evaluator answers "does the gateway reach this endpoint?" for one snapshot.
+// New compiles every group's rules against the gateway once; Evaluate then
+// memoises each (group set, protocol, port) answer, so endpoints that share a
+// group set and a port cost one map lookup.
+//
+// An Evaluator is safe for concurrent use. It never modifies the snapshot, and
+// the snapshot must not be modified while the Evaluator is in use.
+type Evaluator struct {
+	snap *snapshot.Snapshot
+
+	groups map[string]*compiledGroup
+
+	// The gateway: its group (nil when absent from the snapshot), the VPC
+	// its group is in, and its source addresses.
+	gwID      string
+	gw        *compiledGroup
+	gwVPC     string
+	gwAddrs   []netip.Prefix
+	addrsNote string // why the gateway's addresses are unknown; "" when known
+
+	// egress holds the gateway group's egress rules in evaluation order;
+	// egressOn is true when they are evaluated (the group lists some, or its
+	// rules are unreadable).
+	egress   []*compiledRule
+	egressOn bool
+
+	setsMu sync.RWMutex
+	sets   map[string]*groupSet
+}
+
+// compiledGroup is one security group as the evaluator needs it.
+type compiledGroup struct {
+	id         string
+	group      *snapshot.SecurityGroup // nil when the snapshot lacks the group
+	typ        string                  // normal | enterprise; "" when unknown
+	vpc        string
+	innerDrop  bool
+	known      bool   // the group itself (type, VPC) is in the data
+	rulesKnown bool   // its rules and innerAccessPolicy are in the data
+	missing    string // why it is not readable, for notes
+	ingress    []*compiledRule
+}
+
+// groupSet is the merged view of the groups on one ENI, with its memoised
+// ingress decisions.
+type groupSet struct {
+	ids   []string // sorted, unique
+	rules []*compiledRule
+	// unreadable lists notes for groups whose rules are not in the data.
+	unreadable []string
+	// gwState says whether the gateway's own group is on the ENI and what
+	// intra-group access does.
+	gwState intraState
+
+	mu      sync.RWMutex
+	results map[uint32]Decision
+}
+
+type intraState int
+
+const (
+	intraAbsent  intraState = iota // gateway group not on the ENI, or enterprise
+	intraAllow                     // normal, innerAccessPolicy accept: allowed
+	intraDrop                      // normal, innerAccessPolicy drop: rules decide
+	intraUnknown                   // on the ENI, but its policy is not in the data
+)
+
+// New compiles the snapshot for evaluation. The snapshot is assumed loaded
+// and normalised (lower-case type/policy/direction, upper-case protocol);
+// values the evaluator cannot read (an unparseable port range or CIDR) make
+// the rule "may match" rather than being trusted.
+func New(s *snapshot.Snapshot) *Evaluator {
+	e := &Evaluator{
+		snap:   s,
+		groups: make(map[string]*compiledGroup, len(s.SecurityGroups)),
+		gwID:   s.Gateway.SecurityGroupID,
+		sets:   make(map[string]*groupSet),
+	}
+	missingGroups, missingRules, allGroups, allRules := missingParts(s.Missing)
+
+	for i := range s.SecurityGroups {
+		g := &s.SecurityGroups[i]
+		if _, dup := e.groups[g.ID]; dup {
+			continue // the loader rejects duplicates; keep the first
+		}
+		cg := &compiledGroup{
+			id:    g.ID,
+			group: g,
+			typ:   cmp.Or(strings.ToLower(g.Type), snapshot.GroupTypeNormal),
+			vpc:   g.VpcID,
+			known: true,
+		}
+		cg.innerDrop = strings.EqualFold(g.InnerAccessPolicy, snapshot.PolicyDrop)
+		cg.rulesKnown = true
+		if why, ok := missingGroups[g.ID]; ok || allGroups != "" {
+			cg.known, cg.rulesKnown, cg.typ = false, false, ""
+			cg.missing = fmt.Sprintf("group %s could not be read (%s)", g.ID, cmp.Or(why, allGroups))
+		} else if why, ok := missingRules[g.ID]; ok || allRules != "" {
+			cg.rulesKnown = false
+			cg.missing = fmt.Sprintf("rules of group %s could not be read (%s)", g.ID, cmp.Or(why, allRules))
+		}
+		e.groups[g.ID] = cg
+	}
+
+	e.gw = e.groups[e.gwID]
+	e.gwVPC = s.Gateway.VpcID
+	if e.gw != nil && e.gw.vpc != "" {
+		e.gwVPC = e.gw.vpc
+	}
+	e.gwAddrs, e.addrsNote = parseGatewayAddresses(s.Gateway.Addresses)
+
+	for _, cg := range e.groups {
+		if !cg.rulesKnown {
+			continue
+		}
+		for i := range cg.group.Rules {
+			r := &cg.group.Rules[i]
+			if !strings.EqualFold(r.Direction, snapshot.DirectionIngress) {
+				continue
+			}
+			cr := compileRule(cg, i)
+			cr.srcMatch, cr.srcWhy = e.sourceMatch(cg, r)
+			cr.view.Source, cr.view.SourceWhy = cr.srcMatch, cr.srcWhy
+			cg.ingress = append(cg.ingress, cr)
+		}
+		slices.SortStableFunc(cg.ingress, compareRules)
+	}
+
+	if gw := e.gw; gw != nil {
+		if !gw.rulesKnown {
+			e.egressOn = true
+		} else {
+			for i := range gw.group.Rules {
+				if strings.EqualFold(gw.group.Rules[i].Direction, snapshot.DirectionEgress) {
+					e.egress = append(e.egress, e.compileEgress(gw, i))
+				}
+			}
+			slices.SortStableFunc(e.egress, compareRules)
+			e.egressOn = len(e.egress) > 0
+		}
+	}
+	return e
+}
+
+// missingParts reads s.Missing: which groups are unreadable entirely
+// (securityGroups) or only their rules (rules), each with the recorded error;
+// a whole-part entry returns its error as all*.
+func missingParts(parts []snapshot.MissingPart) (groups, rules map[string]string, allGroups, allRules string) {
+	groups, rules = map[string]string{}, map[string]string{}
+	for _, p := range parts {
+		why := cmp.Or(p.Error, "no error recorded")
+		if p.Action != "" {
+			why = p.Action + ": " + why
+		}
+		var m map[string]string
+		switch p.Part {
+		case snapshot.PartSecurityGroups:
+			m = groups
+			if len(p.IDs) == 0 {
+				allGroups = why
+			}
+		case snapshot.PartRules:
+			m = rules
+			if len(p.IDs) == 0 {
+				allRules = why
+			}
+		default:
+			continue
+		}
+		for _, id := range p.IDs {
+			m[id] = why
+		}
+	}
+	return groups, rules, allGroups, allRules
+}
+
+// parseGatewayAddresses reads the gateway's addresses as prefixes (a plain IP
+// is a /32 or /128). The note is non-empty when they are unknown.
+func parseGatewayAddresses(addrs []string) ([]netip.Prefix, string) {
+	if len(addrs) == 0 {
+		return nil, "gateway addresses unknown"
+	}
+	out := make([]netip.Prefix, 0, len(addrs))
+	for _, a := range addrs {
+		p, err := parsePrefix(a)
+		if err != nil {
+			return nil, fmt.Sprintf("gateway addresses unknown: %q is not an IP or CIDR", a)
+		}
+		out = append(out, p)
+	}
+	return out, ""
+}
+
+// parsePrefix parses a CIDR or a plain IP (as a host prefix), masked.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, err
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+// compareRules orders rules for evaluation: smaller priority number first,
+// drop before accept at equal priority, then group order and rule position
+// (which only make the order deterministic).
+func compareRules(a, b *compiledRule) int {
+	if c := cmp.Compare(a.prio, b.prio); c != 0 {
+		return c
+	}
+	if a.drop != b.drop {
+		if a.drop {
+			return -1
+		}
+		return 1
+	}
+	if c := strings.Compare(a.view.Ref.GroupID, b.view.Ref.GroupID); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.view.Ref.Index, b.view.Ref.Index)
+}
+
+// lookupSet returns the compiled, merged view of a set of groups, building it
+// on first use. The key is built on the stack so a hit does not allocate.
+func (e *Evaluator) lookupSet(ids []string) *groupSet {
+	var arr [8]string
+	sorted := arr[:0]
+	sorted = append(sorted, ids...)
+	// Insertion sort: ENIs carry a handful of groups.
+	for i := 1; i < len(sorted); i++ {
+		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
+			sorted[j], sorted[j-1] = sorted[j-1], sorted[j]
+		}
+	}
+	n := 0
+	for i, id := range sorted {
+		if i == 0 || id != sorted[n-1] {
+			sorted[n] = id
+			n++
+		}
+	}
+	sorted = sorted[:n]
+	var buf [256]byte
+	key := buf[:0]
+	for i, id := range sorted {
+		if i > 0 {
+			key = append(key, 0)
+		}
+		key = append(key, id...)
+	}
+	e.setsMu.RLock()
+	gs := e.sets[string(key)]
+	e.setsMu.RUnlock()
+	if gs != nil {
+		return gs
+	}
+	gs = e.buildSet(slices.Clone(sorted))
+	e.setsMu.Lock()
+	if prev := e.sets[string(key)]; prev != nil {
+		gs = prev
+	} else {
+		e.sets[string(key)] = gs
+	}
+	e.setsMu.Unlock()
+	return gs
+}
+
+func (e *Evaluator) buildSet(ids []string) *groupSet {
+	gs := &groupSet{ids: ids, results: make(map[uint32]Decision)}
+	n := 0
+	for _, id := range ids {
+		cg := e.groups[id]
+		switch {
+		case cg == nil:
+			gs.unreadable = append(gs.unreadable, fmt.Sprintf("group %s is on the ENI but not in the snapshot: its rules are unknown", id))
+		case !cg.rulesKnown:
+			gs.unreadable = append(gs.unreadable, cg.missing)
+		default:
+			n += len(cg.ingress)
+		}
+		if id == e.gwID {
+			switch {
+			case cg == nil || !cg.known:
+				gs.gwState = intraUnknown
+			case cg.typ != snapshot.GroupTypeNormal:
+				gs.gwState = intraAbsent
+			case !cg.rulesKnown:
+				gs.gwState = intraUnknown
+			case cg.innerDrop:
+				gs.gwState = intraDrop
+			default:
+				gs.gwState = intraAllow
+			}
+		}
+	}
+	gs.rules = make([]*compiledRule, 0, n)
+	for _, id := range ids {
+		if cg := e.groups[id]; cg != nil && cg.rulesKnown {
+			gs.rules = append(gs.rules, cg.ingress...)
+		}
+	}
+	slices.SortStableFunc(gs.rules, compareRules)
+	return gs
+}
