@@ -19,7 +19,9 @@ func (e *Evaluator) Evaluate(q Query) Decision {
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)
 	in := e.ingressCached(gs, pc, proto, q.Port)
-	if !e.egressOn {
+	// With no groups known on the ENI, egress destination-group rules are
+	// undecidable too: the ingress Unknown stands alone.
+	if !e.egressOn || len(gs.ids) == 0 {
 		return in
 	}
 	out := e.egressDecide(gs, pc, proto, q, nil)
@@ -37,7 +39,7 @@ func (e *Evaluator) Explain(q Query) Explanation {
 	pc := parseProto(proto)
 	var trail []Considered
 	d := e.ingress(gs, pc, proto, q.Port, &trail)
-	if e.egressOn {
+	if e.egressOn && len(gs.ids) > 0 {
 		d = combine(d, e.egressDecide(gs, pc, proto, q, &trail))
 	}
 	if d.Deciding != nil {

@@ -1,0 +1,508 @@
+package secgroup
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+// The reference below is written straight from DESIGN.md's semantics, with
+// none of the evaluator's machinery: every "may match" rule is enumerated as
+// matching and not matching, and a group whose rules are unknown is modelled
+// as two phantom rules that may match — an accept and a drop at priority 1 —
+// since it could hold any rule.
+
+type tri int
+
+const (
+	no tri = iota
+	yes
+	maybe
+)
+
+func and(a, b tri) tri {
+	if a == no || b == no {
+		return no
+	}
+	if a == maybe || b == maybe {
+		return maybe
+	}
+	return yes
+}
+
+type refRule struct {
+	prio int
+	drop bool
+	m    tri
+}
+
+type refWorld struct {
+	s          *snapshot.Snapshot
+	groups     map[string]*snapshot.SecurityGroup
+	badGroup   map[string]bool // type/VPC unknown
+	badRules   map[string]bool // rules unknown
+	gw         *snapshot.SecurityGroup
+	gwKnown    bool
+	gwVPC      string
+	addrsKnown bool
+	addrs      []netip.Prefix
+}
+
+func newRefWorld(s *snapshot.Snapshot) *refWorld {
+	w := &refWorld{s: s, groups: map[string]*snapshot.SecurityGroup{}, badGroup: map[string]bool{}, badRules: map[string]bool{}}
+	for i := range s.SecurityGroups {
+		w.groups[s.SecurityGroups[i].ID] = &s.SecurityGroups[i]
+	}
+	for _, m := range s.Missing {
+		ids := m.IDs
+		if len(ids) == 0 {
+			ids = slices.Collect(func(yield func(string) bool) {
+				for id := range w.groups {
+					if !yield(id) {
+						return
+					}
+				}
+			})
+		}
+		for _, id := range ids {
+			w.badRules[id] = true
+			if m.Part == "securityGroups" {
+				w.badGroup[id] = true
+			}
+		}
+	}
+	w.gw = w.groups[s.Gateway.SecurityGroupID]
+	w.gwKnown = w.gw != nil && !w.badGroup[w.gw.ID]
+	w.gwVPC = s.Gateway.VpcID
+	if w.gw != nil && w.gw.VpcID != "" {
+		w.gwVPC = w.gw.VpcID
+	}
+	w.addrsKnown = len(s.Gateway.Addresses) > 0
+	for _, a := range s.Gateway.Addresses {
+		p, err := netip.ParsePrefix(a)
+		if err != nil {
+			ip := netip.MustParseAddr(a)
+			p = netip.PrefixFrom(ip, ip.BitLen())
+		}
+		w.addrs = append(w.addrs, p.Masked())
+	}
+	return w
+}
+
+func typeOf(g *snapshot.SecurityGroup) string {
+	if g.Type == "" {
+		return "normal"
+	}
+	return g.Type
+}
+
+func refProto(r *snapshot.Rule, p string) tri {
+	rp := strings.ToUpper(r.Protocol)
+	if rp == "" {
+		rp = "TCP"
+	}
+	if rp == "ALL" || rp == strings.ToUpper(p) {
+		return yes
+	}
+	return no
+}
+
+func refPort(r *snapshot.Rule, port int) tri {
+	if r.PortRangeListID != "" {
+		return maybe
+	}
+	if r.PortRange == "-1/-1" || r.PortRange == "" {
+		return yes
+	}
+	a, b, _ := strings.Cut(r.PortRange, "/")
+	lo, _ := strconv.Atoi(a)
+	hi, _ := strconv.Atoi(b)
+	if port >= lo && port <= hi {
+		return yes
+	}
+	return no
+}
+
+// refGroupRef: may a rule of g reference peer (both normal, same VPC)?
+func (w *refWorld) refGroupRef(g *snapshot.SecurityGroup, peer string) tri {
+	if typeOf(g) == "enterprise" {
+		return no
+	}
+	p := w.groups[peer]
+	if p == nil || w.badGroup[peer] {
+		return maybe
+	}
+	if typeOf(p) == "enterprise" {
+		return no
+	}
+	pv := p.VpcID
+	if peer == w.s.Gateway.SecurityGroupID {
+		pv = w.gwVPC
+	}
+	if g.VpcID != "" && pv != "" && g.VpcID != pv {
+		return no
+	}
+	return yes
+}
+
+func (w *refWorld) refSource(g *snapshot.SecurityGroup, r *snapshot.Rule) tri {
+	switch {
+	case r.SourceCidr != "":
+		c := netip.MustParsePrefix(r.SourceCidr)
+		if !w.addrsKnown {
+			if c.Bits() == 0 {
+				return yes
+			}
+			return maybe
+		}
+		inside, overlap := 0, 0
+		for _, a := range w.addrs {
+			if a.Addr().Is4() == c.Addr().Is4() && c.Bits() <= a.Bits() && c.Contains(a.Addr()) {
+				inside++
+			}
+			if c.Overlaps(a) {
+				overlap++
+			}
+		}
+		if inside == len(w.addrs) {
+			return yes
+		}
+		if overlap == 0 {
+			return no
+		}
+		return maybe
+	case r.SourcePrefixListID != "":
+		return maybe
+	case r.SourceGroupID != "":
+		if r.SourceGroupID != w.s.Gateway.SecurityGroupID {
+			return no
+		}
+		return w.refGroupRef(g, r.SourceGroupID)
+	}
+	return no
+}
+
+func prioOf(r *snapshot.Rule) int {
+	if r.Priority == 0 {
+		return 1
+	}
+	return r.Priority
+}
+
+// outcomes enumerates every assignment of the maybe rules and returns which
+// verdicts (deny, allow) occur. intra may be no, yes or maybe.
+func outcomes(rules []refRule, intra tri, defaultDeny bool) (deny, allow bool) {
+	var maybes []int
+	for i, r := range rules {
+		if r.m == maybe {
+			maybes = append(maybes, i)
+		}
+	}
+	intraOpts := []bool{intra == yes}
+	if intra == maybe {
+		intraOpts = []bool{false, true}
+	}
+	for _, in := range intraOpts {
+		for mask := 0; mask < 1<<len(maybes); mask++ {
+			on := func(i int) bool {
+				if rules[i].m == yes {
+					return true
+				}
+				if rules[i].m == no {
+					return false
+				}
+				k := slices.Index(maybes, i)
+				return mask&(1<<k) != 0
+			}
+			if in {
+				allow = true
+				continue
+			}
+			best, bestDrop, any := 0, false, false
+			for i, r := range rules {
+				if !on(i) {
+					continue
+				}
+				if !any || r.prio < best {
+					best, bestDrop, any = r.prio, r.drop, true
+				} else if r.prio == best && r.drop {
+					bestDrop = true
+				}
+			}
+			if (!any && defaultDeny) || (any && bestDrop) {
+				deny = true
+			} else {
+				allow = true
+			}
+		}
+	}
+	return deny, allow
+}
+
+func (w *refWorld) verdict(q Query) Verdict {
+	var ids []string
+	for _, id := range q.GroupIDs {
+		if !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return Unknown
+	}
+	var rules []refRule
+	intra := no
+	for _, id := range ids {
+		g := w.groups[id]
+		if g == nil || w.badRules[id] {
+			rules = append(rules, refRule{prio: 1, drop: true, m: maybe}, refRule{prio: 1, drop: false, m: maybe})
+		}
+		if id == w.s.Gateway.SecurityGroupID {
+			switch {
+			case g != nil && !w.badGroup[id] && typeOf(g) == "enterprise":
+			case g == nil || w.badRules[id]:
+				intra = maybe
+			case g.InnerAccessPolicy != "drop":
+				intra = yes
+			}
+		}
+		if g == nil || w.badRules[id] {
+			continue
+		}
+		for i := range g.Rules {
+			r := &g.Rules[i]
+			if r.Direction != "ingress" {
+				continue
+			}
+			m := and(and(refProto(r, q.Protocol), refPort(r, q.Port)), w.refSource(g, r))
+			rules = append(rules, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
+		}
+	}
+	inDeny, inAllow := outcomes(rules, intra, true)
+
+	// Egress of the gateway group.
+	egDeny, egAllow := false, true
+	if w.gw != nil {
+		if w.badRules[w.gw.ID] {
+			egDeny, egAllow = true, true
+		} else {
+			var eg []refRule
+			for i := range w.gw.Rules {
+				r := &w.gw.Rules[i]
+				if r.Direction != "egress" {
+					continue
+				}
+				var dest tri
+				switch {
+				case r.DestCidr != "":
+					if netip.MustParsePrefix(r.DestCidr).Contains(q.Dest) {
+						dest = yes
+					}
+				case r.SourcePrefixListID != "":
+					dest = maybe
+				case r.DestGroupID != "":
+					if slices.Contains(ids, r.DestGroupID) {
+						dest = w.refGroupRef(w.gw, r.DestGroupID)
+					}
+				}
+				m := and(and(refProto(r, q.Protocol), refPort(r, q.Port)), dest)
+				eg = append(eg, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
+			}
+			if len(eg) > 0 {
+				egDeny, egAllow = outcomes(eg, no, typeOf(w.gw) == "enterprise")
+			}
+		}
+	}
+	switch {
+	case (inDeny && !inAllow) || (egDeny && !egAllow):
+		return Deny
+	case inAllow && !inDeny && egAllow && !egDeny:
+		return Allow
+	}
+	return Unknown
+}
+
+// randomSnapshot builds a small random world: the gateway group and three
+// backend groups with a handful of rules each, over a few VPCs, types,
+// sources, ports and priorities chosen to collide often.
+func randomSnapshot(rng *rand.Rand) *snapshot.Snapshot {
+	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
+	s := &snapshot.Snapshot{Version: 1, Gateway: snapshot.Gateway{ID: "gw", VpcID: "vpc-a", SecurityGroupID: "sg-gw"}}
+	switch rng.IntN(4) {
+	case 0:
+	case 1:
+		s.Gateway.Addresses = []string{"192.168.0.0/24"}
+	case 2:
+		s.Gateway.Addresses = []string{"192.168.0.5", "10.1.0.0/16"}
+	default:
+		s.Gateway.Addresses = []string{"192.168.0.0/24", "192.168.1.0/24"}
+	}
+	for _, id := range []string{"sg-gw", "sg-b", "sg-c", "sg-d"} {
+		if id != "sg-gw" && rng.IntN(8) == 0 {
+			continue // absent from the snapshot
+		}
+		g := snapshot.SecurityGroup{ID: id, Type: pick("normal", "normal", "normal", "enterprise", ""), VpcID: pick("vpc-a", "vpc-a", "vpc-b", ""),
+			InnerAccessPolicy: pick("accept", "drop", "")}
+		n := rng.IntN(5)
+		for i := 0; i < n; i++ {
+			r := snapshot.Rule{ID: fmt.Sprintf("r%d", i), Direction: "ingress", Policy: pick("accept", "drop"),
+				Priority: []int{0, 1, 1, 2, 50, 100, 110}[rng.IntN(7)], Protocol: pick("TCP", "TCP", "UDP", "ALL", "tcp")}
+			r.PortRange = pick("8080/8080", "8000/8090", "1/65535", "9000/9000", "8081/8081")
+			if r.Protocol == "ALL" && rng.IntN(2) == 0 {
+				r.PortRange = "-1/-1"
+			}
+			if rng.IntN(10) == 0 {
+				r.PortRange, r.PortRangeListID = "", "prl-1"
+			}
+			switch rng.IntN(9) {
+			case 0, 1, 2:
+				r.SourceGroupID = "sg-gw"
+			case 3:
+				r.SourceGroupID = pick("sg-b", "sg-x")
+			case 4:
+				r.SourceCidr = pick("0.0.0.0/0", "192.168.0.0/16", "192.168.0.0/25", "10.0.0.0/8", "192.168.0.5/32", "::/0")
+			case 5:
+				r.SourcePrefixListID = "pl-1"
+			case 6:
+				r.SourceGroupID, r.SourceCidr = "sg-gw", pick("0.0.0.0/0", "10.0.0.0/8")
+			case 7:
+				r.SourceCidr = "192.168.0.0/24"
+			default:
+				r.SourceGroupID = "sg-gw"
+				r.Direction = "egress"
+				switch rng.IntN(3) {
+				case 0:
+					r.SourceGroupID, r.DestCidr = "", pick("172.16.0.0/16", "0.0.0.0/0", "10.0.0.0/8")
+				case 1:
+					r.SourceGroupID, r.DestGroupID = "", pick("sg-b", "sg-c")
+				default:
+					r.SourceGroupID, r.SourcePrefixListID = "", "pl-2"
+				}
+			}
+			g.Rules = append(g.Rules, r)
+		}
+		s.SecurityGroups = append(s.SecurityGroups, g)
+	}
+	if rng.IntN(6) == 0 {
+		s.Missing = append(s.Missing, snapshot.MissingPart{Part: pick("rules", "securityGroups"), IDs: []string{pick("sg-b", "sg-c", "sg-gw")}, Error: "x"})
+	}
+	return s
+}
+
+func randomQuery(rng *rand.Rand) Query {
+	var ids []string
+	for _, id := range []string{"sg-gw", "sg-b", "sg-c", "sg-d", "sg-gone"} {
+		if rng.IntN(3) == 0 {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 && rng.IntN(5) != 0 {
+		ids = []string{"sg-b"}
+	}
+	return Query{GroupIDs: ids, Protocol: []string{"TCP", "TCP", "UDP", "tcp"}[rng.IntN(4)],
+		Port: []int{8080, 8081, 8085, 9000, 22}[rng.IntN(5)], Dest: netip.MustParseAddr([]string{"172.16.0.10", "10.9.9.9"}[rng.IntN(2)])}
+}
+
+// comparable strips pointers so decisions from two evaluators compare.
+func comparable(d Decision) string {
+	var unc []string
+	for _, u := range d.Uncertain {
+		unc = append(unc, refName(&u))
+	}
+	return fmt.Sprintf("%v|%d|%s|%v|%q", d.Verdict, d.Reason, refName(d.Deciding), unc, d.Notes)
+}
+
+func TestAgainstReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[Verdict]int{}
+	for iter := 0; iter < 3000; iter++ {
+		s := randomSnapshot(rng)
+		e := New(s)
+		w := newRefWorld(s)
+		for k := 0; k < 10; k++ {
+			q := randomQuery(rng)
+			want := w.verdict(q)
+			got := e.Evaluate(q)
+			seen[got.Verdict]++
+			if got.Verdict != want {
+				x := e.Explain(q)
+				t.Fatalf("iteration %d: Evaluate(%+v) = %v (reason %d, notes %q), reference %v\nsnapshot %+v\ntrail %+v",
+					iter, q, got.Verdict, got.Reason, got.Notes, want, s, x.Considered)
+			}
+			x := e.Explain(q)
+			if comparable(x.Decision) != comparable(got) {
+				t.Fatalf("iteration %d: Explain %s != Evaluate %s", iter, comparable(x.Decision), comparable(got))
+			}
+			if again := e.Evaluate(q); !reflect.DeepEqual(again, got) {
+				t.Fatalf("iteration %d: memoised %+v != first %+v", iter, again, got)
+			}
+			if fresh := New(s).Evaluate(q); comparable(fresh) != comparable(got) {
+				t.Fatalf("iteration %d: fresh evaluator %s != memoised %s", iter, comparable(fresh), comparable(got))
+			}
+			decisive := 0
+			for _, c := range x.Considered {
+				if c.Decisive {
+					decisive++
+				}
+			}
+			if (got.Deciding != nil) != (decisive == 1) || decisive > 1 {
+				t.Fatalf("iteration %d: %d decisive entries, deciding %v", iter, decisive, got.Deciding)
+			}
+			if got.Reason == ReasonRule && (got.Deciding == nil || (got.Deciding.Rule.Policy == "drop") != (got.Verdict == Deny)) {
+				t.Fatalf("iteration %d: ReasonRule with deciding %+v and verdict %v", iter, got.Deciding, got.Verdict)
+			}
+		}
+	}
+	for _, v := range []Verdict{Allow, Deny, Unknown} {
+		if seen[v] < 100 {
+			t.Errorf("the generator produced only %d %v verdicts: it does not exercise the evaluator", seen[v], v)
+		}
+	}
+}
+
+// TestConcurrentEvaluate runs Evaluate from many goroutines on one evaluator
+// (run with -race) and checks every answer against a sequential evaluator.
+func TestConcurrentEvaluate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	s := randomSnapshot(rng)
+	for len(s.SecurityGroups) < 4 {
+		s = randomSnapshot(rng)
+	}
+	queries := make([]Query, 400)
+	want := make([]string, len(queries))
+	seq := New(s)
+	for i := range queries {
+		queries[i] = randomQuery(rng)
+		want[i] = comparable(seq.Evaluate(queries[i]))
+	}
+	e := New(s)
+	var wg sync.WaitGroup
+	errs := make(chan string, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for round := 0; round < 5; round++ {
+				for k := range queries {
+					i := (k*7 + g*31 + round) % len(queries)
+					if got := comparable(e.Evaluate(queries[i])); got != want[i] {
+						errs <- fmt.Sprintf("goroutine %d query %d: %s, want %s", g, i, got, want[i])
+						return
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
