@@ -1,0 +1,195 @@
+// Package render writes a diagnose.Report as text (styled for terminals),
+// JSON (the stable report schema) or Markdown (for incident tickets).
+package render
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
+)
+
+// Format is an output format name.
+type Format string
+
+const (
+	FormatText     Format = "text"
+	FormatJSON     Format = "json"
+	FormatMarkdown Format = "markdown"
+)
+
+// ParseFormat reads text, json or markdown (md).
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "", "text":
+		return FormatText, nil
+	case "json":
+		return FormatJSON, nil
+	case "markdown", "md":
+		return FormatMarkdown, nil
+	}
+	return "", fmt.Errorf("unknown output format %q (want text, json or markdown)", s)
+}
+
+// Write renders r in format f. Text is styled; whether colour reaches the
+// terminal is decided by the writer (see Terminal).
+func Write(w io.Writer, r *diagnose.Report, f Format) error {
+	switch f {
+	case FormatJSON:
+		return JSON(w, r)
+	case FormatMarkdown:
+		return Markdown(w, r)
+	}
+	return Text(w, r)
+}
+
+// JSON writes the report in the stable schema, indented.
+func JSON(w io.Writer, r *diagnose.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// serviceGroup is one service's endpoints and findings, for the text and
+// Markdown layouts, in snapshot order.
+type serviceGroup struct {
+	key       string
+	endpoints []diagnose.EndpointResult
+	findings  []*diagnose.Finding
+	blocked   int
+	unknown   int
+}
+
+// groupByService splits the report by service; findings naming several
+// services appear under the first; findings naming none are returned apart
+// (skipped-check notes excluded: they are listed on their own).
+func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagnose.Finding) {
+	index := map[string]*serviceGroup{}
+	get := func(key string) *serviceGroup {
+		if g, ok := index[key]; ok {
+			return g
+		}
+		g := &serviceGroup{key: key}
+		index[key] = g
+		groups = append(groups, g)
+		return g
+	}
+	for _, e := range r.Endpoints {
+		g := get(e.Service)
+		g.endpoints = append(g.endpoints, e)
+		switch e.Verdict {
+		case diagnose.VerdictBlocked:
+			g.blocked++
+		case diagnose.VerdictReachable:
+		default:
+			g.unknown++
+		}
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.Code == diagnose.CodeCheckSkipped {
+			continue
+		}
+		if len(f.Services) == 0 {
+			global = append(global, f)
+			continue
+		}
+		g := get(f.Services[0])
+		g.findings = append(g.findings, f)
+	}
+	return groups, global
+}
+
+// status is a service's one-word state: the worst of its endpoints and findings.
+func (g *serviceGroup) status() string {
+	worst := diagnose.Info
+	hasFinding := false
+	for _, f := range g.findings {
+		if f.Code == diagnose.CodeVerdictUnknown {
+			continue
+		}
+		hasFinding = true
+		worst = max(worst, f.Level())
+	}
+	switch {
+	case g.blocked > 0 || (hasFinding && worst == diagnose.Error):
+		return "BROKEN"
+	case g.unknown > 0:
+		return "UNKNOWN"
+	case hasFinding && worst == diagnose.Warning:
+		return "WARNING"
+	case len(g.endpoints) == 0:
+		return "NO ENDPOINTS"
+	}
+	return "OK"
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return fmt.Sprintf("%d %s", n, one)
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}
+
+func summaryLine(s diagnose.Summary) string {
+	return fmt.Sprintf("%s: %d reachable, %d blocked, %d unknown · %s, %s, %s",
+		plural(s.Endpoints, "endpoint", "endpoints"), s.Reachable, s.Blocked, s.Unknown,
+		plural(s.Errors, "error", "errors"), plural(s.Warnings, "warning", "warnings"), plural(s.Infos, "info", "infos"))
+}
+
+func gatewayLine(r *diagnose.Report) string {
+	parts := []string{"gateway " + r.Gateway.ID}
+	if r.Gateway.Name != "" {
+		parts[0] += " (" + r.Gateway.Name + ")"
+	}
+	if r.Gateway.Region != "" {
+		parts = append(parts, r.Gateway.Region)
+	}
+	if r.Gateway.SecurityGroupID != "" {
+		parts = append(parts, "group "+r.Gateway.SecurityGroupID)
+	}
+	if s := r.Source; s != nil {
+		src := s.Kind
+		if s.Name != "" {
+			src += " " + s.Name
+		}
+		if s.CapturedAt != "" {
+			src += ", captured " + s.CapturedAt
+		}
+		parts = append(parts, src)
+	}
+	return strings.Join(parts, " · ")
+}
+
+func probeCell(e diagnose.EndpointResult) string {
+	if e.Probe == "" {
+		return "-"
+	}
+	s := e.Probe
+	if e.RTTMs > 0 && (e.Probe == "open" || e.Probe == "refused") {
+		s += fmt.Sprintf(" %.1fms", e.RTTMs)
+	}
+	if e.ProbeFrom != "" {
+		s += " (" + e.ProbeFrom + ")"
+	}
+	return s
+}
+
+func ruleCell(e diagnose.EndpointResult) string {
+	switch {
+	case e.DecidingRule != nil && e.DecidingRule.RuleID != "":
+		return e.DecidingRule.SecurityGroupID + "/" + e.DecidingRule.RuleID
+	case e.DecidingRule != nil:
+		return fmt.Sprintf("%s/#%d", e.DecidingRule.SecurityGroupID, e.DecidingRule.Index)
+	}
+	return e.Reason
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
