@@ -258,8 +258,22 @@ func suggestKey(key string, known []string) string {
 			best, bestDist = k, dist
 		}
 	}
-	if bestDist >= 0 && bestDist <= max(2, len(key)/2) && bestDist < len(key) {
+	// Typos rarely change the first letter; a one-letter slip anywhere counts.
+	sameStart := best != "" && len(lower) > 0 && lower[0] == strings.ToLower(best)[0]
+	switch {
+	case bestDist == 1 && len(key) > 1,
+		bestDist == 2 && len(key) >= 5 && sameStart,
+		bestDist == 3 && len(key) >= 10 && sameStart:
 		return best
+	}
+	// A shortened key: "groups" for "securityGroups", "cidr" for "sourceCidr".
+	if len(lower) >= 4 {
+		for _, k := range known {
+			lk := strings.ToLower(k)
+			if strings.HasSuffix(lk, lower) || strings.HasPrefix(lk, lower) {
+				return k
+			}
+		}
 	}
 	return ""
 }

@@ -153,8 +153,22 @@ func (d *decoder) suppressed(p *Problem) bool {
 		}
 	}
 	if p.refTo != "" {
+		// A reference dangles spuriously when the collection, one of its
+		// elements, or an element's identifying key could not be decoded.
 		for f := range d.failed {
-			if f == p.refTo || strings.HasPrefix(f, p.refTo+"[") || strings.HasPrefix(f, p.refTo+".") {
+			rest, ok := strings.CutPrefix(f, p.refTo)
+			if !ok {
+				continue
+			}
+			if rest == "" {
+				return true
+			}
+			if rest[0] != '[' {
+				continue
+			}
+			end := strings.IndexByte(rest, ']')
+			switch rest[end+1:] {
+			case "", ".id", ".name", ".instanceId":
 				return true
 			}
 		}
@@ -168,7 +182,7 @@ func placeProblem(root *node, p *Problem) {
 	line, col, _ := locate(root, p.Path)
 	p.Line, p.Column = line, col
 	if p.see != "" {
-		if l, _, exact := locate(root, p.see); exact && l > 0 {
+		if l, _, exact := locate(root, p.see); exact && l > 0 && l != p.Line {
 			p.Message += fmt.Sprintf(" (line %d)", l)
 		}
 	}
