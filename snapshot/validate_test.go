@@ -337,7 +337,7 @@ services:
 			`nodes[1].instanceId: duplicate instance ID "i-1"; already used by nodes[0] (line 21)`,
 			`nodes[1].enis[0].id: duplicate ENI ID "eni-1"; already used by nodes[0].enis[0] (line 23)`,
 			`nodes[1].enis[0].ips[0]: IP 10.0.0.1 is already on nodes[0].enis[0].ips[0]; an address belongs to one ENI (line 23)`,
-			`services[0].endpoints[1]: duplicate endpoint 10.0.0.1:80; already listed as services[0].endpoints[0] (line 29)`,
+			`services[0].endpoints[1]: duplicate endpoint 10.0.0.1:80; already listed as services[0].endpoints[0]`,
 			`services[1].name: duplicate service "x/a"; already listed as services[0] (line 29)`,
 		}},
 		{name: "references must resolve", yaml: `nodePools:
