@@ -1,0 +1,261 @@
+package snapshot
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxSize is the largest snapshot this package reads (256 MiB). A snapshot
+// with 100,000 endpoints and 100,000 rules is about 50 MB.
+const MaxSize = 256 << 20
+
+// Load reads a snapshot file, YAML or JSON (told apart by content: JSON when
+// the first non-blank byte is '{'), strictly, and validates it. On error the
+// snapshot is nil and the error lists every problem (see Problems).
+func Load(path string) (*Snapshot, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, ioProblem(path, err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Mode().IsRegular() && st.Size() > MaxSize {
+		return nil, tooLarge(path, st.Size())
+	}
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
+	if err != nil {
+		return nil, ioProblem(path, err)
+	}
+	return Parse(path, data)
+}
+
+func ioProblem(path string, err error) error {
+	msg := err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		msg = pe.Err.Error()
+	}
+	return problemsError(path, []*Problem{{File: path, Message: "cannot read the snapshot: " + msg, cause: err}})
+}
+
+func tooLarge(name string, size int64) error {
+	return problemsError(name, []*Problem{{File: name, Message: fmt.Sprintf(
+		"the file is %s; snapshots larger than %d MiB are refused (is this the right file?)", sizeText(size), MaxSize>>20)}})
+}
+
+func sizeText(n int64) string {
+	if n > MaxSize {
+		return fmt.Sprintf("more than %d MiB", MaxSize>>20)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// Parse reads a snapshot from data; name is used in error messages.
+func Parse(name string, data []byte) (*Snapshot, error) {
+	fail := func(line, col int, msg string) (*Snapshot, error) {
+		return nil, problemsError(name, []*Problem{{File: name, Line: line, Column: col, Message: msg}})
+	}
+	if len(data) > MaxSize {
+		return nil, tooLarge(name, int64(len(data)))
+	}
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // UTF-8 byte order mark
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 {
+		return fail(0, 0, "the file is empty; expected a snapshot (YAML or JSON) starting with version: 1")
+	}
+	if i := bytes.IndexByte(data, 0); i >= 0 {
+		line, col := lineCol(data, i)
+		return fail(line, col, "the file contains NUL bytes (a binary file?); expected a YAML or JSON snapshot")
+	}
+	if !utf8.Valid(data) {
+		i := firstInvalidUTF8(data)
+		line, col := lineCol(data, i)
+		return fail(line, col, "the file is not UTF-8 text (a binary file?); expected a YAML or JSON snapshot")
+	}
+
+	var root *node
+	budget := math.MaxInt
+	if trimmed[0] == '{' {
+		r, err := parseJSONTree(data)
+		if err != nil {
+			var se *syntaxError
+			if errors.As(err, &se) {
+				return fail(se.line, se.col, "invalid JSON: "+se.msg)
+			}
+			return fail(0, 0, "invalid JSON: "+err.Error())
+		}
+		root = r
+	} else {
+		r, count, err := parseYAMLTree(data)
+		if err != nil {
+			var se *syntaxError
+			if errors.As(err, &se) {
+				return fail(se.line, se.col, se.msg)
+			}
+			return fail(0, 0, err.Error())
+		}
+		if r == nil {
+			return fail(0, 0, "the file holds no YAML document (only comments?); expected a snapshot starting with version: 1")
+		}
+		root = r
+		budget = 4*count + 1_000_000
+	}
+	if root.kind != kindMap {
+		return fail(int(root.line), int(root.col), fmt.Sprintf(
+			"the top level is %s; expected an object with version: 1, gateway: …", root.describe()))
+	}
+
+	s := &Snapshot{}
+	d := &decoder{budget: budget}
+	d.decode(root, reflect.ValueOf(s).Elem())
+	problems := d.problems
+	if !d.aborted {
+		v := newValidator(s)
+		v.run()
+		for _, p := range v.problems {
+			if d.suppressed(p) {
+				continue
+			}
+			placeProblem(root, p)
+			problems = append(problems, p)
+		}
+	}
+	if len(problems) > 0 {
+		for _, p := range problems {
+			p.File = name
+		}
+		return nil, problemsError(name, problems)
+	}
+	return s, nil
+}
+
+// suppressed reports whether a validation problem only echoes a value the
+// decoder already rejected (or a reference into a collection it could not
+// read whole).
+func (d *decoder) suppressed(p *Problem) bool {
+	if len(d.failed) == 0 {
+		return false
+	}
+	path := p.Path
+	for i := len(path); i > 0; i-- {
+		if i == len(path) || path[i] == '.' || path[i] == '[' {
+			if d.failed[path[:i]] {
+				return true
+			}
+		}
+	}
+	if p.refTo != "" {
+		// A reference dangles spuriously when the collection, one of its
+		// elements, or an element's identifying key could not be decoded.
+		for f := range d.failed {
+			rest, ok := strings.CutPrefix(f, p.refTo)
+			if !ok {
+				continue
+			}
+			if rest == "" {
+				return true
+			}
+			if rest[0] != '[' {
+				continue
+			}
+			end := strings.IndexByte(rest, ']')
+			switch rest[end+1:] {
+			case "", ".id", ".name", ".instanceId":
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// placeProblem gives a validation problem the line and column of the value
+// its path names, or of the nearest enclosing value that is in the file.
+func placeProblem(root *node, p *Problem) {
+	line, col, _ := locate(root, p.Path)
+	p.Line, p.Column = line, col
+	if p.see != "" {
+		if l, _, exact := locate(root, p.see); exact && l > 0 && l != p.Line {
+			p.Message += fmt.Sprintf(" (line %d)", l)
+		}
+	}
+}
+
+func locate(root *node, path string) (line, col int, exact bool) {
+	n := root
+	line, col = int(root.line), int(root.col)
+	for path != "" {
+		var seg string
+		index := -1
+		if path[0] == '[' {
+			end := strings.IndexByte(path, ']')
+			if end < 0 {
+				return line, col, false
+			}
+			idx, err := strconv.Atoi(path[1:end])
+			if err != nil {
+				return line, col, false
+			}
+			index, path = idx, path[end+1:]
+		} else {
+			path = strings.TrimPrefix(path, ".")
+			end := strings.IndexAny(path, ".[")
+			if end < 0 {
+				end = len(path)
+			}
+			seg, path = path[:end], path[end:]
+		}
+		switch {
+		case index >= 0 && n.kind == kindSeq && index < len(n.items):
+			n = n.items[index]
+			line, col = int(n.line), int(n.col)
+		case index < 0 && n.kind == kindMap:
+			found := false
+			for i := range n.fields {
+				if n.fields[i].key == seg {
+					f := &n.fields[i]
+					n, found = f.value, true
+					line, col = int(f.line), int(f.col)
+					break
+				}
+			}
+			if !found {
+				return line, col, false
+			}
+		default:
+			return line, col, false
+		}
+		// Lists and objects are placed at their first entry; the key (or
+		// list item) that holds them is a better line for the reader.
+		if n.kind == kindSeq || n.kind == kindMap {
+			if path == "" {
+				return line, col, true
+			}
+		}
+	}
+	return line, col, true
+}
+
+func lineCol(data []byte, offset int) (int, int) {
+	line := 1 + bytes.Count(data[:offset], []byte("\n"))
+	start := bytes.LastIndexByte(data[:offset], '\n') + 1
+	return line, utf8.RuneCount(data[start:offset]) + 1
+}
+
+func firstInvalidUTF8(data []byte) int {
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return i
+		}
+		i += size
+	}
+	return len(data)
+}

@@ -1,0 +1,653 @@
+package snapshot
+
+import (
+	"fmt"
+	"math"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Validate checks every rule of snapshot format v1 and normalises the
+// snapshot in place (canonical case, defaults filled, canonical port ranges
+// and addresses). It reports every problem at once; the problems carry field
+// paths but no file or line. Load and Parse call it and add positions.
+func (s *Snapshot) Validate() error {
+	v := newValidator(s)
+	v.run()
+	return problemsError("", v.problems)
+}
+
+type validator struct {
+	s        *Snapshot
+	problems []*Problem
+
+	groupType  map[string]string // security group id -> normalised type
+	missingAll map[string]bool
+	missingIDs map[string]map[string]bool
+	poolIDs    map[string]bool
+	nodeRefs   map[string]bool // node names and instance IDs
+}
+
+func newValidator(s *Snapshot) *validator {
+	return &validator{s: s}
+}
+
+func (v *validator) add(path, msg string) *Problem {
+	p := &Problem{Path: path, Message: msg}
+	v.problems = append(v.problems, p)
+	return p
+}
+
+// allowedMissing reports whether a reference into part may dangle because
+// the collector could not read that part (or that object of it).
+func (v *validator) allowedMissing(part, id string) bool {
+	return v.missingAll[part] || v.missingIDs[part][id]
+}
+
+var validParts = []string{PartGateway, PartAuthorizations, PartSecurityGroups, PartRules, PartNodePools,
+	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes}
+
+func (v *validator) run() {
+	s := v.s
+	switch {
+	case s.Version == 0:
+		v.add("version", "missing; expected version: 1")
+	case s.Version != Version:
+		v.add("version", fmt.Sprintf("version %d is not supported; this gwdoctor reads version %d", s.Version, Version))
+	}
+	if s.CapturedAt != "" {
+		v.checkTime("capturedAt", s.CapturedAt)
+	}
+	v.indexMissing()
+	v.indexGroups()
+	v.gateway()
+	v.securityGroups()
+	v.nodePools()
+	v.nodes()
+	v.services()
+	v.probes()
+}
+
+func (v *validator) checkTime(path, value string) {
+	if _, err := time.Parse(time.RFC3339, value); err != nil {
+		v.add(path, fmt.Sprintf("%s is not an RFC 3339 time; expected e.g. \"2026-11-28T10:00:00Z\"", quoteShort(value)))
+	}
+}
+
+func (v *validator) indexMissing() {
+	v.missingAll = map[string]bool{}
+	v.missingIDs = map[string]map[string]bool{}
+	for i := range v.s.Missing {
+		m := &v.s.Missing[i]
+		path := fmt.Sprintf("missing[%d].part", i)
+		if m.Part == "" {
+			v.add(path, "missing; expected one of: "+strings.Join(validParts, ", "))
+			continue
+		}
+		known := false
+		for _, p := range validParts {
+			if strings.EqualFold(p, m.Part) {
+				m.Part, known = p, true
+			}
+		}
+		if !known {
+			msg := fmt.Sprintf("unknown part %s; expected one of: %s", quoteShort(m.Part), strings.Join(validParts, ", "))
+			if sug := suggestKey(m.Part, validParts); sug != "" {
+				msg = fmt.Sprintf("unknown part %s; did you mean %q? (expected one of: %s)", quoteShort(m.Part), sug, strings.Join(validParts, ", "))
+			}
+			v.add(path, msg)
+			continue
+		}
+		if len(m.IDs) == 0 {
+			v.missingAll[m.Part] = true
+			continue
+		}
+		if v.missingIDs[m.Part] == nil {
+			v.missingIDs[m.Part] = map[string]bool{}
+		}
+		for _, id := range m.IDs {
+			v.missingIDs[m.Part][id] = true
+		}
+	}
+}
+
+func (v *validator) indexGroups() {
+	v.groupType = make(map[string]string, len(v.s.SecurityGroups))
+	for i := range v.s.SecurityGroups {
+		g := &v.s.SecurityGroups[i]
+		if g.ID == "" {
+			continue
+		}
+		if _, dup := v.groupType[g.ID]; !dup {
+			v.groupType[g.ID] = strings.ToLower(g.Type)
+			if g.Type == "" {
+				v.groupType[g.ID] = GroupTypeNormal
+			}
+		}
+	}
+}
+
+// groupRef checks a reference to a security group that must be listed.
+func (v *validator) groupRef(path, id string) {
+	if id == "" {
+		v.add(path, "empty security group ID; expected an ID such as sg-nodes")
+		return
+	}
+	if _, ok := v.groupType[id]; ok || v.allowedMissing(PartSecurityGroups, id) {
+		return
+	}
+	p := v.add(path, fmt.Sprintf("security group %s is not in securityGroups; list it there (or record it under missing: if it could not be read)", quoteShort(id)))
+	p.refTo = "securityGroups"
+}
+
+func (v *validator) gateway() {
+	g := &v.s.Gateway
+	if g.ID == "" {
+		v.add("gateway.id", "missing; expected the MSE gateway ID (GatewayUniqueId, e.g. gw-3f9a)")
+	}
+	if g.SecurityGroupID == "" {
+		v.add("gateway.securityGroupId", "missing; expected the gateway's managed security group ID (e.g. sg-gw)")
+	} else {
+		v.groupRef("gateway.securityGroupId", g.SecurityGroupID)
+	}
+	for i, a := range g.Addresses {
+		path := fmt.Sprintf("gateway.addresses[%d]", i)
+		if pfx, err := netip.ParsePrefix(a); err == nil {
+			g.Addresses[i] = pfx.String()
+		} else if ip, err := netip.ParseAddr(a); err == nil && ip.Zone() == "" {
+			g.Addresses[i] = ip.String()
+		} else {
+			v.add(path, cidrMessage(a, true))
+		}
+	}
+	ids := map[string]int{}
+	for i := range g.Authorizations {
+		a := &g.Authorizations[i]
+		base := fmt.Sprintf("gateway.authorizations[%d]", i)
+		if a.ID != "" {
+			if first, dup := ids[a.ID]; dup {
+				p := v.add(base+".id", fmt.Sprintf("duplicate authorization ID %s; already used by gateway.authorizations[%d]", quoteShort(a.ID), first))
+				p.see = fmt.Sprintf("gateway.authorizations[%d].id", first)
+			} else {
+				ids[a.ID] = i
+			}
+		}
+		if a.SecurityGroupID == "" {
+			v.add(base+".securityGroupId", "missing; expected the authorized backend security group ID")
+		}
+		// A group that is not listed is not an error here: GWD303 reports
+		// stale authorizations.
+		proto, ok := v.protocol(base+".protocol", a.Protocol, allProtocols)
+		a.Protocol = proto
+		if ok {
+			a.PortRange = v.portRange(base+".portRange", proto, a.PortRange, "")
+		}
+	}
+}
+
+var allProtocols = []string{ProtocolTCP, ProtocolUDP, ProtocolICMP, ProtocolGRE, ProtocolAll, ProtocolICMPv6}
+
+// protocol normalises a protocol (default TCP) and checks it is one of allowed.
+func (v *validator) protocol(path, value string, allowed []string) (string, bool) {
+	if value == "" {
+		return ProtocolTCP, true
+	}
+	up := strings.ToUpper(value)
+	for _, p := range allowed {
+		if up == p {
+			return p, true
+		}
+	}
+	v.add(path, fmt.Sprintf("unknown protocol %s; expected one of: %s", quoteShort(value), strings.Join(allowed, ", ")))
+	return value, false
+}
+
+// portRange checks a START/END range against its protocol and returns its
+// canonical form.
+func (v *validator) portRange(path, proto, value, listID string) string {
+	switch proto {
+	case ProtocolTCP, ProtocolUDP:
+		if strings.TrimSpace(value) == "" {
+			if listID != "" {
+				return ""
+			}
+			v.add(path, fmt.Sprintf("missing; a %s rule needs START/END in 1..65535 (e.g. 8080/8080, or 1/65535 for all ports)", proto))
+			return value
+		}
+		pr, err := ParsePortRange(value)
+		if err != nil {
+			v.add(path, err.Error())
+			return value
+		}
+		if pr.All {
+			v.add(path, fmt.Sprintf("%q means all ports and is only for ICMP, GRE and ALL; a %s rule needs START/END in 1..65535 (1/65535 for all ports)", strings.TrimSpace(value), proto))
+			return value
+		}
+		return pr.String()
+	default: // ICMP, GRE, ALL, ICMPV6 carry no ports
+		if strings.TrimSpace(value) == "" {
+			return AllPorts.String()
+		}
+		pr, err := ParsePortRange(value)
+		if err != nil {
+			v.add(path, err.Error())
+			return value
+		}
+		if !pr.All {
+			v.add(path, fmt.Sprintf("%q is not allowed for protocol %s; ICMP, GRE and ALL rules use -1/-1", strings.TrimSpace(value), proto))
+			return value
+		}
+		return pr.String()
+	}
+}
+
+// cidrMessage explains why s is not a CIDR (or an IP, when ipOK).
+func cidrMessage(s string, ipOK bool) string {
+	want := "expected ADDRESS/BITS, e.g. 192.168.0.0/24"
+	if ipOK {
+		want = "expected an IP address or ADDRESS/BITS, e.g. 192.168.0.5 or 192.168.0.0/24"
+	}
+	addr, bits, hasSlash := strings.Cut(s, "/")
+	if hasSlash {
+		if ip, err := netip.ParseAddr(addr); err == nil {
+			maxBits := ip.BitLen()
+			if n, err := strconv.Atoi(bits); err == nil && (n < 0 || n > maxBits) {
+				return fmt.Sprintf("%s is not a valid CIDR: prefix length %d is out of range 0..%d; %s", quoteShort(s), n, maxBits, want)
+			}
+		}
+	}
+	return fmt.Sprintf("%s is not a valid CIDR; %s", quoteShort(s), want)
+}
+
+// cidr parses a rule peer: a CIDR, or a plain IP meaning a single address
+// (the ECS API accepts both); it returns the canonical CIDR.
+func (v *validator) cidr(path, value string) string {
+	if pfx, err := netip.ParsePrefix(value); err == nil {
+		return pfx.String()
+	}
+	if ip, err := netip.ParseAddr(value); err == nil && ip.Zone() == "" {
+		return netip.PrefixFrom(ip, ip.BitLen()).String()
+	}
+	v.add(path, cidrMessage(value, false))
+	return value
+}
+
+func (v *validator) ip(path, value string) string {
+	ip, err := netip.ParseAddr(value)
+	if err != nil || ip.Zone() != "" {
+		if value == "" {
+			v.add(path, "missing; expected an IP address such as 192.168.1.10")
+		} else {
+			v.add(path, fmt.Sprintf("%s is not an IP address; expected e.g. 192.168.1.10", quoteShort(value)))
+		}
+		return value
+	}
+	return ip.String()
+}
+
+func (v *validator) securityGroups() {
+	seen := map[string]int{}
+	for i := range v.s.SecurityGroups {
+		g := &v.s.SecurityGroups[i]
+		base := fmt.Sprintf("securityGroups[%d]", i)
+		if g.ID == "" {
+			v.add(base+".id", "missing; expected the security group ID (e.g. sg-nodes)")
+		} else if first, dup := seen[g.ID]; dup {
+			p := v.add(base+".id", fmt.Sprintf("duplicate security group ID %s; already used by securityGroups[%d]", quoteShort(g.ID), first))
+			p.see = fmt.Sprintf("securityGroups[%d].id", first)
+		} else {
+			seen[g.ID] = i
+		}
+		switch strings.ToLower(g.Type) {
+		case "", GroupTypeNormal:
+			g.Type = GroupTypeNormal
+		case GroupTypeEnterprise:
+			g.Type = GroupTypeEnterprise
+		default:
+			v.add(base+".type", fmt.Sprintf("unknown type %s; expected normal or enterprise", quoteShort(g.Type)))
+		}
+		switch pol := strings.ToLower(g.InnerAccessPolicy); {
+		case g.Type == GroupTypeEnterprise && (pol == "" || pol == PolicyDrop):
+			g.InnerAccessPolicy = PolicyDrop
+		case g.Type == GroupTypeEnterprise && pol == PolicyAccept:
+			v.add(base+".innerAccessPolicy", "accept is impossible on an enterprise group: enterprise groups always isolate their members; expected drop or nothing")
+		case pol == "":
+			g.InnerAccessPolicy = PolicyAccept
+		case pol == PolicyAccept || pol == PolicyDrop:
+			g.InnerAccessPolicy = pol
+		default:
+			v.add(base+".innerAccessPolicy", fmt.Sprintf("unknown policy %s; expected accept or drop", quoteShort(g.InnerAccessPolicy)))
+		}
+		ruleIDs := map[string]int{}
+		for j := range g.Rules {
+			v.rule(g, i, j, ruleIDs)
+		}
+	}
+}
+
+func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
+	r := &g.Rules[ri]
+	base := fmt.Sprintf("securityGroups[%d].rules[%d]", gi, ri)
+	if r.ID != "" {
+		if first, dup := ids[r.ID]; dup {
+			p := v.add(base+".id", fmt.Sprintf("duplicate rule ID %s in group %s; already used by securityGroups[%d].rules[%d]", quoteShort(r.ID), quoteShort(g.ID), gi, first))
+			p.see = fmt.Sprintf("securityGroups[%d].rules[%d].id", gi, first)
+		} else {
+			ids[r.ID] = ri
+		}
+	}
+	switch d := strings.ToLower(r.Direction); d {
+	case DirectionIngress, DirectionEgress:
+		r.Direction = d
+	case "":
+		v.add(base+".direction", "missing; expected ingress or egress")
+	default:
+		v.add(base+".direction", fmt.Sprintf("unknown direction %s; expected ingress or egress", quoteShort(r.Direction)))
+	}
+	switch p := strings.ToLower(r.Policy); p {
+	case "":
+		r.Policy = PolicyAccept
+	case PolicyAccept, PolicyDrop:
+		r.Policy = p
+	default:
+		v.add(base+".policy", fmt.Sprintf("unknown policy %s; expected accept or drop", quoteShort(r.Policy)))
+	}
+	switch {
+	case r.Priority == 0:
+		r.Priority = 1
+	case r.Priority >= 1 && r.Priority <= 100, r.Priority == 110:
+	default:
+		v.add(base+".priority", fmt.Sprintf("%d is out of range; expected 1 (highest) .. 100, or 110 for legacy system default rules", r.Priority))
+	}
+	proto, ok := v.protocol(base+".protocol", r.Protocol, allProtocols)
+	r.Protocol = proto
+	if ok {
+		r.PortRange = v.portRange(base+".portRange", proto, r.PortRange, r.PortRangeListID)
+	}
+	// Both a source group and a source CIDR is legal in the ECS API (the CIDR
+	// wins, and the evaluator applies that); the peer fields of the other
+	// direction are not.
+	switch r.Direction {
+	case DirectionIngress:
+		if r.DestGroupID != "" {
+			v.add(base+".destGroupId", "set on an ingress rule; an ingress rule names its peer with sourceGroupId")
+		}
+		if r.DestCidr != "" {
+			v.add(base+".destCidr", "set on an ingress rule; an ingress rule names its peer with sourceCidr")
+		}
+	case DirectionEgress:
+		if r.SourceGroupID != "" {
+			v.add(base+".sourceGroupId", "set on an egress rule; an egress rule names its peer with destGroupId")
+		}
+		if r.SourceCidr != "" {
+			v.add(base+".sourceCidr", "set on an egress rule; an egress rule names its peer with destCidr")
+		}
+		if r.SourcePrefixListID != "" {
+			v.add(base+".sourcePrefixListId", "set on an egress rule; source prefix lists apply to ingress rules")
+		}
+	}
+	if r.SourceCidr != "" {
+		r.SourceCidr = v.cidr(base+".sourceCidr", r.SourceCidr)
+	}
+	if r.DestCidr != "" {
+		r.DestCidr = v.cidr(base+".destCidr", r.DestCidr)
+	}
+	// sourceGroupId/destGroupId naming an unlisted group is not an error:
+	// checks report it (the referenced group may live in another account).
+}
+
+func (v *validator) nodePools() {
+	v.poolIDs = map[string]bool{}
+	seen := map[string]int{}
+	for i := range v.s.NodePools {
+		p := &v.s.NodePools[i]
+		base := fmt.Sprintf("nodePools[%d]", i)
+		if p.ID == "" {
+			v.add(base+".id", "missing; expected the node pool ID (e.g. np-default)")
+		} else if first, dup := seen[p.ID]; dup {
+			pr := v.add(base+".id", fmt.Sprintf("duplicate node pool ID %s; already used by nodePools[%d]", quoteShort(p.ID), first))
+			pr.see = fmt.Sprintf("nodePools[%d].id", first)
+		} else {
+			seen[p.ID] = i
+			v.poolIDs[p.ID] = true
+		}
+		v.groupList(base+".securityGroupIds", p.SecurityGroupIDs)
+	}
+}
+
+// groupList checks a list of group references: each listed once, each known.
+func (v *validator) groupList(path string, ids []string) {
+	for k, id := range ids {
+		ipath := fmt.Sprintf("%s[%d]", path, k)
+		dupOf := -1
+		for m := 0; m < k; m++ {
+			if ids[m] == id && id != "" {
+				dupOf = m
+				break
+			}
+		}
+		if dupOf >= 0 {
+			p := v.add(ipath, fmt.Sprintf("security group %s is listed twice; already at %s[%d]", quoteShort(id), path, dupOf))
+			p.see = fmt.Sprintf("%s[%d]", path, dupOf)
+			continue
+		}
+		v.groupRef(ipath, id)
+	}
+}
+
+// mixedTypes reports whether the listed (known) groups mix normal and enterprise.
+func (v *validator) mixedTypes(ids []string) (normal, enterprise []string) {
+	for _, id := range ids {
+		switch v.groupType[id] {
+		case GroupTypeNormal:
+			normal = append(normal, id)
+		case GroupTypeEnterprise:
+			enterprise = append(enterprise, id)
+		}
+	}
+	return normal, enterprise
+}
+
+func (v *validator) nodes() {
+	names := map[string]int{}
+	instances := map[string]int{}
+	enis := map[string]string{}
+	ips := map[string]string{}
+	v.nodeRefs = map[string]bool{}
+	for i := range v.s.Nodes {
+		n := &v.s.Nodes[i]
+		base := fmt.Sprintf("nodes[%d]", i)
+		if n.Name == "" && n.InstanceID == "" {
+			v.add(base, "a node needs a name (Kubernetes node name) or an instanceId (ECS instance ID); expected at least one")
+		}
+		if n.Name != "" {
+			if first, dup := names[n.Name]; dup {
+				p := v.add(base+".name", fmt.Sprintf("duplicate node name %s; already used by nodes[%d]", quoteShort(n.Name), first))
+				p.see = fmt.Sprintf("nodes[%d].name", first)
+			} else {
+				names[n.Name] = i
+			}
+			v.nodeRefs[n.Name] = true
+		}
+		if n.InstanceID != "" {
+			if first, dup := instances[n.InstanceID]; dup {
+				p := v.add(base+".instanceId", fmt.Sprintf("duplicate instance ID %s; already used by nodes[%d]", quoteShort(n.InstanceID), first))
+				p.see = fmt.Sprintf("nodes[%d].instanceId", first)
+			} else {
+				instances[n.InstanceID] = i
+			}
+			v.nodeRefs[n.InstanceID] = true
+		}
+		if n.NodePool != "" && !v.poolIDs[n.NodePool] && !v.allowedMissing(PartNodePools, n.NodePool) {
+			p := v.add(base+".nodePool", fmt.Sprintf("node pool %s is not in nodePools; list it there (or record it under missing: if it could not be read)", quoteShort(n.NodePool)))
+			p.refTo = "nodePools"
+		}
+		primaries := 0
+		var nodeGroups []string
+		eniMixed := false
+		for j := range n.ENIs {
+			e := &n.ENIs[j]
+			ebase := fmt.Sprintf("%s.enis[%d]", base, j)
+			if e.ID == "" {
+				v.add(ebase+".id", "missing; expected the ENI ID (e.g. eni-1)")
+			} else if first, dup := enis[e.ID]; dup {
+				p := v.add(ebase+".id", fmt.Sprintf("duplicate ENI ID %s; already used by %s", quoteShort(e.ID), first))
+				p.see = first + ".id"
+			} else {
+				enis[e.ID] = ebase
+			}
+			if e.Primary {
+				primaries++
+				if primaries == 2 {
+					v.add(ebase+".primary", "a second primary ENI on this node; expected at most one primary ENI per node")
+				}
+			}
+			for k := range e.IPs {
+				ipath := fmt.Sprintf("%s.ips[%d]", ebase, k)
+				e.IPs[k] = v.ip(ipath, e.IPs[k])
+				if e.IPs[k] == "" {
+					continue
+				}
+				if first, dup := ips[e.IPs[k]]; dup {
+					p := v.add(ipath, fmt.Sprintf("IP %s is already on %s; an address belongs to one ENI", e.IPs[k], first))
+					p.see = first
+				} else {
+					ips[e.IPs[k]] = ipath
+				}
+			}
+			for k := range e.Prefixes {
+				ppath := fmt.Sprintf("%s.prefixes[%d]", ebase, k)
+				if pfx, err := netip.ParsePrefix(e.Prefixes[k]); err == nil {
+					e.Prefixes[k] = pfx.String()
+				} else {
+					v.add(ppath, cidrMessage(e.Prefixes[k], false))
+				}
+			}
+			v.groupList(ebase+".securityGroupIds", e.SecurityGroupIDs)
+			if nm, en := v.mixedTypes(e.SecurityGroupIDs); len(nm) > 0 && len(en) > 0 {
+				eniMixed = true
+				v.add(ebase+".securityGroupIds", fmt.Sprintf("mixes normal groups (%s) and enterprise groups (%s); all groups on an ENI must be of one type",
+					strings.Join(nm, ", "), strings.Join(en, ", ")))
+			}
+			nodeGroups = append(nodeGroups, e.SecurityGroupIDs...)
+		}
+		if !eniMixed {
+			if nm, en := v.mixedTypes(nodeGroups); len(nm) > 0 && len(en) > 0 {
+				v.add(base+".enis", fmt.Sprintf("the node's ENIs mix normal groups (%s) and enterprise groups (%s); all groups on an instance must be of one type",
+					strings.Join(dedupe(nm), ", "), strings.Join(dedupe(en), ", ")))
+			}
+		}
+	}
+}
+
+func dedupe(s []string) []string {
+	out := s[:0:0]
+	seen := map[string]bool{}
+	for _, x := range s {
+		if !seen[x] {
+			seen[x] = true
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+var serviceSources = []string{SourceK8s, SourceECS, SourceFixed, SourceDNS, SourceNacos}
+
+func (v *validator) services() {
+	keys := map[string]int{}
+	for i := range v.s.Services {
+		svc := &v.s.Services[i]
+		base := fmt.Sprintf("services[%d]", i)
+		if svc.Name == "" {
+			v.add(base+".name", "missing; expected the service name")
+		} else if first, dup := keys[svc.Key()]; dup {
+			p := v.add(base+".name", fmt.Sprintf("duplicate service %s; already listed as services[%d]", quoteShort(svc.Key()), first))
+			p.see = fmt.Sprintf("services[%d].name", first)
+		} else {
+			keys[svc.Key()] = i
+		}
+		if svc.Source != "" {
+			src := strings.ToLower(svc.Source)
+			ok := false
+			for _, s := range serviceSources {
+				ok = ok || s == src
+			}
+			if ok {
+				svc.Source = src
+			} else {
+				v.add(base+".source", fmt.Sprintf("unknown source %s; expected one of: %s", quoteShort(svc.Source), strings.Join(serviceSources, ", ")))
+			}
+		}
+		svc.Protocol, _ = v.protocol(base+".protocol", svc.Protocol, []string{ProtocolTCP, ProtocolUDP})
+		seen := map[string]int{}
+		for j := range svc.Endpoints {
+			e := &svc.Endpoints[j]
+			ebase := fmt.Sprintf("%s.endpoints[%d]", base, j)
+			e.IP = v.ip(ebase+".ip", e.IP)
+			switch {
+			case e.Port == 0:
+				v.add(ebase+".port", "missing; expected the port the gateway dials (the pod's targetPort), 1..65535")
+			case e.Port < 1 || e.Port > 65535:
+				v.add(ebase+".port", fmt.Sprintf("%d is out of range; expected 1..65535", e.Port))
+			}
+			key := net.JoinHostPort(e.IP, strconv.Itoa(e.Port))
+			if first, dup := seen[key]; dup {
+				p := v.add(ebase, fmt.Sprintf("duplicate endpoint %s; already listed as %s.endpoints[%d]", key, base, first))
+				p.see = fmt.Sprintf("%s.endpoints[%d]", base, first)
+			} else {
+				seen[key] = j
+			}
+			if e.Node != "" && !v.nodeRefs[e.Node] && !v.allowedMissing(PartNodes, e.Node) {
+				p := v.add(ebase+".node", fmt.Sprintf("node %s is neither a node name nor an instanceId in nodes; list the node (or record it under missing: if it could not be read)", quoteShort(e.Node)))
+				p.refTo = "nodes"
+			}
+		}
+	}
+}
+
+var probeStates = []string{ProbeOpen, ProbeRefused, ProbeFiltered, ProbeUnreachable, ProbeError}
+
+func (v *validator) probes() {
+	for i := range v.s.Probes {
+		p := &v.s.Probes[i]
+		base := fmt.Sprintf("probes[%d]", i)
+		if p.Target == "" {
+			v.add(base+".target", "missing; expected HOST:PORT, e.g. 172.20.1.10:8080")
+		} else if host, port, err := net.SplitHostPort(p.Target); err != nil || host == "" {
+			v.add(base+".target", fmt.Sprintf("%s is not HOST:PORT; expected e.g. 172.20.1.10:8080 or [fd00::1]:8080", quoteShort(p.Target)))
+		} else if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			v.add(base+".target", fmt.Sprintf("%s has port %q; expected a port in 1..65535", quoteShort(p.Target), port))
+		}
+		st := strings.ToLower(p.State)
+		switch {
+		case st == "":
+			v.add(base+".state", "missing; expected one of: "+strings.Join(probeStates, ", "))
+		case contains(probeStates, st):
+			p.State = st
+		default:
+			v.add(base+".state", fmt.Sprintf("unknown state %s; expected one of: %s", quoteShort(p.State), strings.Join(probeStates, ", ")))
+		}
+		if math.IsNaN(p.RTTMs) || math.IsInf(p.RTTMs, 0) || p.RTTMs < 0 {
+			v.add(base+".rttMs", fmt.Sprintf("%v is not a duration; expected milliseconds >= 0", p.RTTMs))
+		}
+		if p.Attempts < 0 {
+			v.add(base+".attempts", fmt.Sprintf("%d is negative; expected a count >= 0", p.Attempts))
+		}
+		if p.At != "" {
+			v.checkTime(base+".at", p.At)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
