@@ -204,9 +204,12 @@ func TestRunDeterministic(t *testing.T) {
 
 func TestExitCode(t *testing.T) {
 	mk := func(unknown int, sevs ...string) *Report {
-		r := &Report{Endpoints: make([]EndpointResult, unknown)}
+		r := &Report{Endpoints: make([]EndpointResult, max(0, unknown))}
 		for i := range r.Endpoints {
 			r.Endpoints[i].Verdict = VerdictUnknown
+		}
+		if unknown < 0 { // one blocked endpoint
+			r.Endpoints = []EndpointResult{{Verdict: VerdictBlocked}}
 		}
 		for _, s := range sevs {
 			code, sev, _ := strings.Cut(s, ":")
@@ -236,6 +239,8 @@ func TestExitCode(t *testing.T) {
 		{"skipped checks do not fail at info", mk(0, "GWD001:info"), infoOn, 0},
 		{"info at info threshold", mk(0, "GWD302:info"), infoOn, 1},
 		{"never", mk(1, "GWD101:error"), never, 0},
+		{"blocked endpoint without a finding", mk(-1), errorOn, 1},
+		{"blocked endpoint, never", mk(-1), never, 0},
 	}
 	for _, c := range cases {
 		if got := c.r.ExitCode(c.on); got != c.want {

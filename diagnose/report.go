@@ -262,12 +262,18 @@ func ParseFailOn(s string) (FailOn, error) {
 	return FailOn{Severity: sev}, nil
 }
 
-// ExitCode maps the report to DESIGN.md's exit codes: 1 when a finding other
-// than verdict-unknown is at or above the threshold; else 3 when any verdict
+// ExitCode maps the report to DESIGN.md's exit codes: 1 when an endpoint is
+// blocked or a finding other than verdict-unknown and check-skipped is at or
+// above the threshold; else 3 when any verdict
 // is unknown or a check failed (inconclusive); else 0. Never gives 0.
 func (r *Report) ExitCode(t FailOn) int {
 	if t.Never {
 		return 0
+	}
+	// A blocked endpoint is an error whatever the checks concluded: a report
+	// must never exit 0 while the gateway cannot reach a backend.
+	if r.Summary.Blocked > 0 {
+		return 1
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]

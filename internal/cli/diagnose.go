@@ -1,0 +1,138 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/gwdoctor/gwdoctor/checks"
+	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/render"
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+func init() { register("diagnose", newDiagnoseCmd) }
+
+// reportFlags are the output and exit-code flags shared by diagnose, demo and verify.
+type reportFlags struct {
+	output   string
+	failOn   string
+	services []string
+	suppress []string
+}
+
+func (f *reportFlags) register(cmd *cobra.Command) {
+	fs := cmd.Flags()
+	fs.StringVarP(&f.output, "output", "o", "text", "output format: text, json or markdown")
+	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, info or never")
+	fs.StringArrayVar(&f.services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
+	fs.StringArrayVar(&f.suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable")
+}
+
+// parsed validates the flags up front, so bad flags exit 2 before any work.
+func (f *reportFlags) parsed() (render.Format, diagnose.FailOn, []diagnose.Suppression, error) {
+	format, err := render.ParseFormat(f.output)
+	if err != nil {
+		return "", diagnose.FailOn{}, nil, err
+	}
+	failOn, err := diagnose.ParseFailOn(f.failOn)
+	if err != nil {
+		return "", diagnose.FailOn{}, nil, err
+	}
+	var sup []diagnose.Suppression
+	for _, s := range f.suppress {
+		x, err := diagnose.ParseSuppression(s)
+		if err != nil {
+			return "", diagnose.FailOn{}, nil, err
+		}
+		sup = append(sup, x)
+	}
+	return format, failOn, sup, nil
+}
+
+func newDiagnoseCmd(s *Streams) *cobra.Command {
+	var rf reportFlags
+	cmd := &cobra.Command{
+		Use:   "diagnose [FILE]",
+		Short: "Diagnose a snapshot: every endpoint's verdict, the cause of every broken one, and the fix",
+		Long: `Reads a snapshot (YAML or JSON, format v1; "-" for standard input) and reports, for every
+service endpoint, whether the gateway can reach it (reachable / blocked / unknown), the ENI and
+security groups that decide it, the deciding rule, and the findings with evidence and fix.`,
+		Example: `  gwdoctor diagnose snapshot.yaml
+  gwdoctor diagnose snapshot.yaml -o json --fail-on warning
+  gwdoctor diagnose snapshot.yaml --service shop/orders --suppress broad-authorization`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, failOn, sup, err := rf.parsed()
+			if err != nil {
+				return inputError(err)
+			}
+			if len(args) == 0 {
+				return inputError(fmt.Errorf("diagnose needs a snapshot FILE (or - for standard input)"))
+			}
+			snap, err := loadSnapshot(args[0], s.In)
+			if err != nil {
+				return inputError(err)
+			}
+			if err := checkServices(snap, rf.services); err != nil {
+				return inputError(err)
+			}
+			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt})
+			report.ApplyFilter(rf.services, sup)
+			return writeReport(s.Out, report, format, failOn)
+		},
+	}
+	rf.register(cmd)
+	return cmd
+}
+
+// loadSnapshot reads a snapshot file, or standard input for "-".
+func loadSnapshot(path string, stdin io.Reader) (*snapshot.Snapshot, error) {
+	if path != "-" {
+		return snapshot.Load(path)
+	}
+	data, err := io.ReadAll(io.LimitReader(stdin, snapshot.MaxSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading standard input: %w", err)
+	}
+	return snapshot.Parse("<stdin>", data)
+}
+
+// checkServices rejects --service values that name no service in the snapshot.
+func checkServices(snap *snapshot.Snapshot, services []string) error {
+	known := map[string]bool{}
+	for i := range snap.Services {
+		known[snap.Services[i].Key()] = true
+	}
+	for _, s := range services {
+		if !known[s] {
+			return fmt.Errorf("--service %q: no such service in the snapshot (services are NAMESPACE/NAME)", s)
+		}
+	}
+	return nil
+}
+
+// diagnoseSnapshot runs the whole catalog over snap.
+func diagnoseSnapshot(ctx context.Context, snap *snapshot.Snapshot, src *diagnose.SourceInfo) *diagnose.Report {
+	report := diagnose.Run(ctx, diagnose.NewView(snap), checks.All())
+	report.Source = src
+	return report
+}
+
+// writeReport renders the report and turns it into the exit code.
+func writeReport(out io.Writer, report *diagnose.Report, format render.Format, failOn diagnose.FailOn) error {
+	w := out
+	if format == render.FormatText && out == os.Stdout {
+		w = render.Terminal(out)
+	}
+	if err := render.Write(w, report, format); err != nil {
+		return err
+	}
+	if code := report.ExitCode(failOn); code != 0 {
+		return &ExitError{Code: code}
+	}
+	return nil
+}
