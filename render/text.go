@@ -14,8 +14,8 @@ import (
 )
 
 // Terminal wraps w so that styles become colour only on a terminal that
-// wants it: stripped when w is not a TTY, and colourless (bold kept) with
-// NO_COLOR, per no-color.org.
+// wants it: stripped when w is not a TTY (files, pipes, buffers), and
+// colourless (bold kept) with NO_COLOR, per no-color.org.
 func Terminal(w io.Writer) io.Writer {
 	return colorprofile.NewWriter(w, os.Environ())
 }
@@ -173,8 +173,9 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 			case "CONFIG", "VERDICT":
 				cell = verdictStyle(c).Render(cell)
 			case "PROBE":
-				state, _, _ := strings.Cut(c, " ")
-				cell = verdictStyle(state).Render(cell)
+				if state, _, _ := strings.Cut(c, " "); state != "-" {
+					cell = verdictStyle(state).Render(cell)
+				}
 			}
 			line = append(line, cell)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -125,7 +124,7 @@ func diagnoseSnapshot(ctx context.Context, snap *snapshot.Snapshot, src *diagnos
 // writeReport renders the report and turns it into the exit code.
 func writeReport(out io.Writer, report *diagnose.Report, format render.Format, failOn diagnose.FailOn) error {
 	w := out
-	if format == render.FormatText && out == os.Stdout {
+	if format == render.FormatText {
 		w = render.Terminal(out)
 	}
 	if err := render.Write(w, report, format); err != nil {
