@@ -3,6 +3,8 @@ package cli
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"net"
 	"strings"
 	"testing"
 
@@ -30,13 +32,21 @@ func TestDemoReportsBrokenAndHealthy(t *testing.T) {
 	if r.SchemaVersion != 1 || r.Gateway.ID != "gw-demo3f9a" {
 		t.Errorf("schema %d gateway %q", r.SchemaVersion, r.Gateway.ID)
 	}
-	verdicts := map[string]string{}
+	verdicts, probes := map[string]string{}, map[string]string{}
 	for _, e := range r.Endpoints {
 		verdicts[e.Service] = e.Verdict
+		probes[e.Service] = e.Probe
+	}
+	// Live loopback probes: the healthy backend's listener answers, the
+	// service that is down refuses, blocked endpoints are not probed.
+	for svc, want := range map[string]string{"shop/cart": "open", "shop/reviews": "refused", "shop/orders": ""} {
+		if probes[svc] != want {
+			t.Errorf("%s: probe %q, want %q", svc, probes[svc], want)
+		}
 	}
 	for svc, want := range map[string]string{
 		"shop/cart": "reachable", "shop/orders": "blocked", "shop/payments": "blocked",
-		"shop/inventory": "blocked", "shop/search": "blocked", "legacy/erp": "blocked",
+		"shop/inventory": "blocked", "shop/search": "blocked", "legacy/erp": "blocked", "shop/reviews": "blocked",
 	} {
 		if verdicts[svc] != want {
 			t.Errorf("%s: verdict %q, want %q", svc, verdicts[svc], want)
@@ -63,7 +73,7 @@ func TestDemoPrintRoundTrips(t *testing.T) {
 	}
 	// The printed scenario diagnoses the same from standard input.
 	code, fromStdin, _ := run(t, out, "diagnose", "-", "-o", "json")
-	_, fromDemo, _ := run(t, "", "demo", "-o", "json")
+	_, fromDemo, _ := run(t, "", "demo", "-o", "json", "--no-probe")
 	var a, b diagnose.Report
 	_ = json.Unmarshal([]byte(fromStdin), &a)
 	_ = json.Unmarshal([]byte(fromDemo), &b)
@@ -126,5 +136,61 @@ func TestDiagnoseFilters(t *testing.T) {
 	}
 	if code, _, _ := run(t, "", "demo", "--fail-on", "never"); code != 0 {
 		t.Errorf("--fail-on never: exit %d, want 0", code)
+	}
+}
+
+func TestDiagnoseProbeJoinsLiveResults(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
+	openPort := ln.Addr().(*net.TCPAddr).Port
+	snap := fmt.Sprintf(`version: 1
+gateway: {id: gw-1, securityGroupId: sg-gw, authorizations: [{securityGroupId: sg-a, portRange: 1/65535}]}
+securityGroups:
+  - id: sg-gw
+  - id: sg-a
+    rules: [{direction: ingress, protocol: TCP, portRange: 1/65535, sourceGroupId: sg-gw}]
+nodes:
+  - name: n1
+    enis: [{id: eni-1, primary: true, ips: [127.0.0.1], securityGroupIds: [sg-a]}]
+services:
+  - name: up
+    namespace: t
+    endpoints: [{ip: 127.0.0.1, port: %d}]
+  - name: down
+    namespace: t
+    endpoints: [{ip: 127.0.0.1, port: %d}]
+`, openPort, closedPort)
+	code, out, errw := run(t, snap, "diagnose", "-", "--probe", "--probe-from", "gateway", "-o", "json")
+	var r diagnose.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("exit %d, stderr %s: %v", code, errw, err)
+	}
+	got := map[string]string{}
+	for _, e := range r.Endpoints {
+		got[e.Service] = e.Probe + "/" + e.ProbeFrom + "/" + e.Verdict
+	}
+	if got["t/up"] != "open/gateway/reachable" || got["t/down"] != "refused/gateway/blocked" || code != ExitFindings {
+		t.Errorf("exit %d, endpoints %v", code, got)
+	}
+	if code, _, _ := run(t, snap, "diagnose", "-", "--probe", "--probe-timeout", "0s"); code != ExitInput {
+		t.Errorf("--probe-timeout 0s: exit %d, want 2", code)
 	}
 }

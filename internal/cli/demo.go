@@ -1,18 +1,26 @@
 package cli
 
 import (
+	"context"
+	"fmt"
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/demo"
+	"github.com/gwdoctor/gwdoctor/probe"
+	"github.com/gwdoctor/gwdoctor/secgroup"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 func init() { register("demo", newDemoCmd) }
 
 func newDemoCmd(s *Streams) *cobra.Command {
 	var (
-		rf    reportFlags
-		print bool
+		rf      reportFlags
+		print   bool
+		noProbe bool
 	)
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -21,7 +29,13 @@ func newDemoCmd(s *Streams) *cobra.Command {
 cluster, one healthy and the others broken in the ways the MSE FAQ describes (wrong node
 authorized, port changed, pod ENI in another security group, a deny rule, a service down, an
 enterprise security group). Use --print to see the scenario's snapshot, a worked example of the
-snapshot format.`,
+snapshot format.
+
+The demo's endpoints are loopback addresses. Unless --no-probe is given, the demo starts a
+real listener for every healthy backend (configuration allows the gateway and the pod is
+ready) and probes, live, every endpoint the configuration allows: listeners answer open, the
+service that is down answers refused. Endpoints the security groups block are not probed:
+loopback cannot reproduce a security group's silent drop.`,
 		Example: `  gwdoctor demo
   gwdoctor demo -o markdown
   gwdoctor demo --print > demo.yaml && gwdoctor diagnose demo.yaml`,
@@ -42,6 +56,11 @@ snapshot format.`,
 			if err := checkServices(snap, rf.services); err != nil {
 				return inputError(err)
 			}
+			if !noProbe {
+				if err := probeDemo(cmd.Context(), s, snap); err != nil {
+					fmt.Fprintf(s.Err, "gwdoctor demo: live probes skipped: %v\n", err)
+				}
+			}
 			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "demo", Name: demo.Name, CapturedAt: snap.CapturedAt})
 			report.ApplyFilter(rf.services, sup)
 			return writeReport(s.Out, report, format, failOn)
@@ -49,5 +68,35 @@ snapshot format.`,
 	}
 	rf.register(cmd)
 	cmd.Flags().BoolVar(&print, "print", false, "print the demo scenario's snapshot (YAML) instead of diagnosing it")
+	cmd.Flags().BoolVar(&noProbe, "no-probe", false, "do not start loopback listeners and probe them")
 	return cmd
+}
+
+// demoProbeFrom labels the demo's live probes: loopback stands in for the
+// gateway's network position.
+const demoProbeFrom = "demo-loopback"
+
+// probeDemo serves the demo's healthy backends on loopback and probes every
+// endpoint the configuration allows, adding the results to snap.
+func probeDemo(ctx context.Context, s *Streams, snap *snapshot.Snapshot) error {
+	view := diagnose.NewView(snap)
+	allowed := map[*snapshot.Endpoint]bool{}
+	var healthy []string
+	for _, ep := range view.Endpoints {
+		if ep.Decision.Verdict != secgroup.Allow {
+			continue
+		}
+		allowed[ep.Endpoint] = true
+		if ep.Endpoint.IsReady() {
+			healthy = append(healthy, ep.Target())
+		}
+	}
+	listeners, err := demo.Listen(healthy)
+	if err != nil {
+		return err
+	}
+	defer listeners.Close()
+	opts := probe.Options{Timeout: 500 * time.Millisecond, Concurrency: 64}
+	probeEndpoints(ctx, s, snap, demoProbeFrom, opts, func(_ *snapshot.Service, ep *snapshot.Endpoint) bool { return allowed[ep] })
+	return nil
 }

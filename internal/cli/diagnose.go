@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -53,7 +54,10 @@ func (f *reportFlags) parsed() (render.Format, diagnose.FailOn, []diagnose.Suppr
 }
 
 func newDiagnoseCmd(s *Streams) *cobra.Command {
-	var rf reportFlags
+	var (
+		rf reportFlags
+		pf endpointProbeFlags
+	)
 	cmd := &cobra.Command{
 		Use:   "diagnose [FILE]",
 		Short: "Diagnose a snapshot: every endpoint's verdict, the cause of every broken one, and the fix",
@@ -62,10 +66,15 @@ service endpoint, whether the gateway can reach it (reachable / blocked / unknow
 security groups that decide it, the deciding rule, and the findings with evidence and fix.`,
 		Example: `  gwdoctor diagnose snapshot.yaml
   gwdoctor diagnose snapshot.yaml -o json --fail-on warning
-  gwdoctor diagnose snapshot.yaml --service shop/orders --suppress broad-authorization`,
+  gwdoctor diagnose snapshot.yaml --service shop/orders --suppress broad-authorization
+  gwdoctor diagnose snapshot.yaml --probe --probe-from gateway   # run on a host in the gateway's vSwitch`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, failOn, sup, err := rf.parsed()
+			if err != nil {
+				return inputError(err)
+			}
+			probeOpts, err := pf.options()
 			if err != nil {
 				return inputError(err)
 			}
@@ -79,13 +88,25 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			if err := checkServices(snap, rf.services); err != nil {
 				return inputError(err)
 			}
+			if pf.enabled {
+				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, serviceFilter(rf.services))
+			}
 			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt})
 			report.ApplyFilter(rf.services, sup)
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}
 	rf.register(cmd)
+	pf.register(cmd)
 	return cmd
+}
+
+// serviceFilter selects the endpoints of the given services (all when none).
+func serviceFilter(services []string) func(*snapshot.Service, *snapshot.Endpoint) bool {
+	if len(services) == 0 {
+		return nil
+	}
+	return func(svc *snapshot.Service, _ *snapshot.Endpoint) bool { return slices.Contains(services, svc.Key()) }
 }
 
 // loadSnapshot reads a snapshot file, or standard input for "-".
