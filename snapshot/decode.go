@@ -105,10 +105,10 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 		case kindNull:
 			v.SetZero()
 		case kindSeq:
-			s := reflect.MakeSlice(v.Type(), len(n.items), len(n.items))
-			for i, item := range n.items {
+			s := reflect.MakeSlice(v.Type(), len(n.kids), len(n.kids))
+			for i, item := range n.kids {
 				d.path = append(d.path, pathSeg{index: i})
-				d.decode(item, s.Index(i))
+				d.decode(item.value, s.Index(i))
 				d.path = d.path[:len(d.path)-1]
 			}
 			v.Set(s)
@@ -138,12 +138,14 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 		}
 	case reflect.Int:
 		switch {
-		case n.kind == kindNumber && n.isInt:
-			v.SetInt(n.intVal)
 		case n.kind == kindNull:
 			v.SetInt(0)
 		case n.kind == kindNumber:
-			d.fail(n, fmt.Sprintf("expected a whole number, got %s", n.str))
+			if i, ok, _ := n.number(); ok {
+				v.SetInt(i)
+			} else {
+				d.fail(n, fmt.Sprintf("expected a whole number, got %s", n.str))
+			}
 		case n.kind == kindString:
 			if _, err := strconv.Atoi(strings.TrimSpace(n.str)); err == nil {
 				d.fail(n, fmt.Sprintf("expected a number, got %s; write %s without quotes", n.describe(), strings.TrimSpace(n.str)))
@@ -156,7 +158,8 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 	case reflect.Float64:
 		switch n.kind {
 		case kindNumber:
-			v.SetFloat(n.fltVal)
+			_, _, f := n.number()
+			v.SetFloat(f)
 		case kindNull:
 			v.SetFloat(0)
 		default:
@@ -165,7 +168,7 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 	case reflect.Bool:
 		switch n.kind {
 		case kindBool:
-			v.SetBool(n.boolV)
+			v.SetBool(n.str == "true")
 		case kindNull:
 			v.SetBool(false)
 		default:
@@ -214,7 +217,7 @@ func (d *decoder) decodeStruct(n *node, v reflect.Value) {
 		}
 		seen[f.key] = f.line
 	}
-	for _, f := range n.fields {
+	for _, f := range n.kids {
 		if d.aborted {
 			return
 		}

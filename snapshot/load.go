@@ -213,14 +213,14 @@ func locate(root *node, path string) (line, col int, exact bool) {
 			seg, path = path[:end], path[end:]
 		}
 		switch {
-		case index >= 0 && n.kind == kindSeq && index < len(n.items):
-			n = n.items[index]
+		case index >= 0 && n.kind == kindSeq && index < len(n.kids):
+			n = n.kids[index].value
 			line, col = int(n.line), int(n.col)
 		case index < 0 && n.kind == kindMap:
 			found := false
-			for i := range n.fields {
-				if n.fields[i].key == seg {
-					f := &n.fields[i]
+			for i := range n.kids {
+				if n.kids[i].key == seg {
+					f := &n.kids[i]
 					n, found = f.value, true
 					line, col = int(f.line), int(f.col)
 					break

@@ -13,22 +13,35 @@ import (
 // keeps the line and column it came from, so problems found later (by the
 // decoder or by validation) can be placed in the file.
 type node struct {
-	kind   nodeKind
-	line   int32
-	col    int32
-	str    string  // string value; for numbers and bools the literal text
-	isInt  bool    // numbers: the value is a whole number that fits int64
-	intVal int64   // numbers
-	fltVal float64 // numbers
-	boolV  bool
-	items  []*node // sequences
-	fields []field // mappings, in document order (duplicates kept)
+	kind nodeKind
+	line int32
+	col  int32
+	// str is the string value; for numbers a literal strconv parses
+	// ("8080", "0.4", "1e3", "+Inf"); for booleans "true" or "false".
+	str  string
+	kids []field // mapping entries in document order (duplicates kept), or sequence items (key "")
 }
 
 type field struct {
 	key       string
 	line, col int32
 	value     *node
+}
+
+// number returns a number node's value as an int64 when it is a whole
+// number that fits, and as a float64.
+func (n *node) number() (i int64, isInt bool, f float64) {
+	if v, err := strconv.ParseInt(n.str, 10, 64); err == nil {
+		return v, true, float64(v)
+	}
+	f, err := strconv.ParseFloat(n.str, 64)
+	if err != nil && !math.IsInf(f, 0) {
+		return 0, false, math.NaN()
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1<<63 {
+		return int64(f), true, f
+	}
+	return 0, false, f
 }
 
 type nodeKind uint8
@@ -72,8 +85,13 @@ func quoteShort(s string) string {
 	return strconv.Quote(s)
 }
 
-// nodeAlloc hands out nodes from slabs: a large snapshot has millions.
-type nodeAlloc struct{ slab []node }
+// nodeAlloc hands out nodes and field slices from slabs: a large snapshot
+// has millions of them.
+type nodeAlloc struct {
+	slab   []node
+	fslab  []field
+	intern map[string]string
+}
 
 func (a *nodeAlloc) new(kind nodeKind, line, col int32) *node {
 	if len(a.slab) == 0 {
@@ -83,6 +101,42 @@ func (a *nodeAlloc) new(kind nodeKind, line, col int32) *node {
 	a.slab = a.slab[1:]
 	n.kind, n.line, n.col = kind, line, col
 	return n
+}
+
+// fields returns a copy of fs in slab memory.
+func (a *nodeAlloc) fields(fs []field) []field {
+	if len(fs) == 0 {
+		return nil
+	}
+	if len(fs) > 512 {
+		return append([]field(nil), fs...)
+	}
+	if len(a.fslab) < len(fs) {
+		a.fslab = make([]field, 8192)
+	}
+	out := a.fslab[:len(fs):len(fs)]
+	a.fslab = a.fslab[len(fs):]
+	copy(out, fs)
+	return out
+}
+
+// str returns b as a string, sharing one copy of short repeated strings
+// (keys, protocols, node names): it saves most of a large file's allocations.
+func (a *nodeAlloc) str(b []byte) string {
+	if len(b) > 32 {
+		return string(b)
+	}
+	if s, ok := a.intern[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if a.intern == nil {
+		a.intern = make(map[string]string, 1024)
+	}
+	if len(a.intern) < 1<<17 {
+		a.intern[s] = s
+	}
+	return s
 }
 
 // maxDepth bounds nesting: the snapshot schema is 6 levels deep, and a
@@ -105,6 +159,7 @@ type jsonReader struct {
 	lineStart int
 	alloc     nodeAlloc
 	depth     int
+	stack     []field // entries of the objects and lists being read
 }
 
 func parseJSONTree(data []byte) (*node, error) {
@@ -158,7 +213,7 @@ func (r *jsonReader) value() (*node, error) {
 	case c == '[':
 		return r.array(line, col)
 	case c == '"':
-		s, err := r.string()
+		s, err := r.string(false)
 		if err != nil {
 			return nil, err
 		}
@@ -175,7 +230,7 @@ func (r *jsonReader) value() (*node, error) {
 					return r.alloc.new(kindNull, line, col), nil
 				}
 				n := r.alloc.new(kindBool, line, col)
-				n.str, n.boolV = lit, lit == "true"
+				n.str = lit
 				return n, nil
 			}
 		}
@@ -203,6 +258,7 @@ func (r *jsonReader) object(line, col int32) (*node, error) {
 		r.depth--
 		return n, nil
 	}
+	mark := len(r.stack)
 	for {
 		if r.pos >= len(r.data) || r.data[r.pos] != '"' {
 			if r.pos >= len(r.data) {
@@ -211,7 +267,7 @@ func (r *jsonReader) object(line, col int32) (*node, error) {
 			return nil, r.errf("unexpected %s; expected a quoted key", r.what())
 		}
 		kl, kc := int32(r.line), int32(r.pos-r.lineStart+1)
-		key, err := r.string()
+		key, err := r.string(true)
 		if err != nil {
 			return nil, err
 		}
@@ -225,7 +281,7 @@ func (r *jsonReader) object(line, col int32) (*node, error) {
 		if err != nil {
 			return nil, err
 		}
-		n.fields = append(n.fields, field{key: key, line: kl, col: kc, value: v})
+		r.stack = append(r.stack, field{key: key, line: kl, col: kc, value: v})
 		r.skipSpace()
 		if r.pos >= len(r.data) {
 			return nil, r.errf("unexpected end of file inside an object; the JSON document is truncated")
@@ -237,6 +293,8 @@ func (r *jsonReader) object(line, col int32) (*node, error) {
 		case '}':
 			r.pos++
 			r.depth--
+			n.kids = r.alloc.fields(r.stack[mark:])
+			r.stack = r.stack[:mark]
 			return n, nil
 		default:
 			return nil, r.errf("unexpected %s; expected ',' or '}'", r.what())
@@ -256,12 +314,13 @@ func (r *jsonReader) array(line, col int32) (*node, error) {
 		r.depth--
 		return n, nil
 	}
+	mark := len(r.stack)
 	for {
 		v, err := r.value()
 		if err != nil {
 			return nil, err
 		}
-		n.items = append(n.items, v)
+		r.stack = append(r.stack, field{value: v})
 		r.skipSpace()
 		if r.pos >= len(r.data) {
 			return nil, r.errf("unexpected end of file inside a list; the JSON document is truncated")
@@ -273,6 +332,8 @@ func (r *jsonReader) array(line, col int32) (*node, error) {
 		case ']':
 			r.pos++
 			r.depth--
+			n.kids = r.alloc.fields(r.stack[mark:])
+			r.stack = r.stack[:mark]
 			return n, nil
 		default:
 			return nil, r.errf("unexpected %s; expected ',' or ']'", r.what())
@@ -280,14 +341,21 @@ func (r *jsonReader) array(line, col int32) (*node, error) {
 	}
 }
 
-func (r *jsonReader) string() (string, error) {
+// string reads a quoted string; keys are interned (a large file repeats a
+// dozen keys millions of times), values only when very short.
+func (r *jsonReader) string(intern bool) (string, error) {
 	r.pos++ // opening quote
 	start := r.pos
 	// Fast path: no escapes.
 	for r.pos < len(r.data) {
 		c := r.data[r.pos]
 		if c == '"' {
-			s := string(r.data[start:r.pos])
+			var s string
+			if intern || r.pos-start <= 8 {
+				s = r.alloc.str(r.data[start:r.pos])
+			} else {
+				s = string(r.data[start:r.pos])
+			}
 			r.pos++
 			return s, nil
 		}
@@ -392,16 +460,13 @@ func (r *jsonReader) number(line, col int32) (*node, error) {
 	if nd > 1 && r.data[intStart] == '0' {
 		return nil, r.errf("invalid number %q: leading zero", string(r.data[start:r.pos]))
 	}
-	whole := true
 	if r.pos < len(r.data) && r.data[r.pos] == '.' {
-		whole = false
 		r.pos++
 		if digits() == 0 {
 			return nil, r.errf("invalid number; expected a digit after '.'")
 		}
 	}
 	if r.pos < len(r.data) && (r.data[r.pos] == 'e' || r.data[r.pos] == 'E') {
-		whole = false
 		r.pos++
 		if r.pos < len(r.data) && (r.data[r.pos] == '+' || r.data[r.pos] == '-') {
 			r.pos++
@@ -410,27 +475,8 @@ func (r *jsonReader) number(line, col int32) (*node, error) {
 			return nil, r.errf("invalid number; expected a digit in the exponent")
 		}
 	}
-	text := string(r.data[start:r.pos])
 	n := r.alloc.new(kindNumber, line, col)
-	n.str = text
-	setNumber(n, text, whole)
+	n.str = r.alloc.str(r.data[start:r.pos]) // numbers repeat (ports, priorities)
 	return n, nil
 }
 
-// setNumber fills the numeric fields of a number node from its text.
-func setNumber(n *node, text string, whole bool) {
-	if whole {
-		if v, err := strconv.ParseInt(text, 10, 64); err == nil {
-			n.isInt, n.intVal, n.fltVal = true, v, float64(v)
-			return
-		}
-	}
-	f, err := strconv.ParseFloat(text, 64)
-	if err != nil && !math.IsInf(f, 0) {
-		f = math.NaN()
-	}
-	n.fltVal = f
-	if !math.IsInf(f, 0) && !math.IsNaN(f) && f == math.Trunc(f) && math.Abs(f) < 1<<63 {
-		n.isInt, n.intVal = true, int64(f)
-	}
-}

@@ -180,10 +180,10 @@ func (v *validator) gateway() {
 		}
 		// A group that is not listed is not an error here: GWD303 reports
 		// stale authorizations.
-		proto, ok := v.protocol(base+".protocol", a.Protocol, allProtocols)
+		proto, ok := v.protocol(func() string { return base + ".protocol" }, a.Protocol, allProtocols)
 		a.Protocol = proto
 		if ok {
-			a.PortRange = v.portRange(base+".portRange", proto, a.PortRange, "")
+			a.PortRange = v.portRange(func() string { return base + ".portRange" }, proto, a.PortRange, "")
 		}
 	}
 }
@@ -191,7 +191,7 @@ func (v *validator) gateway() {
 var allProtocols = []string{ProtocolTCP, ProtocolUDP, ProtocolICMP, ProtocolGRE, ProtocolAll, ProtocolICMPv6}
 
 // protocol normalises a protocol (default TCP) and checks it is one of allowed.
-func (v *validator) protocol(path, value string, allowed []string) (string, bool) {
+func (v *validator) protocol(path func() string, value string, allowed []string) (string, bool) {
 	if value == "" {
 		return ProtocolTCP, true
 	}
@@ -201,46 +201,46 @@ func (v *validator) protocol(path, value string, allowed []string) (string, bool
 			return p, true
 		}
 	}
-	v.add(path, fmt.Sprintf("unknown protocol %s; expected one of: %s", quoteShort(value), strings.Join(allowed, ", ")))
+	v.add(path(), fmt.Sprintf("unknown protocol %s; expected one of: %s", quoteShort(value), strings.Join(allowed, ", ")))
 	return value, false
 }
 
 // portRange checks a START/END range against its protocol and returns its
 // canonical form.
-func (v *validator) portRange(path, proto, value, listID string) string {
+func (v *validator) portRange(path func() string, proto, value, listID string) string {
 	switch proto {
 	case ProtocolTCP, ProtocolUDP:
 		if strings.TrimSpace(value) == "" {
 			if listID != "" {
 				return ""
 			}
-			v.add(path, fmt.Sprintf("missing; a %s rule needs START/END in 1..65535 (e.g. 8080/8080, or 1/65535 for all ports)", proto))
+			v.add(path(), fmt.Sprintf("missing; a %s rule needs START/END in 1..65535 (e.g. 8080/8080, or 1/65535 for all ports)", proto))
 			return value
 		}
 		pr, err := ParsePortRange(value)
 		if err != nil {
-			v.add(path, err.Error())
+			v.add(path(), err.Error())
 			return value
 		}
 		if pr.All {
-			v.add(path, fmt.Sprintf("%q means all ports and is only for ICMP, GRE and ALL; a %s rule needs START/END in 1..65535 (1/65535 for all ports)", strings.TrimSpace(value), proto))
+			v.add(path(), fmt.Sprintf("%q means all ports and is only for ICMP, GRE and ALL; a %s rule needs START/END in 1..65535 (1/65535 for all ports)", strings.TrimSpace(value), proto))
 			return value
 		}
-		return pr.String()
+		return canonicalPortRange(value, pr)
 	default: // ICMP, GRE, ALL, ICMPV6 carry no ports
 		if strings.TrimSpace(value) == "" {
 			return AllPorts.String()
 		}
 		pr, err := ParsePortRange(value)
 		if err != nil {
-			v.add(path, err.Error())
+			v.add(path(), err.Error())
 			return value
 		}
 		if !pr.All {
-			v.add(path, fmt.Sprintf("%q is not allowed for protocol %s; ICMP, GRE and ALL rules use -1/-1", strings.TrimSpace(value), proto))
+			v.add(path(), fmt.Sprintf("%q is not allowed for protocol %s; ICMP, GRE and ALL rules use -1/-1", strings.TrimSpace(value), proto))
 			return value
 		}
-		return pr.String()
+		return canonicalPortRange(value, pr)
 	}
 }
 
@@ -264,28 +264,51 @@ func cidrMessage(s string, ipOK bool) string {
 
 // cidr parses a rule peer: a CIDR, or a plain IP meaning a single address
 // (the ECS API accepts both); it returns the canonical CIDR.
-func (v *validator) cidr(path, value string) string {
+func (v *validator) cidr(path func() string, value string) string {
 	if pfx, err := netip.ParsePrefix(value); err == nil {
+		var buf [64]byte
+		if string(pfx.AppendTo(buf[:0])) == value {
+			return value
+		}
 		return pfx.String()
 	}
 	if ip, err := netip.ParseAddr(value); err == nil && ip.Zone() == "" {
 		return netip.PrefixFrom(ip, ip.BitLen()).String()
 	}
-	v.add(path, cidrMessage(value, false))
+	v.add(path(), cidrMessage(value, false))
 	return value
 }
 
-func (v *validator) ip(path, value string) string {
+// ip checks an IP address and returns its canonical form (and the address,
+// invalid when the value is not one).
+func (v *validator) ip(path func() string, value string) (string, netip.Addr) {
 	ip, err := netip.ParseAddr(value)
 	if err != nil || ip.Zone() != "" {
 		if value == "" {
-			v.add(path, "missing; expected an IP address such as 192.168.1.10")
+			v.add(path(), "missing; expected an IP address such as 192.168.1.10")
 		} else {
-			v.add(path, fmt.Sprintf("%s is not an IP address; expected e.g. 192.168.1.10", quoteShort(value)))
+			v.add(path(), fmt.Sprintf("%s is not an IP address; expected e.g. 192.168.1.10", quoteShort(value)))
 		}
+		return value, netip.Addr{}
+	}
+	var buf [64]byte
+	if string(ip.AppendTo(buf[:0])) == value {
+		return value, ip // already canonical: no allocation
+	}
+	return ip.String(), ip
+}
+
+// canonicalPortRange returns value when it is already the canonical
+// spelling of pr (the common case, without allocating), else pr.String().
+func canonicalPortRange(value string, pr PortRange) string {
+	var buf [16]byte
+	b := strconv.AppendInt(buf[:0], int64(pr.Start), 10)
+	b = append(b, '/')
+	b = strconv.AppendInt(b, int64(pr.End), 10)
+	if string(b) == value {
 		return value
 	}
-	return ip.String()
+	return pr.String()
 }
 
 func (v *validator) securityGroups() {
@@ -330,10 +353,11 @@ func (v *validator) securityGroups() {
 
 func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	r := &g.Rules[ri]
-	base := fmt.Sprintf("securityGroups[%d].rules[%d]", gi, ri)
+	// Paths are built only for problems: a large snapshot has 100,000 rules.
+	at := func(field string) string { return fmt.Sprintf("securityGroups[%d].rules[%d].%s", gi, ri, field) }
 	if r.ID != "" {
 		if first, dup := ids[r.ID]; dup {
-			p := v.add(base+".id", fmt.Sprintf("duplicate rule ID %s in group %s; already used by securityGroups[%d].rules[%d]", quoteShort(r.ID), quoteShort(g.ID), gi, first))
+			p := v.add(at("id"), fmt.Sprintf("duplicate rule ID %s in group %s; already used by securityGroups[%d].rules[%d]", quoteShort(r.ID), quoteShort(g.ID), gi, first))
 			p.see = fmt.Sprintf("securityGroups[%d].rules[%d].id", gi, first)
 		} else {
 			ids[r.ID] = ri
@@ -343,9 +367,9 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	case DirectionIngress, DirectionEgress:
 		r.Direction = d
 	case "":
-		v.add(base+".direction", "missing; expected ingress or egress")
+		v.add(at("direction"), "missing; expected ingress or egress")
 	default:
-		v.add(base+".direction", fmt.Sprintf("unknown direction %s; expected ingress or egress", quoteShort(r.Direction)))
+		v.add(at("direction"), fmt.Sprintf("unknown direction %s; expected ingress or egress", quoteShort(r.Direction)))
 	}
 	switch p := strings.ToLower(r.Policy); p {
 	case "":
@@ -353,19 +377,19 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	case PolicyAccept, PolicyDrop:
 		r.Policy = p
 	default:
-		v.add(base+".policy", fmt.Sprintf("unknown policy %s; expected accept or drop", quoteShort(r.Policy)))
+		v.add(at("policy"), fmt.Sprintf("unknown policy %s; expected accept or drop", quoteShort(r.Policy)))
 	}
 	switch {
 	case r.Priority == 0:
 		r.Priority = 1
 	case r.Priority >= 1 && r.Priority <= 100, r.Priority == 110:
 	default:
-		v.add(base+".priority", fmt.Sprintf("%d is out of range; expected 1 (highest) .. 100, or 110 for legacy system default rules", r.Priority))
+		v.add(at("priority"), fmt.Sprintf("%d is out of range; expected 1 (highest) .. 100, or 110 for legacy system default rules", r.Priority))
 	}
-	proto, ok := v.protocol(base+".protocol", r.Protocol, allProtocols)
+	proto, ok := v.protocol(func() string { return at("protocol") }, r.Protocol, allProtocols)
 	r.Protocol = proto
 	if ok {
-		r.PortRange = v.portRange(base+".portRange", proto, r.PortRange, r.PortRangeListID)
+		r.PortRange = v.portRange(func() string { return at("portRange") }, proto, r.PortRange, r.PortRangeListID)
 	}
 	// Both a source group and a source CIDR is legal in the ECS API (the CIDR
 	// wins, and the evaluator applies that); the peer fields of the other
@@ -373,27 +397,27 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	switch r.Direction {
 	case DirectionIngress:
 		if r.DestGroupID != "" {
-			v.add(base+".destGroupId", "set on an ingress rule; an ingress rule names its peer with sourceGroupId")
+			v.add(at("destGroupId"), "set on an ingress rule; an ingress rule names its peer with sourceGroupId")
 		}
 		if r.DestCidr != "" {
-			v.add(base+".destCidr", "set on an ingress rule; an ingress rule names its peer with sourceCidr")
+			v.add(at("destCidr"), "set on an ingress rule; an ingress rule names its peer with sourceCidr")
 		}
 	case DirectionEgress:
 		if r.SourceGroupID != "" {
-			v.add(base+".sourceGroupId", "set on an egress rule; an egress rule names its peer with destGroupId")
+			v.add(at("sourceGroupId"), "set on an egress rule; an egress rule names its peer with destGroupId")
 		}
 		if r.SourceCidr != "" {
-			v.add(base+".sourceCidr", "set on an egress rule; an egress rule names its peer with destCidr")
+			v.add(at("sourceCidr"), "set on an egress rule; an egress rule names its peer with destCidr")
 		}
 		if r.SourcePrefixListID != "" {
-			v.add(base+".sourcePrefixListId", "set on an egress rule; source prefix lists apply to ingress rules")
+			v.add(at("sourcePrefixListId"), "set on an egress rule; source prefix lists apply to ingress rules")
 		}
 	}
 	if r.SourceCidr != "" {
-		r.SourceCidr = v.cidr(base+".sourceCidr", r.SourceCidr)
+		r.SourceCidr = v.cidr(func() string { return at("sourceCidr") }, r.SourceCidr)
 	}
 	if r.DestCidr != "" {
-		r.DestCidr = v.cidr(base+".destCidr", r.DestCidr)
+		r.DestCidr = v.cidr(func() string { return at("destCidr") }, r.DestCidr)
 	}
 	// sourceGroupId/destGroupId naming an unlisted group is not an error:
 	// checks report it (the referenced group may live in another account).
@@ -455,7 +479,7 @@ func (v *validator) nodes() {
 	names := map[string]int{}
 	instances := map[string]int{}
 	enis := map[string]string{}
-	ips := map[string]string{}
+	ips := map[netip.Addr]ipLoc{}
 	v.nodeRefs = map[string]bool{}
 	for i := range v.s.Nodes {
 		n := &v.s.Nodes[i]
@@ -506,16 +530,17 @@ func (v *validator) nodes() {
 				}
 			}
 			for k := range e.IPs {
-				ipath := fmt.Sprintf("%s.ips[%d]", ebase, k)
-				e.IPs[k] = v.ip(ipath, e.IPs[k])
-				if e.IPs[k] == "" {
+				here := ipLoc{i, j, k}
+				var addr netip.Addr
+				e.IPs[k], addr = v.ip(here.path, e.IPs[k])
+				if !addr.IsValid() {
 					continue
 				}
-				if first, dup := ips[e.IPs[k]]; dup {
-					p := v.add(ipath, fmt.Sprintf("IP %s is already on %s; an address belongs to one ENI", e.IPs[k], first))
-					p.see = first
+				if first, dup := ips[addr]; dup {
+					p := v.add(here.path(), fmt.Sprintf("IP %s is already on %s; an address belongs to one ENI", e.IPs[k], first.path()))
+					p.see = first.path()
 				} else {
-					ips[e.IPs[k]] = ipath
+					ips[addr] = here
 				}
 			}
 			for k := range e.Prefixes {
@@ -542,6 +567,11 @@ func (v *validator) nodes() {
 		}
 	}
 }
+
+// ipLoc is where an ENI IP is listed; its path is built only for problems.
+type ipLoc struct{ node, eni, ip int }
+
+func (l ipLoc) path() string { return fmt.Sprintf("nodes[%d].enis[%d].ips[%d]", l.node, l.eni, l.ip) }
 
 func dedupe(s []string) []string {
 	out := s[:0:0]
@@ -582,27 +612,40 @@ func (v *validator) services() {
 				v.add(base+".source", fmt.Sprintf("unknown source %s; expected one of: %s", quoteShort(svc.Source), strings.Join(serviceSources, ", ")))
 			}
 		}
-		svc.Protocol, _ = v.protocol(base+".protocol", svc.Protocol, []string{ProtocolTCP, ProtocolUDP})
-		seen := map[string]int{}
+		svc.Protocol, _ = v.protocol(func() string { return base + ".protocol" }, svc.Protocol, []string{ProtocolTCP, ProtocolUDP})
+		type ipPort struct {
+			ip   netip.Addr
+			port int
+		}
+		seen := make(map[ipPort]int, len(svc.Endpoints))
 		for j := range svc.Endpoints {
 			e := &svc.Endpoints[j]
-			ebase := fmt.Sprintf("%s.endpoints[%d]", base, j)
-			e.IP = v.ip(ebase+".ip", e.IP)
+			at := func(field string) string {
+				if field == "" {
+					return fmt.Sprintf("%s.endpoints[%d]", base, j)
+				}
+				return fmt.Sprintf("%s.endpoints[%d].%s", base, j, field)
+			}
+			var addr netip.Addr
+			e.IP, addr = v.ip(func() string { return at("ip") }, e.IP)
 			switch {
 			case e.Port == 0:
-				v.add(ebase+".port", "missing; expected the port the gateway dials (the pod's targetPort), 1..65535")
+				v.add(at("port"), "missing; expected the port the gateway dials (the pod's targetPort), 1..65535")
 			case e.Port < 1 || e.Port > 65535:
-				v.add(ebase+".port", fmt.Sprintf("%d is out of range; expected 1..65535", e.Port))
+				v.add(at("port"), fmt.Sprintf("%d is out of range; expected 1..65535", e.Port))
 			}
-			key := net.JoinHostPort(e.IP, strconv.Itoa(e.Port))
-			if first, dup := seen[key]; dup {
-				p := v.add(ebase, fmt.Sprintf("duplicate endpoint %s; already listed as %s.endpoints[%d]", key, base, first))
-				p.see = fmt.Sprintf("%s.endpoints[%d]", base, first)
-			} else {
-				seen[key] = j
+			if addr.IsValid() {
+				key := ipPort{addr, e.Port}
+				if first, dup := seen[key]; dup {
+					p := v.add(at(""), fmt.Sprintf("duplicate endpoint %s; already listed as %s.endpoints[%d]",
+						net.JoinHostPort(e.IP, strconv.Itoa(e.Port)), base, first))
+					p.see = fmt.Sprintf("%s.endpoints[%d]", base, first)
+				} else {
+					seen[key] = j
+				}
 			}
 			if e.Node != "" && !v.nodeRefs[e.Node] && !v.allowedMissing(PartNodes, e.Node) {
-				p := v.add(ebase+".node", fmt.Sprintf("node %s is neither a node name nor an instanceId in nodes; list the node (or record it under missing: if it could not be read)", quoteShort(e.Node)))
+				p := v.add(at("node"), fmt.Sprintf("node %s is neither a node name nor an instanceId in nodes; list the node (or record it under missing: if it could not be read)", quoteShort(e.Node)))
 				p.refTo = "nodes"
 			}
 		}

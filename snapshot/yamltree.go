@@ -3,8 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
-	"math"
-	"strconv"
+		"strconv"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
@@ -110,39 +109,31 @@ func (c *yamlConverter) convert(an ast.Node, depth int) (*node, error) {
 		return n, nil
 	case *ast.BoolNode:
 		n := c.newNode(kindBool, v)
-		n.boolV = v.Value
 		n.str = strconv.FormatBool(v.Value)
 		return n, nil
 	case *ast.IntegerNode:
+		// Numbers keep a literal strconv reads: YAML also writes 0x1f, 0o17, 1_000.
 		n := c.newNode(kindNumber, v)
-		n.str = v.GetToken().Value
 		switch x := v.Value.(type) {
 		case int64:
-			n.isInt, n.intVal, n.fltVal = true, x, float64(x)
+			n.str = strconv.FormatInt(x, 10)
 		case uint64:
-			n.fltVal = float64(x)
-			if x <= math.MaxInt64 {
-				n.isInt, n.intVal = true, int64(x)
-			}
+			n.str = strconv.FormatUint(x, 10)
 		default:
-			n.fltVal = math.NaN()
+			n.str = "NaN"
 		}
 		return n, nil
 	case *ast.FloatNode:
 		n := c.newNode(kindNumber, v)
-		n.str = v.GetToken().Value
-		n.fltVal = v.Value
-		if v.Value == math.Trunc(v.Value) && math.Abs(v.Value) < 1<<63 {
-			n.isInt, n.intVal = true, int64(v.Value)
-		}
+		n.str = strconv.FormatFloat(v.Value, 'g', -1, 64)
 		return n, nil
 	case *ast.InfinityNode:
 		n := c.newNode(kindNumber, v)
-		n.str, n.fltVal = v.GetToken().Value, v.Value
+		n.str = strconv.FormatFloat(v.Value, 'g', -1, 64)
 		return n, nil
 	case *ast.NanNode:
 		n := c.newNode(kindNumber, v)
-		n.str, n.fltVal = v.GetToken().Value, math.NaN()
+		n.str = "NaN"
 		return n, nil
 	case *ast.TagNode:
 		return c.convertTag(v, depth)
@@ -167,13 +158,13 @@ func (c *yamlConverter) convert(an ast.Node, depth int) (*node, error) {
 		return target, nil
 	case *ast.SequenceNode:
 		n := c.newNode(kindSeq, v)
-		n.items = make([]*node, 0, len(v.Values))
+		n.kids = make([]field, 0, len(v.Values))
 		for _, item := range v.Values {
 			in, err := c.convert(item, depth+1)
 			if err != nil {
 				return nil, err
 			}
-			n.items = append(n.items, in)
+			n.kids = append(n.kids, field{value: in})
 		}
 		return n, nil
 	case *ast.MappingNode:
@@ -228,15 +219,15 @@ func (c *yamlConverter) convertMapping(an ast.Node, values []*ast.MappingValueNo
 			if err != nil {
 				return nil, err
 			}
-			sources := []*node{src}
+			sources := []field{{value: src}}
 			if src.kind == kindSeq {
-				sources = src.items
+				sources = src.kids
 			}
 			for _, s := range sources {
-				if s.kind != kindMap {
+				if s.value.kind != kindMap {
 					return nil, c.errAt(mv.Value, "merge key << needs an object or a list of objects")
 				}
-				merged = append(merged, s.fields...)
+				merged = append(merged, s.value.kids...)
 			}
 			continue
 		}
@@ -249,20 +240,20 @@ func (c *yamlConverter) convertMapping(an ast.Node, values []*ast.MappingValueNo
 			return nil, err
 		}
 		tk := mv.Key.GetToken()
-		n.fields = append(n.fields, field{key: key, line: int32(posLine(tk)), col: int32(posCol(tk)), value: val})
+		n.kids = append(n.kids, field{key: key, line: int32(posLine(tk)), col: int32(posCol(tk)), value: val})
 	}
 	// Merged keys fill in what the mapping does not set itself; among merge
 	// sources the first one wins (YAML merge-key semantics).
 	for _, mf := range merged {
 		present := false
-		for _, f := range n.fields {
+		for _, f := range n.kids {
 			if f.key == mf.key {
 				present = true
 				break
 			}
 		}
 		if !present {
-			n.fields = append(n.fields, mf)
+			n.kids = append(n.kids, mf)
 		}
 	}
 	return n, nil
