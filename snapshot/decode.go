@@ -105,6 +105,10 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 		case kindNull:
 			v.SetZero()
 		case kindSeq:
+			if len(n.kids) == 0 {
+				v.SetZero() // an empty list and no list are the same: nil
+				return
+			}
 			s := reflect.MakeSlice(v.Type(), len(n.kids), len(n.kids))
 			for i, item := range n.kids {
 				d.path = append(d.path, pathSeg{index: i})

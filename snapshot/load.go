@@ -94,7 +94,7 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 		}
 		root = r
 	} else {
-		r, count, err := parseYAMLTree(data)
+		r, count, err := readYAML(name, data)
 		if err != nil {
 			var se *syntaxError
 			if errors.As(err, &se) {
@@ -106,7 +106,9 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 			return fail(0, 0, "the file holds no YAML document (only comments?); expected a snapshot starting with version: 1")
 		}
 		root = r
-		budget = 4*count + 1_000_000
+		if count > 0 {
+			budget = 4*count + 1_000_000
+		}
 	}
 	if root.kind != kindMap {
 		return fail(int(root.line), int(root.col), fmt.Sprintf(
@@ -258,4 +260,26 @@ func firstInvalidUTF8(data []byte) int {
 		i += size
 	}
 	return len(data)
+}
+
+// slowYAMLLimit bounds the files handed to goccy/go-yaml, which needs about
+// 100 bytes of memory per byte of YAML.
+const slowYAMLLimit = 16 << 20
+
+// readYAML reads with the fast block-style reader, and falls back to
+// goccy/go-yaml for everything else YAML allows (and for the verdict on
+// syntax errors).
+func readYAML(name string, data []byte) (*node, int, error) {
+	root, err := parseFastYAML(data)
+	if err == nil {
+		return root, 0, nil
+	}
+	var nf *notFastError
+	if errors.As(err, &nf) && len(data) > slowYAMLLimit {
+		return nil, 0, &syntaxError{line: int(max(nf.line, 1)), col: 1, msg: fmt.Sprintf(
+			"this %s YAML file uses a construct outside the block style gwdoctor writes (anchors, tags, block or multi-line "+
+				"scalars, tabs, CRLF line ends, unusual indentation, or a syntax error) near this line; YAML files over %d MiB "+
+				"must use the plain block style: save the snapshot as JSON or rewrite that part", sizeText(int64(len(data))), slowYAMLLimit>>20)}
+	}
+	return parseYAMLTree(data)
 }

@@ -479,4 +479,3 @@ func (r *jsonReader) number(line, col int32) (*node, error) {
 	n.str = r.alloc.str(r.data[start:r.pos]) // numbers repeat (ports, priorities)
 	return n, nil
 }
-

@@ -52,6 +52,7 @@ var validParts = []string{PartGateway, PartAuthorizations, PartSecurityGroups, P
 
 func (v *validator) run() {
 	s := v.s
+	emptySlicesToNil(s)
 	switch {
 	case s.Version == 0:
 		v.add("version", "missing; expected version: 1")
@@ -693,4 +694,44 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// emptySlicesToNil makes empty lists nil, as loading does, so that a
+// snapshot built in memory round-trips to a deeply equal value.
+func emptySlicesToNil(s *Snapshot) {
+	nilIfEmpty(&s.SecurityGroups)
+	nilIfEmpty(&s.NodePools)
+	nilIfEmpty(&s.Nodes)
+	nilIfEmpty(&s.Services)
+	nilIfEmpty(&s.Probes)
+	nilIfEmpty(&s.Missing)
+	nilIfEmpty(&s.Gateway.Addresses)
+	nilIfEmpty(&s.Gateway.Authorizations)
+	for i := range s.SecurityGroups {
+		nilIfEmpty(&s.SecurityGroups[i].Rules)
+	}
+	for i := range s.NodePools {
+		nilIfEmpty(&s.NodePools[i].SecurityGroupIDs)
+	}
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		nilIfEmpty(&n.ENIs)
+		for j := range n.ENIs {
+			nilIfEmpty(&n.ENIs[j].IPs)
+			nilIfEmpty(&n.ENIs[j].Prefixes)
+			nilIfEmpty(&n.ENIs[j].SecurityGroupIDs)
+		}
+	}
+	for i := range s.Services {
+		nilIfEmpty(&s.Services[i].Endpoints)
+	}
+	for i := range s.Missing {
+		nilIfEmpty(&s.Missing[i].IDs)
+	}
+}
+
+func nilIfEmpty[T any](s *[]T) {
+	if *s != nil && len(*s) == 0 {
+		*s = nil
+	}
 }

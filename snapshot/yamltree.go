@@ -3,7 +3,7 @@ package snapshot
 import (
 	"errors"
 	"fmt"
-		"strconv"
+	"strconv"
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
