@@ -20,6 +20,8 @@ type decoder struct {
 	visits   int
 	budget   int // bound on values decoded: YAML aliases can expand exponentially
 	aborted  bool
+	// truncated: maxProblems reached; the rest of the input was not checked.
+	truncated bool
 }
 
 type pathSeg struct {
@@ -45,6 +47,10 @@ func (d *decoder) pathString() string {
 }
 
 func (d *decoder) addAt(line, col int32, msg string) {
+	if len(d.problems) >= maxProblems {
+		d.aborted, d.truncated = true, true
+		return
+	}
 	d.problems = append(d.problems, &Problem{Line: int(line), Column: int(col), Path: d.pathString(), Message: msg})
 }
 
@@ -136,6 +142,11 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 		case kindNull:
 			v.SetString("")
 		case kindNumber, kindBool:
+			if len(d.path) > 0 && d.path[len(d.path)-1].key == "portRange" && n.kind == kindNumber {
+				// A lone port: the fix is a range, not quotes.
+				d.fail(n, fmt.Sprintf("expected START/END, got %s; write \"%s/%s\"", n.describe(), n.str, n.str))
+				return
+			}
 			d.fail(n, fmt.Sprintf("expected a string, got %s; quote it: %q", n.describe(), n.str))
 		default:
 			d.fail(n, "expected a string, got "+n.describe())
@@ -175,6 +186,12 @@ func (d *decoder) decode(n *node, v reflect.Value) {
 			v.SetBool(n.str == "true")
 		case kindNull:
 			v.SetBool(false)
+		case kindString:
+			if t := strings.ToLower(strings.TrimSpace(n.str)); t == "true" || t == "false" {
+				d.fail(n, fmt.Sprintf("expected true or false, got %s; write %s without quotes", n.describe(), t))
+				return
+			}
+			d.fail(n, "expected true or false, got "+n.describe())
 		default:
 			d.fail(n, "expected true or false, got "+n.describe())
 		}

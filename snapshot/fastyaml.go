@@ -38,6 +38,7 @@ type fastYAML struct {
 	depth int
 
 	splitLine int32 // line where split gave up
+	typed     map[string]typedScalar
 }
 
 // notFastError says where the fast reader gave up.
@@ -336,6 +337,31 @@ func (f *fastYAML) plainScalar(value string, line, col int32) (*node, error) {
 		n.str = value
 		return n, nil
 	}
+	if len(value) <= 32 {
+		if c, ok := f.typed[value]; ok {
+			n := f.alloc.new(c.kind, line, col)
+			n.str = c.str
+			return n, nil
+		}
+	}
+	n, err := f.typePlain(value, line, col)
+	if err == nil && len(value) <= 32 && len(f.typed) < 1<<16 {
+		if f.typed == nil {
+			f.typed = map[string]typedScalar{}
+		}
+		f.typed[value] = typedScalar{n.kind, n.str}
+	}
+	return n, err
+}
+
+// typedScalar caches how goccy types a short plain scalar: a large file
+// repeats the same few (ports, protocols, true).
+type typedScalar struct {
+	kind nodeKind
+	str  string
+}
+
+func (f *fastYAML) typePlain(value string, line, col int32) (*node, error) {
 	tk := token.New(value, value, &token.Position{Line: int(line), Column: int(col)})
 	var an ast.Node
 	switch tk.Type {
@@ -358,12 +384,10 @@ func (f *fastYAML) plainScalar(value string, line, col int32) (*node, error) {
 	default:
 		return nil, errNotFast
 	}
-	conv := &yamlConverter{}
-	n, err := conv.convert(an, 0)
-	if err != nil {
+	n := f.alloc.new(kindNull, line, col)
+	if !scalarFromAST(an, n) {
 		return nil, errNotFast
 	}
-	n.line, n.col = line, col
 	return n, nil
 }
 

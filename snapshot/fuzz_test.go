@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // fuzzSeeds are the example files and the malformed fixtures.
@@ -39,7 +40,7 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("error without problems: %v", err)
 			}
 			for _, p := range ps {
-				if p.Path == "" && p.Line == 0 && !strings.Contains(p.Message, "empty") && !strings.Contains(p.Message, "no YAML document") {
+				if p.Path == "" && p.Line == 0 && !strings.Contains(p.Message, "empty") && !strings.Contains(p.Message, "no YAML document") && !strings.HasPrefix(p.Message, "stopped after") {
 					t.Fatalf("problem with neither path nor line: %q", p.Error())
 				}
 			}
@@ -96,8 +97,8 @@ func FuzzFastYAML(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if bytes.IndexByte(data, 0) >= 0 {
-			return
+		if bytes.IndexByte(data, 0) >= 0 || !utf8.Valid(data) {
+			return // Parse refuses these before either reader runs
 		}
 		fast, err := parseFastYAML(data)
 		if err != nil {

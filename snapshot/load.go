@@ -119,6 +119,7 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 	d := &decoder{budget: budget}
 	d.decode(root, reflect.ValueOf(s).Elem())
 	problems := d.problems
+	truncated := d.truncated
 	if !d.aborted {
 		v := newValidator(s)
 		v.run()
@@ -126,9 +127,17 @@ func Parse(name string, data []byte) (*Snapshot, error) {
 			if d.suppressed(p) {
 				continue
 			}
+			if len(problems) >= maxProblems {
+				truncated = true
+				break
+			}
 			placeProblem(root, p)
 			problems = append(problems, p)
 		}
+		truncated = truncated || v.truncated
+	}
+	if truncated {
+		problems = append(problems, stoppedProblem())
 	}
 	if len(problems) > 0 {
 		for _, p := range problems {
@@ -264,7 +273,7 @@ func firstInvalidUTF8(data []byte) int {
 
 // slowYAMLLimit bounds the files handed to goccy/go-yaml, which needs about
 // 100 bytes of memory per byte of YAML.
-const slowYAMLLimit = 16 << 20
+const slowYAMLLimit = 4 << 20
 
 // readYAML reads with the fast block-style reader, and falls back to
 // goccy/go-yaml for everything else YAML allows (and for the verdict on
@@ -281,5 +290,71 @@ func readYAML(name string, data []byte) (*node, int, error) {
 				"scalars, tabs, CRLF line ends, unusual indentation, or a syntax error) near this line; YAML files over %d MiB "+
 				"must use the plain block style: save the snapshot as JSON or rewrite that part", sizeText(int64(len(data))), slowYAMLLimit>>20)}
 	}
+	// goccy/go-yaml takes quadratic time on deep nesting (100,000 '[' take
+	// seconds): refuse what no snapshot needs before handing it over.
+	if line, deep := yamlTooDeep(data); deep {
+		return nil, 0, &syntaxError{line: line, col: 1, msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+	}
 	return parseYAMLTree(data)
+}
+
+// yamlTooDeep estimates YAML nesting from flow brackets outside quotes and
+// comments, and from "- - -" runs at the start of a line.
+func yamlTooDeep(data []byte) (line int, deep bool) {
+	depth, line := 0, 1
+	var quote byte
+	atLineStart, dashes := true, 0
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if c == '\n' {
+			line++
+			atLineStart, dashes = true, 0
+			if quote == '\'' || quote == '"' {
+				continue // quoted scalars may span lines
+			}
+			continue
+		}
+		if quote != 0 {
+			if c == '\\' && quote == '"' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+			continue
+		}
+		if atLineStart {
+			switch {
+			case c == ' ':
+				continue
+			case c == '-' && (i+1 == len(data) || data[i+1] == ' '):
+				if dashes++; dashes > maxDepth {
+					return line, true
+				}
+				continue
+			default:
+				atLineStart = false
+			}
+		}
+		switch c {
+		case '#':
+			if i == 0 || data[i-1] == ' ' || data[i-1] == '\t' {
+				for i+1 < len(data) && data[i+1] != '\n' {
+					i++
+				}
+			}
+		case '\'', '"':
+			if i == 0 || strings.IndexByte(" \t[{,:-", data[i-1]) >= 0 {
+				quote = c
+			}
+		case '[', '{':
+			if depth++; depth > maxDepth {
+				return line, true
+			}
+		case ']', '}':
+			if depth > 0 {
+				depth--
+			}
+		}
+	}
+	return line, false
 }

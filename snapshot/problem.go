@@ -93,6 +93,9 @@ func problemsError(file string, ps []*Problem) error {
 	return me
 }
 
+// maxPrintedProblems bounds the error text; Problems returns all of them.
+const maxPrintedProblems = 500
+
 func formatProblems(file string) multierror.ErrorFormatFunc {
 	return func(es []error) string {
 		name := file
@@ -105,7 +108,11 @@ func formatProblems(file string) multierror.ErrorFormatFunc {
 			noun = "problem"
 		}
 		fmt.Fprintf(&b, "%s: %d %s:", name, len(es), noun)
-		for _, e := range es {
+		for i, e := range es {
+			if i == maxPrintedProblems {
+				fmt.Fprintf(&b, "\n… and %d more problems", len(es)-i)
+				break
+			}
 			b.WriteString("\n")
 			b.WriteString(e.Error())
 		}

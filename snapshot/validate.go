@@ -17,6 +17,9 @@ import (
 func (s *Snapshot) Validate() error {
 	v := newValidator(s)
 	v.run()
+	if v.truncated {
+		v.problems = append(v.problems, stoppedProblem())
+	}
 	return problemsError("", v.problems)
 }
 
@@ -29,6 +32,7 @@ type validator struct {
 	missingIDs map[string]map[string]bool
 	poolIDs    map[string]bool
 	nodeRefs   map[string]bool // node names and instance IDs
+	truncated  bool
 }
 
 func newValidator(s *Snapshot) *validator {
@@ -37,9 +41,17 @@ func newValidator(s *Snapshot) *validator {
 
 func (v *validator) add(path, msg string) *Problem {
 	p := &Problem{Path: path, Message: msg}
+	if len(v.problems) >= maxProblems {
+		v.truncated = true
+		return p // dropped: the caller may still annotate it
+	}
 	v.problems = append(v.problems, p)
 	return p
 }
+
+// maxProblems bounds the problems collected from one input, so that a huge
+// file of mistakes costs bounded memory.
+const maxProblems = 10_000
 
 // allowedMissing reports whether a reference into part may dangle because
 // the collector could not read that part (or that object of it).
@@ -734,4 +746,8 @@ func nilIfEmpty[T any](s *[]T) {
 	if *s != nil && len(*s) == 0 {
 		*s = nil
 	}
+}
+
+func stoppedProblem() *Problem {
+	return &Problem{Message: fmt.Sprintf("stopped after %d problems; the rest was not checked: fix these first", maxProblems)}
 }

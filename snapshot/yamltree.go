@@ -95,45 +95,9 @@ func (c *yamlConverter) convert(an ast.Node, depth int) (*node, error) {
 	switch v := an.(type) {
 	case nil:
 		return nil, &syntaxError{line: 1, col: 1, msg: "invalid YAML: missing value"}
-	case *ast.NullNode:
-		return c.newNode(kindNull, v), nil
-	case *ast.StringNode:
-		n := c.newNode(kindString, v)
-		n.str = v.Value
-		return n, nil
-	case *ast.LiteralNode:
-		n := c.newNode(kindString, v)
-		if v.Value != nil {
-			n.str = v.Value.Value
-		}
-		return n, nil
-	case *ast.BoolNode:
-		n := c.newNode(kindBool, v)
-		n.str = strconv.FormatBool(v.Value)
-		return n, nil
-	case *ast.IntegerNode:
-		// Numbers keep a literal strconv reads: YAML also writes 0x1f, 0o17, 1_000.
-		n := c.newNode(kindNumber, v)
-		switch x := v.Value.(type) {
-		case int64:
-			n.str = strconv.FormatInt(x, 10)
-		case uint64:
-			n.str = strconv.FormatUint(x, 10)
-		default:
-			n.str = "NaN"
-		}
-		return n, nil
-	case *ast.FloatNode:
-		n := c.newNode(kindNumber, v)
-		n.str = strconv.FormatFloat(v.Value, 'g', -1, 64)
-		return n, nil
-	case *ast.InfinityNode:
-		n := c.newNode(kindNumber, v)
-		n.str = strconv.FormatFloat(v.Value, 'g', -1, 64)
-		return n, nil
-	case *ast.NanNode:
-		n := c.newNode(kindNumber, v)
-		n.str = "NaN"
+	case *ast.NullNode, *ast.StringNode, *ast.LiteralNode, *ast.BoolNode, *ast.IntegerNode, *ast.FloatNode, *ast.InfinityNode, *ast.NanNode:
+		n := c.newNode(kindNull, v)
+		scalarFromAST(v, n)
 		return n, nil
 	case *ast.TagNode:
 		return c.convertTag(v, depth)
@@ -278,4 +242,42 @@ func (c *yamlConverter) keyText(k ast.MapKeyNode) (string, error) {
 		return kv.GetToken().Value, nil
 	}
 	return "", c.errAt(k, "a key must be a plain word")
+}
+
+// scalarFromAST fills n from a goccy scalar node; it reports false for
+// anything that is not a scalar. Numbers keep a literal strconv reads:
+// YAML also writes 0x1f, 0o17 and 1_000.
+func scalarFromAST(an ast.Node, n *node) bool {
+	switch v := an.(type) {
+	case *ast.NullNode:
+		n.kind = kindNull
+	case *ast.StringNode:
+		n.kind, n.str = kindString, v.Value
+	case *ast.LiteralNode:
+		n.kind = kindString
+		if v.Value != nil {
+			n.str = v.Value.Value
+		}
+	case *ast.BoolNode:
+		n.kind, n.str = kindBool, strconv.FormatBool(v.Value)
+	case *ast.IntegerNode:
+		n.kind = kindNumber
+		switch x := v.Value.(type) {
+		case int64:
+			n.str = strconv.FormatInt(x, 10)
+		case uint64:
+			n.str = strconv.FormatUint(x, 10)
+		default:
+			n.str = "NaN"
+		}
+	case *ast.FloatNode:
+		n.kind, n.str = kindNumber, strconv.FormatFloat(v.Value, 'g', -1, 64)
+	case *ast.InfinityNode:
+		n.kind, n.str = kindNumber, strconv.FormatFloat(v.Value, 'g', -1, 64)
+	case *ast.NanNode:
+		n.kind, n.str = kindNumber, "NaN"
+	default:
+		return false
+	}
+	return true
 }
