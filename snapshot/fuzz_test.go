@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 	"unicode/utf8"
 )
 
@@ -30,7 +31,11 @@ func fuzzSeeds(f *testing.F) {
 func FuzzParse(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
+		start := time.Now()
 		s, err := Parse("fuzz", data)
+		if d := time.Since(start); d > 3*time.Second && os.Getenv("GWDOCTOR_FUZZ_SLOW") != "" {
+			t.Fatalf("Parse took %v on %d bytes", d, len(data))
+		}
 		if err != nil {
 			if s != nil {
 				t.Fatal("a snapshot returned alongside an error")
