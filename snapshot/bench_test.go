@@ -1,10 +1,13 @@
 package snapshot
 
 import (
+	"encoding/json"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/goccy/go-yaml/parser"
 )
 
 // cpuTime is the process's user+system CPU time: on a shared machine it
@@ -59,4 +62,60 @@ func BenchmarkLoadLargeJSON(b *testing.B) {
 func BenchmarkLoadLargeYAML(b *testing.B) {
 	_, data := largeFiles(b)
 	benchParse(b, "large.yaml", data)
+}
+
+// BenchmarkPeerEncodingJSON is the peer for BenchmarkLoadLargeJSON:
+// encoding/json.Unmarshal of the same file into the same structs, with no
+// positions, no strictness beyond types, and no validation.
+func BenchmarkPeerEncodingJSON(b *testing.B) {
+	data, _ := largeFiles(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		var s Snapshot
+		if err := json.Unmarshal(data, &s); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
+}
+
+var (
+	mediumOnce sync.Once
+	mediumYAML []byte
+)
+
+// A tenth of the large snapshot (10,000 endpoints and rules, about 3.7 MB of
+// YAML): goccy/go-yaml is too slow for the full size.
+func mediumFile(b *testing.B) []byte {
+	mediumOnce.Do(func() {
+		var err error
+		if mediumYAML, err = Marshal(genSnapshot(100, 100, 500, 100, 100), YAML); err != nil {
+			b.Fatal(err)
+		}
+	})
+	return mediumYAML
+}
+
+// BenchmarkLoadMediumYAML loads the medium snapshot (fast reader, decode,
+// validation).
+func BenchmarkLoadMediumYAML(b *testing.B) {
+	benchParse(b, "medium.yaml", mediumFile(b))
+}
+
+// BenchmarkPeerGoccyMediumYAML is the peer: goccy/go-yaml building its AST
+// of the same file (what loading cost before the fast reader), before any
+// decoding or validation.
+func BenchmarkPeerGoccyMediumYAML(b *testing.B) {
+	data := mediumFile(b)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	start := cpuTime()
+	for b.Loop() {
+		if _, err := parser.ParseBytes(data, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64((cpuTime()-start).Milliseconds())/float64(b.N), "cpu-ms/op")
 }
