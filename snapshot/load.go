@@ -309,10 +309,7 @@ func yamlTooDeep(data []byte) (line int, deep bool) {
 		if c == '\n' {
 			line++
 			atLineStart, dashes = true, 0
-			if quote == '\'' || quote == '"' {
-				continue // quoted scalars may span lines
-			}
-			continue
+			continue // a quote stays open: quoted scalars may span lines
 		}
 		if quote != 0 {
 			if c == '\\' && quote == '"' {

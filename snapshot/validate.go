@@ -144,15 +144,15 @@ func (v *validator) indexGroups() {
 }
 
 // groupRef checks a reference to a security group that must be listed.
-func (v *validator) groupRef(path, id string) {
+func (v *validator) groupRef(path func() string, id string) {
 	if id == "" {
-		v.add(path, "empty security group ID; expected an ID such as sg-nodes")
+		v.add(path(), "empty security group ID; expected an ID such as sg-nodes")
 		return
 	}
 	if _, ok := v.groupType[id]; ok || v.allowedMissing(PartSecurityGroups, id) {
 		return
 	}
-	p := v.add(path, fmt.Sprintf("security group %s is not in securityGroups; list it there (or record it under missing: if it could not be read)", quoteShort(id)))
+	p := v.add(path(), fmt.Sprintf("security group %s is not in securityGroups; list it there (or record it under missing: if it could not be read)", quoteShort(id)))
 	p.refTo = "securityGroups"
 }
 
@@ -164,7 +164,7 @@ func (v *validator) gateway() {
 	if g.SecurityGroupID == "" {
 		v.add("gateway.securityGroupId", "missing; expected the gateway's managed security group ID (e.g. sg-gw)")
 	} else {
-		v.groupRef("gateway.securityGroupId", g.SecurityGroupID)
+		v.groupRef(func() string { return "gateway.securityGroupId" }, g.SecurityGroupID)
 	}
 	for i, a := range g.Addresses {
 		path := fmt.Sprintf("gateway.addresses[%d]", i)
@@ -457,21 +457,16 @@ func (v *validator) nodePools() {
 
 // groupList checks a list of group references: each listed once, each known.
 func (v *validator) groupList(path string, ids []string) {
+	first := make(map[string]int, len(ids))
 	for k, id := range ids {
-		ipath := fmt.Sprintf("%s[%d]", path, k)
-		dupOf := -1
-		for m := 0; m < k; m++ {
-			if ids[m] == id && id != "" {
-				dupOf = m
-				break
-			}
-		}
-		if dupOf >= 0 {
-			p := v.add(ipath, fmt.Sprintf("security group %s is listed twice; already at %s[%d]", quoteShort(id), path, dupOf))
+		at := func() string { return fmt.Sprintf("%s[%d]", path, k) }
+		if dupOf, dup := first[id]; dup && id != "" {
+			p := v.add(at(), fmt.Sprintf("security group %s is listed twice; already at %s[%d]", quoteShort(id), path, dupOf))
 			p.see = fmt.Sprintf("%s[%d]", path, dupOf)
 			continue
 		}
-		v.groupRef(ipath, id)
+		first[id] = k
+		v.groupRef(at, id)
 	}
 }
 

@@ -208,16 +208,16 @@ func (c *yamlConverter) convertMapping(an ast.Node, values []*ast.MappingValueNo
 	}
 	// Merged keys fill in what the mapping does not set itself; among merge
 	// sources the first one wins (YAML merge-key semantics).
-	for _, mf := range merged {
-		present := false
+	if len(merged) > 0 {
+		present := make(map[string]bool, len(n.kids)+len(merged))
 		for _, f := range n.kids {
-			if f.key == mf.key {
-				present = true
-				break
-			}
+			present[f.key] = true
 		}
-		if !present {
-			n.kids = append(n.kids, mf)
+		for _, mf := range merged {
+			if !present[mf.key] {
+				present[mf.key] = true
+				n.kids = append(n.kids, mf)
+			}
 		}
 	}
 	return n, nil
