@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -22,8 +23,9 @@ type Listeners struct {
 func Listen(addrs []string) (*Listeners, error) {
 	l := &Listeners{}
 	var errs []error
+	lc := net.ListenConfig{Control: reusePort}
 	for _, a := range addrs {
-		ln, err := net.Listen("tcp", a)
+		ln, err := lc.Listen(context.Background(), "tcp", a)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("listen on %s: %w", a, err))
 			continue
