@@ -23,6 +23,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -159,53 +160,63 @@ func Run(ctx context.Context, targets []Target, opts Options) []Result {
 	r := &runner{
 		opts:    opts,
 		results: make([]Result, len(targets)),
-		timers:  map[netip.Addr]*hostTimer{},
 		sources: map[netip.Addr]string{},
-	}
-	if opts.Source.IsValid() {
-		r.dialer.LocalAddr = &net.TCPAddr{IP: opts.Source.AsSlice(), Zone: opts.Source.Zone()}
 	}
 	for i, t := range targets {
 		r.results[i] = Result{Target: t}
 	}
 	addrs := r.resolve(ctx, targets)
+	timers := map[netip.Addr]*hostTimer{}
+	for _, a := range addrs {
+		if a.addr.IsValid() && timers[a.addr] == nil {
+			timers[a.addr] = newHostTimer(opts.MinTimeout, opts.Timeout)
+		}
+	}
 
-	sem := make(chan struct{}, opts.Concurrency)
+	// A pool of workers takes targets in dispatch order; a worker probes one
+	// target at a time, so at most Concurrency targets are in flight.
+	order := dispatchOrder(targets, addrs)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for _, i := range dispatchOrder(targets, addrs) {
-		res := &r.results[i]
-		if res.State != "" { // resolution failed
-			r.report(*res)
-			continue
-		}
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			r.finish(res, StateError, PhaseConnect, "canceled")
-			continue
-		}
-		if ctx.Err() != nil {
-			<-sem
-			r.finish(res, StateError, PhaseConnect, "canceled")
-			continue
-		}
-		addr := addrs[targets[i].Host].addr
+	for range min(opts.Concurrency, len(order)) {
 		wg.Go(func() {
-			defer func() { <-sem }()
-			r.probe(ctx, res, netip.AddrPortFrom(addr, uint16(targets[i].Port)), r.timer(addr))
+			wait := time.NewTimer(time.Hour)
+			defer wait.Stop()
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(order) {
+					return
+				}
+				i := order[n]
+				res := &r.results[i]
+				switch {
+				case res.State != "": // resolution failed
+					r.report(*res)
+				case ctx.Err() != nil:
+					r.finish(res, StateError, phaseOf(res), "canceled")
+				default:
+					addr := addrs[targets[i].Host].addr
+					r.probe(ctx, res, netip.AddrPortFrom(addr, uint16(targets[i].Port)), timers[addr], wait)
+				}
+			}
 		})
 	}
 	wg.Wait()
 	return r.results
 }
 
+func phaseOf(res *Result) string {
+	if res.Address == "" {
+		return PhaseResolve
+	}
+	return PhaseConnect
+}
+
 type runner struct {
 	opts    Options
-	dialer  net.Dialer
 	results []Result
 
 	mu      sync.Mutex
-	timers  map[netip.Addr]*hostTimer
 	sources map[netip.Addr]string
 
 	reportMu sync.Mutex
@@ -324,17 +335,6 @@ func dispatchOrder(targets []Target, addrs map[string]resolved) []int {
 	return order
 }
 
-func (r *runner) timer(addr netip.Addr) *hostTimer {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	t, ok := r.timers[addr]
-	if !ok {
-		t = newHostTimer(r.opts.MinTimeout, r.opts.Timeout)
-		r.timers[addr] = t
-	}
-	return t
-}
-
 // routeSource returns the local IP the kernel would send to addr from, for
 // results without a connection. Connecting a UDP socket sends nothing.
 func (r *runner) routeSource(addr netip.Addr) string {
@@ -357,91 +357,117 @@ func (r *runner) routeSource(addr netip.Addr) string {
 	return src
 }
 
-type attempt struct {
-	conn net.Conn
-	err  error
-	rtt  time.Duration
+// errAborted ends the wait of an attempt that is no longer needed.
+var errAborted = errors.New("attempt aborted")
+
+type answer struct {
+	sock *socket
+	out  connectOutcome
 }
 
 // probe decides one target. Attempt n+1 starts when attempt n has been
 // silent for the host's current timeout; earlier attempts keep waiting, so
 // the first answer to any of them decides.
-func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, timer *hostTimer) {
+func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, timer *hostTimer, wait *time.Timer) {
 	maxAttempts := 1 + r.opts.Retries
-	actx, cancel := context.WithCancel(ctx)
-	answers := make(chan attempt, maxAttempts)
-	pending := 0
-	start := func() {
-		res.Attempts++
-		pending++
-		go func() {
-			t0 := time.Now()
-			conn, err := r.dialer.DialContext(actx, "tcp", ap.String())
-			answers <- attempt{conn: conn, err: err, rtt: time.Since(t0)}
-		}()
+	firstSYN := time.Now()
+	res.Attempts = 1
+	sock, out, done := startConnect(ap, r.opts.Source)
+	if done {
+		r.decide(res, ap, timer, sock, out)
+		return
 	}
-	// Undecided attempts are canceled and drained before the slot is given
-	// back, so no socket outlives its target's verdict.
+
+	// Not decided at once: wait for this and later attempts concurrently.
+	answers := make(chan answer, maxAttempts)
+	var waiting []*socket
+	launch := func(s *socket) {
+		waiting = append(waiting, s)
+		go func() { answers <- answer{s, s.wait()} }()
+	}
+	pending := func() int { return len(waiting) }
+	// Undecided attempts are aborted and closed before the worker moves
+	// on, so no socket outlives its target's verdict.
 	defer func() {
-		cancel()
-		for ; pending > 0; pending-- {
-			if a := <-answers; a.conn != nil {
-				a.conn.Close()
-			}
+		for _, s := range waiting {
+			s.abort()
+		}
+		for range waiting {
+			a := <-answers
+			a.sock.close()
 		}
 	}()
-
-	firstSYN := time.Now()
+	forget := func(s *socket) {
+		for i, w := range waiting {
+			if w == s {
+				waiting = append(waiting[:i], waiting[i+1:]...)
+				return
+			}
+		}
+	}
+	launch(sock)
 	attemptStart := firstSYN
-	start()
-	wait := time.NewTimer(0)
-	defer wait.Stop()
 	for {
 		timeout, changed := timer.current()
 		wait.Reset(time.Until(attemptStart.Add(timeout)))
 		select {
 		case a := <-answers:
-			pending--
-			if a.err == nil {
-				timer.observe(a.rtt)
-				res.RTT = a.rtt
-				res.Source = a.conn.LocalAddr().String()
-				a.conn.Close()
-				r.finish(res, StateOpen, PhaseConnect, "")
-				return
-			}
+			forget(a.sock)
 			if ctx.Err() != nil {
+				a.sock.close()
 				r.finish(res, StateError, PhaseConnect, "canceled")
 				return
 			}
-			state, msg := classify(a.err)
-			if state == StateFiltered && (pending > 0 || res.Attempts < maxAttempts) {
-				// The kernel gave up on this SYN (ETIMEDOUT); others are
-				// still waiting or to come.
-				continue
+			if a.out.err != nil {
+				a.sock.close()
+				if state, _ := classify(a.out.err); state == StateFiltered && (pending() > 0 || res.Attempts < maxAttempts) {
+					continue // the kernel gave up on this SYN; others wait or are to come
+				}
+				r.decide(res, ap, timer, nil, a.out)
+				return
 			}
-			if state == StateRefused {
-				timer.observe(a.rtt)
-				res.RTT = a.rtt
-			}
-			res.Source = r.routeSource(ap.Addr())
-			r.finish(res, state, PhaseConnect, msg)
+			r.decide(res, ap, timer, a.sock, a.out)
 			return
 		case <-wait.C:
-			if res.Attempts < maxAttempts {
-				attemptStart = time.Now()
-				start()
-				continue
+			if res.Attempts >= maxAttempts {
+				res.Source = r.routeSource(ap.Addr())
+				r.finish(res, StateFiltered, PhaseConnect, silentReason(res.Attempts, time.Since(firstSYN), timer))
+				return
 			}
-			res.Source = r.routeSource(ap.Addr())
-			r.finish(res, StateFiltered, PhaseConnect, silentReason(res.Attempts, time.Since(firstSYN), timer))
-			return
+			attemptStart = time.Now()
+			res.Attempts++
+			sock, out, done := startConnect(ap, r.opts.Source)
+			if done {
+				r.decide(res, ap, timer, sock, out)
+				return
+			}
+			launch(sock)
 		case <-changed:
 		case <-ctx.Done():
 			r.finish(res, StateError, PhaseConnect, "canceled")
 			return
 		}
 	}
+}
+
+// decide records an attempt's outcome; sock, when not nil, is connected and
+// is closed here.
+func (r *runner) decide(res *Result, ap netip.AddrPort, timer *hostTimer, sock *socket, out connectOutcome) {
+	if out.err == nil {
+		timer.observe(out.rtt)
+		res.RTT = out.rtt
+		res.Source = sock.localAddr()
+		sock.close()
+		r.finish(res, StateOpen, PhaseConnect, "")
+		return
+	}
+	state, msg := classify(out.err)
+	if state == StateRefused {
+		timer.observe(out.rtt)
+		res.RTT = out.rtt
+	}
+	res.Source = r.routeSource(ap.Addr())
+	r.finish(res, state, PhaseConnect, msg)
 }
 
 func silentReason(attempts int, waited time.Duration, timer *hostTimer) string {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package probe
 
 import (
@@ -53,7 +55,7 @@ func closedPort(t *testing.T, network, addr string) int {
 // that does not answer, without privileges.
 func silentPort(t *testing.T) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,9 @@ import (
 // memory. Callers apply their own, usually lower, limit on top.
 const MaxTargets = 1 << 20
 
+// targetLimit is MaxTargets, lowered by tests.
+var targetLimit = MaxTargets
+
 // maxReportedErrors caps how many parse errors are listed (a binary file
 // given by mistake would otherwise produce one per line).
 const maxReportedErrors = 20
@@ -46,8 +49,11 @@ func ParseTargets(args []string) ([]Target, error) {
 	var targets []Target
 	var errs []error
 	for i, arg := range args {
-		got, err := parseSpec(arg, MaxTargets-len(targets))
+		got, err := parseSpec(arg, targetLimit-len(targets))
 		if err != nil {
+			if errors.Is(err, errTooMany) {
+				err = fmt.Errorf("%w (more than %d)", err, targetLimit)
+			}
 			errs = append(errs, fmt.Errorf("argument %d %q: %w", i+1, arg, err))
 			if errors.Is(err, errTooMany) {
 				break
@@ -80,8 +86,11 @@ scan:
 			text = text[:i]
 		}
 		for _, field := range strings.Fields(text) {
-			got, err := parseSpec(field, MaxTargets-len(targets))
+			got, err := parseSpec(field, targetLimit-len(targets))
 			if err != nil {
+				if errors.Is(err, errTooMany) {
+					err = fmt.Errorf("%w (more than %d)", err, targetLimit)
+				}
 				errs = append(errs, fmt.Errorf("%s:%d: %q: %w", name, line, field, err))
 				if errors.Is(err, errTooMany) {
 					break scan
@@ -100,7 +109,7 @@ scan:
 	return targets, nil
 }
 
-var errTooMany = fmt.Errorf("expands to more than %d targets in total", MaxTargets)
+var errTooMany = errors.New("expands to too many targets in total")
 
 // parseSpec parses one host:ports specification, expanding at most limit
 // targets.

@@ -78,12 +78,16 @@ func TestParseTargetsReportsEveryError(t *testing.T) {
 }
 
 func TestParseTargetsLimit(t *testing.T) {
-	args := make([]string, MaxTargets/65535+2)
-	for i := range args {
-		args[i] = fmt.Sprintf("h%d:1-65535", i)
+	defer func(old int) { targetLimit = old }(targetLimit)
+	targetLimit = 1000
+	if _, err := ParseTargets([]string{"a:1-600", "b:1-600"}); err == nil || !strings.Contains(err.Error(), `argument 2 "b:1-600": expands to too many targets in total (more than 1000)`) {
+		t.Errorf("err = %v, want the target limit named", err)
 	}
-	if _, err := ParseTargets(args); err == nil || !strings.Contains(err.Error(), "more than") {
-		t.Errorf("expanding %d full port ranges: err = %v, want the target limit", len(args), err)
+	if _, err := ParseTargetFile("t.txt", strings.NewReader("a:1-600\nb:1-600\n")); err == nil || !strings.Contains(err.Error(), "t.txt:2:") {
+		t.Errorf("err = %v, want the target limit at t.txt:2", err)
+	}
+	if ts, err := ParseTargets([]string{"a:1-500", "b:1-500"}); err != nil || len(ts) != 1000 {
+		t.Errorf("exactly the limit: %d targets, %v", len(ts), err)
 	}
 }
 

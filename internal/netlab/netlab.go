@@ -1,3 +1,5 @@
+//go:build linux
+
 // Package netlab builds throwaway Linux network labs for tests and
 // benchmarks: two network namespaces joined by a veth pair, nftables rules
 // inside them, helper processes running inside a namespace, and a userspace
@@ -133,7 +135,7 @@ func Exec(ns string, name string, args ...string) ([]byte, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return out, fmt.Errorf("%s in %s: %v: %s", name, ns, err, bytes.TrimSpace(stderr.Bytes()))
+		return out, fmt.Errorf("%s in %s: %w: %s", name, ns, err, bytes.TrimSpace(stderr.Bytes()))
 	}
 	return out, nil
 }
