@@ -1,8 +1,9 @@
+//go:build unix
+
 package probe
 
 import (
 	"context"
-	"net"
 	"testing"
 )
 
@@ -11,32 +12,20 @@ import (
 func BenchmarkRunLoopback(b *testing.B) {
 	var targets []Target
 	for range 1000 {
-		ln, err := net.Listen("tcp4", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer ln.Close()
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				c.Close()
-			}
-		}()
-		targets = append(targets, Target{"127.0.0.1", ln.Addr().(*net.TCPAddr).Port})
+		targets = append(targets, Target{"127.0.0.1", listenLoopback(b, "tcp4", "127.0.0.1:0")})
 	}
-	// Closed ports: the open ones plus one, where nothing listens (checked).
-	for _, t := range targets[:1000] {
-		targets = append(targets, Target{"127.0.0.1", t.Port + 30000 - 65535*((t.Port+30000)/65536)})
+	for range 1000 {
+		targets = append(targets, Target{"127.0.0.1", closedPort(b, "tcp4", "127.0.0.1:0")})
 	}
-	b.ResetTimer()
 	for b.Loop() {
 		results := Run(context.Background(), targets, Options{})
-		for _, r := range results[:1000] {
-			if r.State != StateOpen {
-				b.Fatalf("%v: %s", r.Target, r.State)
+		for i, r := range results {
+			want := StateOpen
+			if i >= 1000 {
+				want = StateRefused
+			}
+			if r.State != want {
+				b.Fatalf("%v: %s, want %s", r.Target, r.State, want)
 			}
 		}
 	}

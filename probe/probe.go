@@ -374,7 +374,7 @@ func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, time
 	res.Attempts = 1
 	sock, out, done := startConnect(ap, r.opts.Source)
 	if done {
-		r.decide(res, ap, timer, sock, out)
+		r.decide(res, ap, timer, sock, out, true)
 		return
 	}
 
@@ -423,12 +423,20 @@ func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, time
 				if state, _ := classify(a.out.err); state == StateFiltered && (pending() > 0 || res.Attempts < maxAttempts) {
 					continue // the kernel gave up on this SYN; others wait or are to come
 				}
-				r.decide(res, ap, timer, nil, a.out)
+				r.decide(res, ap, timer, nil, a.out, false)
 				return
 			}
-			r.decide(res, ap, timer, a.sock, a.out)
+			r.decide(res, ap, timer, a.sock, a.out, true)
 			return
 		case <-wait.C:
+			// The kernel is the truth: an answer may have arrived that a
+			// waiter on a loaded machine has not been scheduled to see.
+			for _, w := range waiting {
+				if out, done := w.check(); done {
+					r.decide(res, ap, timer, w, out, false) // the deferred drain closes w
+					return
+				}
+			}
 			if res.Attempts >= maxAttempts {
 				res.Source = r.routeSource(ap.Addr())
 				r.finish(res, StateFiltered, PhaseConnect, silentReason(res.Attempts, time.Since(firstSYN), timer))
@@ -438,7 +446,7 @@ func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, time
 			res.Attempts++
 			sock, out, done := startConnect(ap, r.opts.Source)
 			if done {
-				r.decide(res, ap, timer, sock, out)
+				r.decide(res, ap, timer, sock, out, true)
 				return
 			}
 			launch(sock)
@@ -450,14 +458,16 @@ func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, time
 	}
 }
 
-// decide records an attempt's outcome; sock, when not nil, is connected and
-// is closed here.
-func (r *runner) decide(res *Result, ap netip.AddrPort, timer *hostTimer, sock *socket, out connectOutcome) {
+// decide records an attempt's outcome. When it connected, sock is the
+// connection, closed here if closeSock.
+func (r *runner) decide(res *Result, ap netip.AddrPort, timer *hostTimer, sock *socket, out connectOutcome, closeSock bool) {
 	if out.err == nil {
 		timer.observe(out.rtt)
 		res.RTT = out.rtt
 		res.Source = sock.localAddr()
-		sock.close()
+		if closeSock {
+			sock.close()
+		}
 		r.finish(res, StateOpen, PhaseConnect, "")
 		return
 	}

@@ -19,7 +19,7 @@ import (
 )
 
 // listenLoopback returns an accepting listener on 127.0.0.1 and its port.
-func listenLoopback(t *testing.T, network, addr string) int {
+func listenLoopback(t testing.TB, network, addr string) int {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {
@@ -39,7 +39,7 @@ func listenLoopback(t *testing.T, network, addr string) int {
 }
 
 // closedPort returns a port that was bound and released, so nothing listens.
-func closedPort(t *testing.T, network, addr string) int {
+func closedPort(t testing.TB, network, addr string) int {
 	t.Helper()
 	ln, err := net.Listen(network, addr)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/gwdoctor/gwdoctor/probe"
 )
 
 func runMain(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -159,5 +161,22 @@ func TestProbeSummaryLine(t *testing.T) {
 	}
 	if got := formatRTT(152_400_000); got != "152ms" {
 		t.Errorf("formatRTT(152.4ms) = %q", got)
+	}
+}
+
+func TestProbeProgressLine(t *testing.T) {
+	var buf bytes.Buffer
+	if p := newProgressLine(&buf, 3); p.w != nil {
+		t.Fatal("progress enabled on a writer that is not a terminal")
+	}
+	p := &progressLine{w: &buf, total: 3, counts: map[probe.State]int{}}
+	p.start()
+	p.add(probe.Result{State: probe.StateOpen})
+	p.add(probe.Result{State: probe.StateFiltered})
+	p.draw()
+	p.stop()
+	out := buf.String()
+	if !regexp.MustCompile(`\r\x1b\[Kprobing 2/3 · 1 open · 1 filtered · \d+\.\ds`).MatchString(out) || !strings.HasSuffix(out, "\r\x1b[K") {
+		t.Errorf("progress output %q: want a redrawn counts line, erased at the end", out)
 	}
 }
