@@ -3,6 +3,7 @@
 package probe
 
 import (
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -38,7 +39,30 @@ type connectOutcome struct {
 
 // startConnect begins an attempt. done reports that the outcome is already
 // known (outcome); otherwise wait for it.
+//
+// A connection to a local address whose port lies in the ephemeral range
+// can be given that same port as its source and then "connects" to itself
+// (TCP simultaneous open) although nothing listens; such an attempt is
+// thrown away and made again, as net.Dialer does.
 func startConnect(ap netip.AddrPort, source netip.Addr) (s *socket, outcome connectOutcome, done bool) {
+	for range 3 {
+		s, outcome, done = connectOnce(ap, source)
+		if !done || outcome.err != nil || !s.isSelfConnect(ap) {
+			return s, outcome, done
+		}
+		s.close()
+	}
+	return nil, connectOutcome{err: errSelfConnect}, true
+}
+
+var errSelfConnect = errors.New("connect: the connection kept connecting to itself (source port = target port)")
+
+func (s *socket) isSelfConnect(ap netip.AddrPort) bool {
+	local, err := netip.ParseAddrPort(s.localAddr())
+	return err == nil && local.Port() == ap.Port() && local.Addr().WithZone("") == ap.Addr().Unmap().WithZone("")
+}
+
+func connectOnce(ap netip.AddrPort, source netip.Addr) (s *socket, outcome connectOutcome, done bool) {
 	sa, family, err := sockaddr(ap)
 	if err != nil {
 		return nil, connectOutcome{err: err}, true

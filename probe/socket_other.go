@@ -4,6 +4,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"time"
@@ -49,6 +50,11 @@ func (s *socket) wait() connectOutcome {
 
 // check cannot look at the socket without waiting here.
 func (s *socket) check() (connectOutcome, bool) { return connectOutcome{}, false }
+
+// isSelfConnect is false: net.Dialer already retries self-connects.
+func (s *socket) isSelfConnect(netip.AddrPort) bool { return false }
+
+var errSelfConnect = errors.New("connect: the connection connected to itself")
 
 func (s *socket) abort() { s.cancel() }
 
