@@ -56,9 +56,10 @@ in brackets ([fd00::5]:8080). Host names are resolved once.
 
 Timeouts adapt per host: once a host has answered on some port, its silent
 ports are given up on after a small multiple of its round-trip time (at least
---min-timeout, at most --timeout) instead of the full --timeout; a silent port
-is sent 1+--retries SYNs, and an answer to any of them counts. A host that
-never answered gets the full --timeout per attempt.
+--min-timeout, at most --timeout) instead of the full --timeout. A silent port
+is sent 1+--retries SYNs, half a timeout apart; an answer to any of them
+counts, and the port is filtered only when the last one has gone unanswered
+for a full timeout. A host that never answered gets the full --timeout.
 
 What a probe proves depends on where it runs: refused proves the service side
 from anywhere; filtered from your laptop proves nothing about the gateway's path.
@@ -291,6 +292,8 @@ func roundDuration(d time.Duration) time.Duration {
 func formatRTT(d time.Duration) string {
 	ms := float64(d) / float64(time.Millisecond)
 	switch {
+	case ms < 0.1:
+		return fmt.Sprintf("%dµs", d.Microseconds())
 	case ms < 10:
 		return fmt.Sprintf("%.2fms", ms)
 	case ms < 100:

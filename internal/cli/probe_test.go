@@ -61,7 +61,7 @@ func TestProbeCommandAllOpen(t *testing.T) {
 	if len(lines) != 3 || !regexp.MustCompile(`^TARGET +ADDRESS +STATE +RTT +ATTEMPTS +ERROR$`).MatchString(lines[0]) {
 		t.Fatalf("want header, one row, summary; got:\n%s", out)
 	}
-	row := regexp.MustCompile(`^` + regexp.QuoteMeta(target) + ` +` + regexp.QuoteMeta(target) + ` +open +[0-9.]+ms +1 *$`)
+	row := regexp.MustCompile(`^` + regexp.QuoteMeta(target) + ` +` + regexp.QuoteMeta(target) + ` +open +[0-9.]+(µs|ms) +1 *$`)
 	if !row.MatchString(lines[1]) {
 		t.Errorf("row %q does not show the open target with its RTT", lines[1])
 	}
@@ -158,6 +158,9 @@ func TestProbeCommandInputErrors(t *testing.T) {
 func TestProbeSummaryLine(t *testing.T) {
 	if got := formatRTT(412345); got != "0.41ms" {
 		t.Errorf("formatRTT(0.412ms) = %q", got)
+	}
+	if got := formatRTT(42_000); got != "42µs" {
+		t.Errorf("formatRTT(42µs) = %q", got)
 	}
 	if got := formatRTT(152_400_000); got != "152ms" {
 		t.Errorf("formatRTT(152.4ms) = %q", got)
