@@ -240,7 +240,7 @@ func (r *runner) resolve(ctx context.Context, targets []Target) map[string]resol
 			continue
 		}
 		if addr, err := netip.ParseAddr(t.Host); err == nil {
-			addrs[t.Host] = resolved{addr: addr}
+			addrs[t.Host] = resolved{addr: addr.Unmap()}
 		} else {
 			addrs[t.Host] = resolved{}
 			names = append(names, t.Host)
@@ -266,6 +266,12 @@ func (r *runner) resolve(ctx context.Context, targets []Target) map[string]resol
 	wg.Wait()
 	for i, t := range targets {
 		res := addrs[t.Host]
+		if t.Port < 1 || t.Port > 65535 {
+			r.results[i].State = StateError
+			r.results[i].Phase = PhaseConnect
+			r.results[i].Err = fmt.Sprintf("port %d out of range 1-65535", t.Port)
+			continue
+		}
 		if res.addr.IsValid() {
 			r.results[i].Address = netip.AddrPortFrom(res.addr, uint16(t.Port)).String()
 			if src := r.opts.Source; src.IsValid() && src.Unmap().Is4() != res.addr.Unmap().Is4() {
@@ -423,7 +429,9 @@ func (r *runner) probe(ctx context.Context, res *Result, ap netip.AddrPort, time
 		select {
 		case a := <-answers:
 			forget(a.sock)
-			if ctx.Err() != nil {
+			// Only this prober aborts attempts, so every other outcome is a
+			// real answer, and it is kept even if ctx ends meanwhile.
+			if errors.Is(a.out.err, errAborted) && ctx.Err() != nil {
 				a.sock.close()
 				r.finish(res, StateError, PhaseConnect, "canceled")
 				return

@@ -212,6 +212,15 @@ func TestRunSourceAddress(t *testing.T) {
 	}
 }
 
+func TestRunRejectsInvalidTargets(t *testing.T) {
+	results := Run(context.Background(), []Target{{"127.0.0.1", 0}, {"127.0.0.1", 70000}}, Options{})
+	for _, r := range results {
+		if r.State != StateError || !strings.Contains(r.Err, "out of range") || r.Attempts != 0 {
+			t.Errorf("%+v: want an error without any attempt", r)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	dialErr := func(errno syscall.Errno) error {
 		return &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", errno)}
