@@ -90,6 +90,15 @@ table ip gwdp {
 }
 `
 
+const serverRules6 = `
+table ip6 gwdp6 {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport 20003 drop
+	}
+}
+`
+
 // TestNetnsClassification produces every state from real sockets between
 // two namespaces, and checks that slow-but-open ports stay open: a port
 // whose first SYN is dropped, and ports behind 150 ms of latency each way.
@@ -98,7 +107,10 @@ func TestNetnsClassification(t *testing.T) {
 	if err := lab.Nft(lab.Server, serverRules); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := lab.Listen(lab.Server, "0.0.0.0:20001", "0.0.0.0:20005-20007", "0.0.0.0:20009"); err != nil {
+	if err := lab.Nft(lab.Server, serverRules6); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := lab.Listen(lab.Server, "0.0.0.0:20001", "0.0.0.0:20005-20007", "0.0.0.0:20009", "[::]:20001"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := lab.AddDelayLine(150 * time.Millisecond); err != nil {
@@ -141,6 +153,23 @@ func TestNetnsClassification(t *testing.T) {
 			t.Errorf("filtered port of an answering host: %q after %v; want the adaptive timeout", results[2].Err, elapsed)
 		}
 		t.Logf("7 targets in %v", elapsed)
+	})
+
+	t.Run("IPv6", func(t *testing.T) {
+		t.Parallel()
+		v6 := netlab.ServerIP6.String()
+		results, _ := probeFromClient(t, lab, Options{}, Target{v6, portOpen}, Target{v6, portRefused}, Target{v6, portDrop})
+		for i, want := range []State{StateOpen, StateRefused, StateFiltered} {
+			if results[i].State != want {
+				t.Errorf("%s: %+v, want %s", results[i].Target, results[i], want)
+			}
+		}
+		if src := results[0].Source; !strings.HasPrefix(src, "["+netlab.ClientIP6.String()+"]:") {
+			t.Errorf("open result's source %q, want [%s]:port", src, netlab.ClientIP6)
+		}
+		if src := results[2].Source; src != netlab.ClientIP6.String() {
+			t.Errorf("filtered result's source %q, want %s", src, netlab.ClientIP6)
+		}
 	})
 
 	t.Run("first SYN dropped, host answers other ports", func(t *testing.T) {

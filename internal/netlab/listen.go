@@ -10,7 +10,8 @@ import (
 )
 
 // Listen starts, inside ns, a helper that accepts (and at once closes)
-// connections on every port given as "ip:port" or "ip:from-to".
+// connections on every port given as "ip:port" or "ip:from-to" (IPv6 in
+// brackets: "[fd00:200::2]:80").
 func (p *Pair) Listen(ns string, specs ...string) (*Process, error) {
 	return p.StartHelper(ns, "listen", specs...)
 }
@@ -18,7 +19,8 @@ func (p *Pair) Listen(ns string, specs ...string) (*Process, error) {
 func listenHelper(specs []string, ready func()) error {
 	var listeners []net.Listener
 	for _, spec := range specs {
-		host, ports, ok := strings.Cut(spec, ":")
+		i := strings.LastIndexByte(spec, ':')
+		host, ports, ok := strings.Trim(spec[:max(i, 0)], "[]"), spec[i+1:], i > 0
 		if !ok {
 			return fmt.Errorf("listen spec %q: want ip:port or ip:from-to", spec)
 		}
@@ -27,7 +29,12 @@ func listenHelper(specs []string, ready func()) error {
 			return fmt.Errorf("listen spec %q: %v", spec, err)
 		}
 		for port := from; port <= to; port++ {
-			ln, err := net.Listen("tcp4", net.JoinHostPort(host, strconv.Itoa(port)))
+			// tcp4/tcp6, so 0.0.0.0 and [::] are separate (no dual stack).
+			network := "tcp4"
+			if strings.Contains(host, ":") {
+				network = "tcp6"
+			}
+			ln, err := net.Listen(network, net.JoinHostPort(host, strconv.Itoa(port)))
 			if err != nil {
 				return err
 			}

@@ -37,11 +37,16 @@ import (
 // Addresses of the veth link between the namespaces. They exist only inside
 // the lab's namespaces.
 var (
-	ClientIP = netip.MustParseAddr("10.200.0.1")
-	ServerIP = netip.MustParseAddr("10.200.0.2")
+	ClientIP  = netip.MustParseAddr("10.200.0.1")
+	ServerIP  = netip.MustParseAddr("10.200.0.2")
+	ClientIP6 = netip.MustParseAddr("fd00:200::1")
+	ServerIP6 = netip.MustParseAddr("fd00:200::2")
 )
 
-const vethPrefix = 24
+const (
+	vethPrefix  = 24
+	vethPrefix6 = 64
+)
 
 // Pair is a client and a server namespace joined by a veth pair.
 type Pair struct {
@@ -70,6 +75,9 @@ func NewPair() (*Pair, error) {
 		{"-n", p.Client, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", p.Server},
 		{"-n", p.Client, "addr", "add", prefix(ClientIP), "dev", "veth0"},
 		{"-n", p.Server, "addr", "add", prefix(ServerIP), "dev", "veth1"},
+		// nodad: usable at once, without waiting for duplicate detection.
+		{"-n", p.Client, "addr", "add", netip.PrefixFrom(ClientIP6, vethPrefix6).String(), "dev", "veth0", "nodad"},
+		{"-n", p.Server, "addr", "add", netip.PrefixFrom(ServerIP6, vethPrefix6).String(), "dev", "veth1", "nodad"},
 		{"-n", p.Client, "link", "set", "veth0", "up"},
 		{"-n", p.Server, "link", "set", "veth1", "up"},
 	}
