@@ -164,3 +164,28 @@ func FuzzParseTargets(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTargetFile checks that any file content either parses into valid
+// targets or fails with errors that name the file and a line.
+func FuzzParseTargetFile(f *testing.F) {
+	for _, seed := range []string{"10.0.0.5:8080 # c\n\n[fd00::1]:1-2\n", "#only\n", "a\nb:0\n", "\x00\xff:1\n", "h:1,2,3 h:4"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, content string) {
+		if strings.Count(content, "-") > 0 && len(content) > 64 {
+			return
+		}
+		targets, err := ParseTargetFile("f.txt", strings.NewReader(content))
+		if err != nil {
+			if !strings.Contains(err.Error(), "f.txt:") {
+				t.Fatalf("error without file:line: %v", err)
+			}
+			return
+		}
+		for _, target := range targets {
+			if target.Host == "" || target.Port < 1 || target.Port > 65535 {
+				t.Fatalf("invalid target %+v", target)
+			}
+		}
+	})
+}
