@@ -1,0 +1,736 @@
+// Package collect produces a v1 snapshot from the live sources: MSE, ECS and
+// ACK (collect/aliyun) joined with Kubernetes (collect/kube). What could not
+// be read is marked in Snapshot.Missing, never silently left empty.
+package collect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-multierror"
+
+	"github.com/gwdoctor/gwdoctor/collect/aliyun"
+	"github.com/gwdoctor/gwdoctor/collect/kube"
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+// Options says what to collect and how to reach it.
+type Options struct {
+	// Region is the Alibaba Cloud region; empty means $ALIBABA_CLOUD_REGION_ID
+	// or the profile's region.
+	Region string
+	// GatewayID is the MSE gateway's unique id (gw-…); required.
+	GatewayID string
+	// Endpoint overrides every product's API endpoint with one base URL.
+	Endpoint string
+	// Profile names an aliyun CLI profile.
+	Profile string
+	// Credentials, when set, are used instead of resolving them.
+	Credentials *aliyun.Credentials
+	// CredentialOptions tunes credential resolution (config path, metadata URL).
+	CredentialOptions aliyun.CredentialOptions
+	// ClusterID is the ACK cluster id; empty means: found from the gateway's
+	// K8s service source or the nodes' ack.aliyun.com label, else node pools
+	// are reported missing.
+	ClusterID string
+	// Kubeconfig and Context select the cluster as kubectl does.
+	Kubeconfig, Context string
+	// Concurrency bounds the cloud calls in flight (default 8).
+	Concurrency int
+	// Transport carries the cloud API calls (tests); nil means the default.
+	Transport http.RoundTripper
+	// Progress, when set, is told the current step (for a spinner).
+	Progress func(step string)
+	// Now is the clock for capturedAt (tests); nil means time.Now.
+	Now func() time.Time
+}
+
+// PartError is one part that could not be collected.
+type PartError struct {
+	Part   string
+	IDs    []string
+	Action string
+	Err    error
+}
+
+func (e *PartError) Error() string {
+	what := e.Part
+	if len(e.IDs) > 0 {
+		ids := e.IDs
+		if len(ids) > 5 {
+			ids = append(append([]string(nil), ids[:5]...), fmt.Sprintf("and %d more", len(e.IDs)-5))
+		}
+		what += " (" + strings.Join(ids, ", ") + ")"
+	}
+	return fmt.Sprintf("%s not collected: %v", what, e.Err)
+}
+
+func (e *PartError) Unwrap() error { return e.Err }
+
+// Stats counts what a collection did.
+type Stats struct {
+	CloudCalls   int64
+	CloudRetries int64
+	Duration     time.Duration
+}
+
+// Live collects one snapshot. It returns the snapshot and, when some parts
+// could not be read, a *multierror.Error of *PartError (the snapshot then
+// lists them in Missing). A nil snapshot means nothing could be collected
+// (bad options, no credentials).
+func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
+	s, _, err := LiveWithStats(ctx, opts)
+	return s, err
+}
+
+// LiveWithStats is Live that also reports call counts and duration.
+func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats, error) {
+	start := time.Now()
+	var st Stats
+	if opts.GatewayID == "" {
+		return nil, st, errors.New("no gateway: use --gateway GATEWAY_ID (the MSE gateway's unique id, gw-…)")
+	}
+	progress := opts.Progress
+	if progress == nil {
+		progress = func(string) {}
+	}
+	progress("resolving Alibaba Cloud credentials")
+	var creds aliyun.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		co := opts.CredentialOptions
+		if opts.Profile != "" {
+			co.Profile = opts.Profile
+		}
+		var err error
+		if creds, err = aliyun.ResolveCredentials(ctx, co); err != nil {
+			return nil, st, err
+		}
+	}
+	region := firstNonEmpty(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
+	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
+		Concurrency: opts.Concurrency, Transport: opts.Transport})
+	if err != nil {
+		return nil, st, err
+	}
+	now := time.Now
+	if opts.Now != nil {
+		now = opts.Now
+	}
+	c := &collector{opts: opts, cloud: client, progress: progress,
+		snap: &snapshot.Snapshot{Version: snapshot.Version, CapturedAt: now().UTC().Format(time.RFC3339), Region: region}}
+	c.run(ctx)
+	st = Stats{CloudCalls: client.Calls(), CloudRetries: client.Retries(), Duration: time.Since(start)}
+	return c.snap, st, c.errs.ErrorOrNil()
+}
+
+type collector struct {
+	opts     Options
+	cloud    *aliyun.Client
+	progress func(string)
+
+	mu   sync.Mutex
+	snap *snapshot.Snapshot
+	errs *multierror.Error
+}
+
+// fail records a part that could not be read, in Missing and in the errors.
+func (c *collector) fail(part string, ids []string, action string, err error) {
+	c.record(part, ids, action, err, true)
+}
+
+// markMissing records a part in Missing only: its cause is reported already.
+func (c *collector) markMissing(part string, ids []string, action string, err error) {
+	c.record(part, ids, action, err, false)
+}
+
+func (c *collector) record(part string, ids []string, action string, err error, report bool) {
+	if err == nil {
+		return
+	}
+	var ae *aliyun.APIError
+	if action == "" && errors.As(err, &ae) {
+		action = ae.Action
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids = append([]string(nil), ids...)
+	sort.Strings(ids)
+	c.snap.Missing = append(c.snap.Missing, snapshot.MissingPart{Part: part, IDs: ids, Error: err.Error(), Action: action})
+	if report {
+		c.errs = multierror.Append(c.errs, &PartError{Part: part, IDs: ids, Action: action, Err: err})
+	}
+}
+
+func (c *collector) failBatches(part string, fs []aliyun.Failure) {
+	for _, f := range fs {
+		c.fail(part, f.IDs, "", f.Err)
+	}
+}
+
+func (c *collector) run(ctx context.Context) {
+	gw := c.opts.GatewayID
+	s := c.snap
+	s.Gateway.ID = gw
+
+	// Stage 1: the gateway, its authorizations and services, in parallel.
+	c.progress("reading gateway " + gw)
+	var info aliyun.GatewayInfo
+	var infoErr error
+	var services []aliyun.GatewayService
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		info, infoErr = c.cloud.GetGateway(ctx, gw)
+		if infoErr != nil {
+			c.fail(snapshot.PartGateway, nil, aliyun.ActionGetGateway, infoErr)
+		}
+	})
+	wg.Go(func() {
+		auths, err := c.cloud.ListAuthorizations(ctx, gw)
+		if err != nil {
+			c.fail(snapshot.PartAuthorizations, nil, aliyun.ActionListSecurityGroupRule, err)
+			return
+		}
+		s.Gateway.Authorizations = auths
+	})
+	wg.Go(func() {
+		var err error
+		services, err = c.cloud.ListGatewayServices(ctx, gw)
+		if err != nil {
+			c.fail(snapshot.PartServices, nil, aliyun.ActionListGatewayService, err)
+		}
+	})
+	wg.Wait()
+	if infoErr == nil {
+		s.Gateway.Name, s.Gateway.VpcID, s.Gateway.SecurityGroupID = info.Name, info.VpcID, info.SecurityGroupID
+	}
+
+	// Stage 2: vSwitch CIDRs, Kubernetes, the cluster's node pools, plain
+	// ECS backends — independent of each other.
+	k8sNS := map[string]bool{}
+	var fixedIPs []string
+	for _, sv := range services {
+		switch sv.Source {
+		case snapshot.SourceK8s:
+			k8sNS[firstNonEmpty(sv.Namespace, "default")] = true
+		default:
+			for _, raw := range sv.Ips {
+				if host, _ := aliyun.SplitHostPort(raw); net.ParseIP(host) != nil {
+					fixedIPs = append(fixedIPs, host)
+				}
+			}
+		}
+	}
+	var kres *kube.Result
+	var kubeContext string
+	var ecsBackends map[string]aliyun.Instance
+	if len(info.VSwitchIDs) > 0 {
+		wg.Go(func() {
+			cidrs, err := c.cloud.VSwitchCIDRs(ctx, info.VpcID, info.VSwitchIDs)
+			if err != nil {
+				// Addresses stay empty: CIDR-sourced rules become unknown, not guessed.
+				c.fail(snapshot.PartGateway, info.VSwitchIDs, aliyun.ActionDescribeVSwitches, err)
+				return
+			}
+			s.Gateway.Addresses = cidrs
+		})
+	}
+	if len(k8sNS) > 0 || c.opts.Kubeconfig != "" || c.opts.Context != "" {
+		wg.Go(func() {
+			kres, kubeContext = c.collectKube(ctx, sortedKeys(k8sNS))
+		})
+	}
+	if len(fixedIPs) > 0 && info.VpcID != "" {
+		wg.Go(func() {
+			var fs []aliyun.Failure
+			ecsBackends, fs = c.cloud.DescribeInstancesByIP(ctx, info.VpcID, fixedIPs)
+			c.failBatches(snapshot.PartNodes, fs)
+		})
+	}
+	var clusterSources []string
+	var sourcesErr error
+	if c.opts.ClusterID == "" && len(k8sNS) > 0 {
+		wg.Go(func() {
+			srcs, err := c.cloud.ListServiceSources(ctx, gw)
+			if err != nil {
+				// Only a hint for the cluster id; the node labels are the other.
+				sourcesErr = err
+				return
+			}
+			for _, src := range srcs {
+				if strings.EqualFold(src.Type, "K8S") && strings.HasPrefix(src.Address, "c") {
+					clusterSources = append(clusterSources, src.Address)
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	// Stage 3: node pools, instances, ENIs, security groups.
+	clusterID, why := c.clusterID(kres, uniq(clusterSources), sourcesErr)
+	if clusterID != "" {
+		wg.Go(func() {
+			c.progress("reading node pools of " + clusterID)
+			pools, err := c.cloud.NodePools(ctx, clusterID)
+			if err != nil {
+				c.fail(snapshot.PartNodePools, []string{clusterID}, aliyun.ActionDescribeClusterNodePools, err)
+				return
+			}
+			s.NodePools = pools
+		})
+	} else if len(k8sNS) > 0 {
+		c.fail(snapshot.PartNodePools, nil, aliyun.ActionDescribeClusterNodePools, errors.New(why))
+	}
+
+	var kubeNodes []kube.Node
+	if kres != nil {
+		kubeNodes = kres.Nodes
+	}
+	var instanceIDs []string
+	for _, n := range kubeNodes {
+		if strings.HasPrefix(n.InstanceID, "i-") {
+			instanceIDs = append(instanceIDs, n.InstanceID)
+		}
+	}
+	c.progress(fmt.Sprintf("reading %d ECS instances", len(instanceIDs)))
+	instances, fs := c.cloud.DescribeInstances(ctx, instanceIDs)
+	c.failBatches(snapshot.PartNodes, fs)
+	for id, in := range ecsBackends {
+		instances[id] = in
+	}
+
+	// ENIs: by id from the instances (100 per call); instances whose
+	// description failed are asked by instance id, one call each.
+	c.progress("reading network interfaces")
+	var eniIDs, byInstance []string
+	for _, id := range instanceIDs {
+		if in, ok := instances[id]; ok {
+			eniIDs = append(eniIDs, in.ENIIDs...)
+			if len(in.ENIIDs) == 0 {
+				byInstance = append(byInstance, id)
+			}
+		} else if failedIn(fs, id) {
+			byInstance = append(byInstance, id)
+		}
+	}
+	for _, in := range ecsBackends {
+		eniIDs = append(eniIDs, in.ENIIDs...)
+	}
+	enis, efs := c.cloud.DescribeNetworkInterfaces(ctx, eniIDs)
+	c.failBatches(snapshot.PartENIs, efs)
+	if len(byInstance) > 0 {
+		more, mfs := c.cloud.NetworkInterfacesByInstance(ctx, byInstance)
+		c.failBatches(snapshot.PartENIs, mfs)
+		for k, v := range more {
+			enis[k] = v
+		}
+	}
+
+	// Endpoints: resolved now, so that pod IPs that no node ENI holds
+	// (Terway member or secondary ENIs) can be looked up by IP.
+	s.Services = c.services(services, kres, kubeContext, instances)
+	var loose []string
+	covered := newCoverage(enis)
+	for _, sv := range s.Services {
+		for _, ep := range sv.Endpoints {
+			if !covered.has(ep.IP) {
+				loose = append(loose, ep.IP)
+			}
+		}
+	}
+	if len(loose) > 0 {
+		c.progress(fmt.Sprintf("locating %d endpoint IPs on network interfaces", len(uniq(loose))))
+		more, mfs := c.cloud.NetworkInterfacesByIP(ctx, loose)
+		c.failBatches(snapshot.PartENIs, mfs)
+		for k, v := range more {
+			enis[k] = v
+		}
+	}
+	wg.Wait() // node pools
+
+	s.Nodes = buildNodes(kubeNodes, instances, ecsBackends, enis, s.Services)
+
+	// Groups: the gateway's, every authorized one, every group on a
+	// collected ENI or instance, every node pool's.
+	var groupIDs []string
+	groupIDs = append(groupIDs, s.Gateway.SecurityGroupID)
+	for _, a := range s.Gateway.Authorizations {
+		groupIDs = append(groupIDs, a.SecurityGroupID)
+	}
+	for _, n := range s.Nodes {
+		for _, e := range n.ENIs {
+			groupIDs = append(groupIDs, e.SecurityGroupIDs...)
+		}
+	}
+	for _, in := range instances {
+		groupIDs = append(groupIDs, in.GroupIDs...)
+	}
+	for _, p := range s.NodePools {
+		groupIDs = append(groupIDs, p.SecurityGroupIDs...)
+	}
+	groupIDs = uniq(groupIDs)
+	c.progress(fmt.Sprintf("reading %d security groups", len(groupIDs)))
+	described, gfs := c.cloud.DescribeSecurityGroups(ctx, groupIDs)
+	c.failBatches(snapshot.PartSecurityGroups, gfs)
+	// Rules of every group that exists, or whose existence is unknown
+	// because its description failed.
+	var ruleIDs []string
+	for _, id := range groupIDs {
+		if _, ok := described[id]; ok || failedIn(gfs, id) {
+			ruleIDs = append(ruleIDs, id)
+		}
+	}
+	c.progress(fmt.Sprintf("reading the rules of %d security groups", len(ruleIDs)))
+	groups := make([]snapshot.SecurityGroup, len(ruleIDs))
+	ok := make([]bool, len(ruleIDs))
+	var rfail []string
+	var rmu sync.Mutex
+	var firstErr error
+	sem := make(chan struct{}, max(c.opts.Concurrency, 8))
+	for i, id := range ruleIDs {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			attr, err := c.cloud.SecurityGroupRules(ctx, id)
+			g := described[id]
+			g.ID = id
+			if err != nil {
+				rmu.Lock()
+				rfail = append(rfail, id)
+				if firstErr == nil {
+					firstErr = err
+				}
+				rmu.Unlock()
+				if _, known := described[id]; known {
+					groups[i], ok[i] = g, true
+				}
+				return
+			}
+			g.Name = firstNonEmpty(g.Name, attr.Name)
+			g.VpcID = firstNonEmpty(g.VpcID, attr.VpcID)
+			if g.Type != snapshot.GroupTypeEnterprise {
+				g.InnerAccessPolicy = attr.InnerAccessPolicy
+			}
+			g.Rules = attr.Rules
+			groups[i], ok[i] = g, true
+		})
+	}
+	wg.Wait()
+	if len(rfail) > 0 {
+		// One entry for all groups that failed alike: a missing permission
+		// fails every group the same way.
+		c.fail(snapshot.PartRules, rfail, aliyun.ActionDescribeSecurityGroupAttribute, firstErr)
+	}
+	for i := range groups {
+		if ok[i] {
+			s.SecurityGroups = append(s.SecurityGroups, groups[i])
+		}
+	}
+	sort.Slice(s.SecurityGroups, func(i, j int) bool { return s.SecurityGroups[i].ID < s.SecurityGroups[j].ID })
+	sort.Slice(s.Missing, func(i, j int) bool {
+		a, b := s.Missing[i], s.Missing[j]
+		if a.Part != b.Part {
+			return a.Part < b.Part
+		}
+		return strings.Join(a.IDs, ",") < strings.Join(b.IDs, ",")
+	})
+}
+
+func (c *collector) collectKube(ctx context.Context, namespaces []string) (*kube.Result, string) {
+	c.progress(fmt.Sprintf("reading Kubernetes (%d namespaces)", len(namespaces)))
+	cfg, err := kube.RESTConfig(c.opts.Kubeconfig, c.opts.Context)
+	if err != nil {
+		c.fail(snapshot.PartNodes, nil, "kubernetes:list nodes", err)
+		c.markMissing(snapshot.PartEndpoints, namespaces, "kubernetes:list endpointslices.discovery.k8s.io", err)
+		return nil, ""
+	}
+	kc, err := kube.New(cfg)
+	if err != nil {
+		c.fail(snapshot.PartNodes, nil, "kubernetes:list nodes", err)
+		c.markMissing(snapshot.PartEndpoints, namespaces, "kubernetes:list endpointslices.discovery.k8s.io", err)
+		return nil, ""
+	}
+	res, fails := kc.Collect(ctx, namespaces)
+	for _, f := range fails {
+		c.fail(f.Part, f.IDs, f.Action, f.Err)
+	}
+	return res, firstNonEmpty(c.opts.Context, cfg.Host)
+}
+
+// clusterID decides the ACK cluster: the flag, else the gateway's one K8s
+// source, else the one cluster every node is labelled with. Never a guess.
+func (c *collector) clusterID(k *kube.Result, sources []string, sourcesErr error) (string, string) {
+	if c.opts.ClusterID != "" {
+		return c.opts.ClusterID, ""
+	}
+	var labelled []string
+	if k != nil {
+		for _, n := range k.Nodes {
+			labelled = append(labelled, n.ClusterID)
+		}
+	}
+	labels := uniq(labelled)
+	switch {
+	case len(sources) == 1:
+		return sources[0], ""
+	case len(sources) > 1 && len(labels) == 1 && contains(sources, labels[0]):
+		return labels[0], ""
+	case len(sources) == 0 && len(labels) == 1 && !contains(labelled, ""):
+		return labels[0], ""
+	}
+	src := orNone(sources)
+	if sourcesErr != nil {
+		src = "unreadable, " + sourcesErr.Error()
+	}
+	return "", fmt.Sprintf("the ACK cluster id is unknown (gateway K8s sources: %s; node labels %s: %s): pass --cluster-id to read node pools",
+		src, kube.LabelCluster, orNone(labels))
+}
+
+// services builds the snapshot services from MSE's list and the cluster.
+func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeContext string, instances map[string]aliyun.Instance) []snapshot.Service {
+	byIP := map[string]string{}
+	for _, in := range instances {
+		for _, ip := range in.PrivateIPs {
+			byIP[ip] = in.ID
+		}
+	}
+	var out []snapshot.Service
+	for _, gs := range list {
+		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP}
+		switch gs.Source {
+		case snapshot.SourceK8s:
+			ns := firstNonEmpty(gs.Namespace, "default")
+			sv.Namespace = ns
+			key := ns + "/" + gs.Name
+			switch {
+			case k == nil || !k.HasNamespace(ns):
+				// The namespace failure is recorded already; mark the service.
+				c.markMissing(snapshot.PartEndpoints, []string{key}, "", fmt.Errorf("endpoints of %s unknown: namespace %s could not be read", key, ns))
+			case !k.HasService(ns, gs.Name):
+				c.fail(snapshot.PartEndpoints, []string{key}, "",
+					fmt.Errorf("service %s is not in the cluster of %s: wrong --kubeconfig/--context, or the service was deleted", key, kubeContext))
+			default:
+				sv.Endpoints, _ = k.Endpoints(ns, gs.Name, gs.ServicePort)
+			}
+		default:
+			if sv.Source == "" {
+				sv.Source = snapshot.SourceFixed
+			}
+			var unresolved []string
+			for _, raw := range gs.Ips {
+				host, port := aliyun.SplitHostPort(raw)
+				if net.ParseIP(host) == nil {
+					unresolved = append(unresolved, host)
+					continue
+				}
+				ports := []int{port}
+				if port == 0 {
+					ports = servicePorts(gs)
+				}
+				for _, p := range ports {
+					if p > 0 {
+						sv.Endpoints = append(sv.Endpoints, snapshot.Endpoint{IP: host, Port: p, Node: byIP[host]})
+					}
+				}
+			}
+			if len(unresolved) > 0 || (len(gs.Ips) == 0 && gs.Source != snapshot.SourceECS && gs.Source != snapshot.SourceFixed) {
+				c.fail(snapshot.PartEndpoints, []string{sv.Key()}, "",
+					fmt.Errorf("service %s (source %s) has addresses gwdoctor does not resolve (%s): its endpoints are unknown",
+						sv.Key(), firstNonEmpty(gs.RawSourceType, "unknown"), orNone(unresolved)))
+			}
+		}
+		out = append(out, sv)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
+	return out
+}
+
+func servicePorts(gs aliyun.GatewayService) []int {
+	if len(gs.Ports) > 0 {
+		return gs.Ports
+	}
+	return []int{gs.ServicePort}
+}
+
+// buildNodes joins Kubernetes nodes, instances and ENIs. ENIs found only by
+// an endpoint's IP (no known instance) go to the endpoint's node.
+func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instance, enis map[string]aliyun.NetworkInterface, services []snapshot.Service) []snapshot.Node {
+	var nodes []snapshot.Node
+	index := map[string]int{} // instance id → node
+	byName := map[string]int{}
+	for _, n := range kn {
+		node := snapshot.Node{Name: n.Name, InstanceID: n.InstanceID, NodePool: n.NodePool}
+		if in, ok := instances[n.InstanceID]; ok {
+			node.VpcID = in.VpcID
+		}
+		if n.InstanceID != "" {
+			index[n.InstanceID] = len(nodes)
+		}
+		byName[n.Name] = len(nodes)
+		nodes = append(nodes, node)
+	}
+	for _, id := range sortedKeys(ecsBackends) {
+		if _, dup := index[id]; dup {
+			continue
+		}
+		in := ecsBackends[id]
+		index[id] = len(nodes)
+		nodes = append(nodes, snapshot.Node{InstanceID: id, VpcID: in.VpcID})
+	}
+	epNode := map[string]string{}
+	for _, sv := range services {
+		for _, ep := range sv.Endpoints {
+			if ep.Node != "" {
+				epNode[ep.IP] = ep.Node
+			}
+		}
+	}
+	for _, id := range sortedKeys(enis) {
+		e := enis[id]
+		i, ok := index[e.InstanceID]
+		if !ok {
+			for _, ip := range e.IPs {
+				if n, found := byName[epNode[ip]]; found {
+					i, ok = n, true
+					break
+				}
+				if n, found := index[epNode[ip]]; found {
+					i, ok = n, true
+					break
+				}
+			}
+		}
+		if !ok {
+			if e.InstanceID == "" {
+				continue
+			}
+			index[e.InstanceID] = len(nodes)
+			i = len(nodes)
+			nodes = append(nodes, snapshot.Node{InstanceID: e.InstanceID, VpcID: e.VpcID})
+		}
+		nodes[i].ENIs = append(nodes[i].ENIs, snapshot.ENI{ID: e.ID, Primary: e.Primary(), IPs: e.IPs,
+			Prefixes: e.Prefixes, SecurityGroupIDs: e.GroupIDs})
+		if nodes[i].VpcID == "" {
+			nodes[i].VpcID = e.VpcID
+		}
+	}
+	for i := range nodes {
+		sort.SliceStable(nodes[i].ENIs, func(a, b int) bool {
+			ea, eb := nodes[i].ENIs[a], nodes[i].ENIs[b]
+			if ea.Primary != eb.Primary {
+				return ea.Primary
+			}
+			return ea.ID < eb.ID
+		})
+	}
+	sort.SliceStable(nodes, func(a, b int) bool {
+		if nodes[a].Name != nodes[b].Name {
+			return nodes[a].Name < nodes[b].Name
+		}
+		return nodes[a].InstanceID < nodes[b].InstanceID
+	})
+	return nodes
+}
+
+// coverage answers whether some collected ENI holds an IP.
+type coverage struct {
+	ips      map[string]bool
+	prefixes []netip.Prefix
+}
+
+func newCoverage(enis map[string]aliyun.NetworkInterface) *coverage {
+	c := &coverage{ips: map[string]bool{}}
+	for _, e := range enis {
+		for _, ip := range e.IPs {
+			c.ips[ip] = true
+		}
+		for _, p := range e.Prefixes {
+			if pf, err := netip.ParsePrefix(p); err == nil {
+				c.prefixes = append(c.prefixes, pf)
+			}
+		}
+	}
+	return c
+}
+
+func (c *coverage) has(ip string) bool {
+	if c.ips[ip] {
+		return true
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return true // not an address: nothing to look up
+	}
+	for _, p := range c.prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func failedIn(fs []aliyun.Failure, id string) bool {
+	for _, f := range fs {
+		if contains(f.IDs, id) {
+			return true
+		}
+	}
+	return false
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func uniq(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func orNone(s []string) string {
+	if len(s) == 0 {
+		return "none"
+	}
+	return strings.Join(s, ", ")
+}
