@@ -544,7 +544,9 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 				}
 			}
 			if len(unresolved) > 0 || (len(gs.Ips) == 0 && gs.Source != snapshot.SourceECS && gs.Source != snapshot.SourceFixed) {
-				c.fail(snapshot.PartEndpoints, []string{sv.Key()}, "",
+				// Not a failure of the collection: a limit of what gwdoctor
+				// models, recorded so that checks say unknown, not healthy.
+				c.markMissing(snapshot.PartEndpoints, []string{sv.Key()}, "",
 					fmt.Errorf("service %s (source %s) has addresses gwdoctor does not resolve (%s): its endpoints are unknown",
 						sv.Key(), firstNonEmpty(gs.RawSourceType, "unknown"), orNone(unresolved)))
 			}

@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,7 +56,8 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	scheme  string // "HTTP" or "HTTPS" when the endpoint is overridden
-	domain  string // host[:port] when the endpoint is overridden
+	domain  string // host when the endpoint is overridden
+	port    string // its port, if the URL names one
 	slots   chan *slot
 	calls   atomic.Int64
 	retries atomic.Int64
@@ -116,7 +118,10 @@ func New(cfg Config) (*Client, error) {
 		if u.Path != "" && u.Path != "/" {
 			return nil, fmt.Errorf("aliyun: --aliyun-endpoint %q must not have a path", cfg.Endpoint)
 		}
-		c.scheme, c.domain = strings.ToUpper(u.Scheme), u.Host
+		c.scheme, c.domain, c.port = strings.ToUpper(u.Scheme), u.Hostname(), u.Port()
+		if strings.Contains(c.domain, ":") {
+			c.domain = "[" + c.domain + "]" // IPv6 literal
+		}
 	}
 	base := cfg.Transport
 	if base == nil {
@@ -179,6 +184,15 @@ func (c *Client) prepare(r requests.AcsRequest) {
 	if c.domain != "" {
 		r.SetDomain(c.domain)
 		r.SetScheme(c.scheme)
+		// The SDK has no setter for the port; RPC and ROA requests both
+		// build their URL from the embedded base request's Port field.
+		if f := reflect.ValueOf(r).Elem().FieldByName("Port"); f.IsValid() && f.CanSet() {
+			port := c.port
+			if port == "" {
+				port = map[string]string{"HTTP": "80", "HTTPS": "443"}[c.scheme]
+			}
+			f.SetString(port)
+		}
 	}
 }
 
