@@ -46,6 +46,8 @@ type Options struct {
 	Kubeconfig, Context string
 	// Concurrency bounds the cloud calls in flight (default 8).
 	Concurrency int
+	// RetryBackoff is the first retry delay (default 200 ms; tests shorten it).
+	RetryBackoff time.Duration
 	// Transport carries the cloud API calls (tests); nil means the default.
 	Transport http.RoundTripper
 	// Progress, when set, is told the current step (for a spinner).
@@ -119,7 +121,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 	}
 	region := firstNonEmpty(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
 	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
-		Concurrency: opts.Concurrency, Transport: opts.Transport})
+		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
 	if err != nil {
 		return nil, st, err
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/gwdoctor/gwdoctor/collect/aliyun"
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -42,8 +41,9 @@ func newEnv(t testing.TB, c *fakecloud.Cloud, k *fakecloud.Kube) *env {
 	}
 	return &env{cloud: ac, kube: ks, opts: Options{
 		Region: "cn-hangzhou", GatewayID: c.GatewayID, Endpoint: ac.URL, Kubeconfig: kc,
-		Credentials: &aliyun.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret, SecurityToken: testToken, Source: "test"},
-		Now:         func() time.Time { return time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC) },
+		Credentials:  &aliyun.Credentials{AccessKeyID: testKeyID, AccessKeySecret: testSecret, SecurityToken: testToken, Source: "test"},
+		RetryBackoff: time.Millisecond,
+		Now:          func() time.Time { return time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC) },
 	}}
 }
 

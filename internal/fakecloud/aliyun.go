@@ -26,9 +26,9 @@ type Group struct {
 // Permission is a rule in DescribeSecurityGroupAttribute's wire form
 // (strings, API case).
 type Permission struct {
-	SecurityGroupRuleId, Direction, Policy, Priority, IpProtocol, PortRange string
+	SecurityGroupRuleId, Direction, Policy, Priority, IpProtocol, PortRange  string
 	SourceGroupId, SourceCidrIp, SourcePrefixListId, DestGroupId, DestCidrIp string
-	NicType, Description                                                    string
+	NicType, Description                                                     string
 }
 
 // Instance is an ECS instance.
@@ -156,7 +156,11 @@ func (f *Faults) take(m map[string]int, action string) bool {
 
 func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	if s.Latency > 0 {
-		time.Sleep(s.Latency)
+		select {
+		case <-time.After(s.Latency):
+		case <-r.Context().Done():
+			return // the client gave up
+		}
 	}
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, 400, map[string]any{"Code": "InvalidParameter", "Message": err.Error(), "RequestId": reqID()})

@@ -76,7 +76,11 @@ users:
 
 func (s *KubeServer) serve(w http.ResponseWriter, r *http.Request) {
 	if s.Latency > 0 {
-		time.Sleep(s.Latency)
+		select {
+		case <-time.After(s.Latency):
+		case <-r.Context().Done():
+			return // the client gave up
+		}
 	}
 	s.mu.Lock()
 	s.paths = append(s.paths, r.URL.Path)
