@@ -61,6 +61,8 @@ const (
 	EnvProfile         = "ALIBABA_CLOUD_PROFILE"
 	EnvRegion          = "ALIBABA_CLOUD_REGION_ID"
 	EnvECSMetadata     = "ALIBABA_CLOUD_ECS_METADATA"
+	// EnvECSMetadataDisabled=true skips the instance RAM role, as in the SDKs.
+	EnvECSMetadataDisabled = "ALIBABA_CLOUD_ECS_METADATA_DISABLED"
 )
 
 // DefaultMetadataURL is the ECS instance metadata service.
@@ -109,6 +111,11 @@ func ResolveCredentials(ctx context.Context, o CredentialOptions) (Credentials, 
 			return fromProfileFile(ctx, o, getenv, getenv(EnvProfile))
 		}
 		tried = append(tried, "aliyun CLI profile ("+path+" not found)")
+	}
+	if strings.EqualFold(getenv(EnvECSMetadataDisabled), "true") {
+		tried = append(tried, "ECS instance RAM role (disabled by "+EnvECSMetadataDisabled+")")
+		return Credentials{}, fmt.Errorf("no Alibaba Cloud credentials found; tried %s. Set %s and %s, or use --profile",
+			strings.Join(tried, ", "), EnvAccessKeyID, EnvAccessKeySecret)
 	}
 	role := getenv(EnvECSMetadata)
 	c, err := fromECSRole(ctx, o, role)
