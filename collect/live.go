@@ -50,7 +50,8 @@ type Options struct {
 	RetryBackoff time.Duration
 	// Transport carries the cloud API calls (tests); nil means the default.
 	Transport http.RoundTripper
-	// Progress, when set, is told the current step (for a spinner).
+	// Progress, when set, is told the current step (for a spinner); calls
+	// are serialised.
 	Progress func(step string)
 	// Now is the clock for capturedAt (tests); nil means time.Now.
 	Now func() time.Time
@@ -101,9 +102,15 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 	if opts.GatewayID == "" {
 		return nil, st, errors.New("no gateway: use --gateway GATEWAY_ID (the MSE gateway's unique id, gw-…)")
 	}
-	progress := opts.Progress
-	if progress == nil {
-		progress = func(string) {}
+	progress := func(string) {}
+	if opts.Progress != nil {
+		// Stages report from several goroutines; the callback need not be safe.
+		var mu sync.Mutex
+		progress = func(step string) {
+			mu.Lock()
+			defer mu.Unlock()
+			opts.Progress(step)
+		}
 	}
 	progress("resolving Alibaba Cloud credentials")
 	var creds aliyun.Credentials
