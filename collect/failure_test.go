@@ -59,7 +59,7 @@ func TestPermissionDeniedIsMissingAndReported(t *testing.T) {
 
 	rules := missing(s, snapshot.PartRules)
 	if rules == nil || rules.Action != aliyun.ActionDescribeSecurityGroupAttribute ||
-		strings.Join(rules.IDs, ",") != "sg-extra,sg-gw,sg-nodes,sg-pods" || !strings.Contains(rules.Error, "Forbidden.RAM") {
+		strings.Join(rules.IDs, ",") != "sg-billing,sg-extra,sg-gw,sg-nodes,sg-pods" || !strings.Contains(rules.Error, "Forbidden.RAM") {
 		t.Errorf("rules missing = %+v, want every group with the action and the code", rules)
 	}
 	if m := missing(s, snapshot.PartAuthorizations); m == nil || m.Action != aliyun.ActionListSecurityGroupRule || len(m.IDs) != 0 {
@@ -88,7 +88,7 @@ func TestPermissionDeniedIsMissingAndReported(t *testing.T) {
 			t.Errorf("group %s has rules although they could not be read", g.ID)
 		}
 	}
-	if len(s.SecurityGroups) != 4 || len(s.Nodes) != 3 || s.Gateway.SecurityGroupID != "sg-gw" {
+	if len(s.SecurityGroups) != 5 || len(s.Nodes) != 3 || s.Gateway.SecurityGroupID != "sg-gw" {
 		t.Errorf("readable parts lost: %d groups, %d nodes, gateway %+v", len(s.SecurityGroups), len(s.Nodes), s.Gateway)
 	}
 	for _, sv := range s.Services {
@@ -111,12 +111,12 @@ func TestThrottledPastRetriesIsMissing(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 	m := missing(s, snapshot.PartSecurityGroups)
-	if m == nil || m.Action != aliyun.ActionDescribeSecurityGroups || len(m.IDs) != 5 {
+	if m == nil || m.Action != aliyun.ActionDescribeSecurityGroups || len(m.IDs) != 6 {
 		t.Fatalf("securityGroups missing = %+v", m)
 	}
 	// Their rules are still read: only the type is unknown.
-	if len(s.SecurityGroups) != 4 {
-		t.Errorf("groups = %d, want the 4 whose rules could be read (sg-gone does not exist)", len(s.SecurityGroups))
+	if len(s.SecurityGroups) != 5 {
+		t.Errorf("groups = %d, want the 5 whose rules could be read (sg-gone does not exist)", len(s.SecurityGroups))
 	}
 }
 

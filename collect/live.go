@@ -432,6 +432,12 @@ func (c *collector) run(ctx context.Context) {
 			}
 			g.Rules = attr.Rules
 			groups[i], ok[i] = g, true
+			if len(attr.Unmodelled) > 0 {
+				// Leaving a rule out silently could turn a drop into an
+				// allow: the group's rules are marked incomplete instead.
+				c.markMissing(snapshot.PartRules, []string{id}, aliyun.ActionDescribeSecurityGroupAttribute,
+					fmt.Errorf("group %s has rules snapshot v1 cannot express: %s; its rules are incomplete", id, strings.Join(attr.Unmodelled, ", ")))
+			}
 		})
 	}
 	wg.Wait()

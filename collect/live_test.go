@@ -87,6 +87,9 @@ func TestLiveShop(t *testing.T) {
 		t.Fatalf("Live: %v", err)
 	}
 	golden(t, "shop.golden.json", marshal(t, s))
+	if err := s.Validate(); err != nil {
+		t.Errorf("the collected snapshot is not valid v1: %v", err)
+	}
 	if len(steps) < 5 {
 		t.Errorf("progress steps = %q, want one per stage", steps)
 	}
@@ -95,9 +98,9 @@ func TestLiveShop(t *testing.T) {
 	if calls[aliyun.ActionGetGateway] != 2 || calls[aliyun.ActionDescribeInstances] < 3 {
 		t.Errorf("calls = %v: throttled and failed calls were not retried", calls)
 	}
-	// Three pages for sg-nodes, one for each other group, plus two throttled.
-	if got := calls[aliyun.ActionDescribeSecurityGroupAttribute]; got != 3+3+2 {
-		t.Errorf("DescribeSecurityGroupAttribute calls = %d, want 8 (pagination, retries)", got)
+	// Three pages for sg-nodes, one for each of the four other groups, plus two throttled.
+	if got := calls[aliyun.ActionDescribeSecurityGroupAttribute]; got != 3+4+2 {
+		t.Errorf("DescribeSecurityGroupAttribute calls = %d, want 9 (pagination, retries)", got)
 	}
 	// Only the namespace of the gateway's services is read.
 	for _, p := range e.kube.Paths() {

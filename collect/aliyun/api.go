@@ -289,6 +289,20 @@ type GroupAttribute struct {
 	VpcID             string
 	InnerAccessPolicy string
 	Rules             []snapshot.Rule
+	// Unmodelled lists rules snapshot v1 cannot express (an egress rule to
+	// a prefix list); they are left out of Rules, so the group's rules are
+	// incomplete and must be reported as such.
+	Unmodelled []string
+}
+
+// permissionExtras are rule fields the API returns but the SDK's struct lacks.
+type permissionExtras struct {
+	Permissions struct {
+		Permission []struct {
+			PortRangeListId  string
+			DestPrefixListId string
+		}
+	}
 }
 
 // SecurityGroupRules reads every rule of a group, ingress and egress, every page.
@@ -310,8 +324,19 @@ func (c *Client) SecurityGroupRules(ctx context.Context, groupID string) (GroupA
 			}
 			out.Name, out.VpcID = resp.SecurityGroupName, resp.VpcId
 			out.InnerAccessPolicy = normPolicy(resp.InnerAccessPolicy)
-			for _, p := range resp.Permissions.Permission {
-				out.Rules = append(out.Rules, normRule(p))
+			var extras permissionExtras
+			_ = json.Unmarshal(resp.GetHttpContentBytes(), &extras) // the SDK decoded the same body
+			for i, p := range resp.Permissions.Permission {
+				r := normRule(p)
+				if i < len(extras.Permissions.Permission) {
+					x := extras.Permissions.Permission[i]
+					r.PortRangeListID = x.PortRangeListId
+					if x.DestPrefixListId != "" {
+						out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", firstNonEmpty(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
+						continue
+					}
+				}
+				out.Rules = append(out.Rules, r)
 			}
 			next = resp.NextToken
 			return nil
@@ -336,11 +361,9 @@ func normRule(p ecs.Permission) snapshot.Rule {
 		r.Policy = snapshot.PolicyAccept
 	}
 	if r.Direction == snapshot.DirectionEgress {
+		// Egress rules name the peer as Dest*. A destination prefix list
+		// has no v1 field: SecurityGroupRules reports such rules.
 		r.DestGroupID, r.DestCidr = p.DestGroupId, p.DestCidrIp
-		// Egress rules name the peer as Dest*; the prefix list too.
-		if p.DestPrefixListId != "" {
-			r.SourcePrefixListID = p.DestPrefixListId
-		}
 	} else {
 		r.SourceGroupID, r.SourceCidr, r.SourcePrefixListID = p.SourceGroupId, p.SourceCidrIp, p.SourcePrefixListId
 		// "If both SourceGroupId and SourceCidrIp are set, the CIDR wins."

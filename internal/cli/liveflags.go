@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hashicorp/go-multierror"
 	"github.com/spf13/pflag"
 
 	"github.com/gwdoctor/gwdoctor/collect"
@@ -50,9 +51,12 @@ func (f *liveFlags) options(progress func(string)) collect.Options {
 		ClusterID: f.clusterID, Kubeconfig: f.kubeconfig, Context: f.context, Progress: progress}
 }
 
-// collect runs a live collection. A nil snapshot with an error is an input
-// problem (no gateway, no credentials, bad flag): exit 2. A snapshot with
-// an error is partial: the error lists every part that is missing.
+// collect runs a live collection and validates (normalises) the result, as
+// loading a file would, so that --live and a saved snapshot diagnose alike.
+// A nil snapshot with an error is an input problem (no gateway, no
+// credentials, bad flag): exit 2. A snapshot with an error is partial: the
+// error (a *multierror.Error) lists every part that is missing, and any
+// validation problem of the collected data.
 func (f *liveFlags) collect(ctx context.Context, progress func(string)) (*snapshot.Snapshot, error) {
 	if f.gateway == "" {
 		return nil, inputError(fmt.Errorf("--gateway is required: the MSE gateway's unique id (gw-…), or set $%s", envGateway))
@@ -65,6 +69,11 @@ func (f *liveFlags) collect(ctx context.Context, progress func(string)) (*snapsh
 	s, err := collect.Live(ctx, f.options(progress))
 	if s == nil && err != nil {
 		return nil, inputError(err)
+	}
+	if verr := s.Validate(); verr != nil {
+		// The account holds something v1 rejects (or a part is missing
+		// that v1 requires): say so with the rest; the data is kept.
+		err = multierror.Append(err, fmt.Errorf("the collected snapshot does not validate: %w", verr))
 	}
 	return s, err
 }

@@ -4,12 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"strings"
 
-	"github.com/goccy/go-yaml"
 	"github.com/hashicorp/go-multierror"
 	"github.com/spf13/cobra"
 
@@ -39,8 +36,8 @@ Every call is read-only. A part that cannot be read (a missing RAM permission, a
 throttled API, a forbidden namespace) is recorded in the snapshot's "missing" list,
 every failure is printed, and the exit code is 3; the snapshot is still written.
 
-The file is YAML when FILE ends in .yaml or .yml, JSON otherwise; "-o -" writes JSON
-to standard output.
+The file is JSON when FILE ends in .json, YAML when it ends in .yaml or .yml; "-o -"
+writes JSON to standard output.
 
 Exit codes: 0 complete snapshot; 2 usage or input error (no gateway, no
 credentials); 3 partial snapshot (written; failures on standard error).`,
@@ -58,6 +55,11 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
 			if redactMap != "" && !doRedact {
 				return inputError(errors.New("--redact-map needs --redact"))
 			}
+			if out != "-" {
+				if _, ferr := snapshot.FormatForPath(out); ferr != nil {
+					return inputError(ferr)
+				}
+			}
 			progress, stop := startSpinner(s.Err)
 			snap, err := live.collect(cmd.Context(), progress)
 			stop()
@@ -68,7 +70,7 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
 				m := redact.New()
 				snap = m.Snapshot(snap)
 				if redactMap != "" {
-					if werr := writeJSONFile(redactMap, m.Mapping()); werr != nil {
+					if werr := writePrivateJSON(redactMap, m.Mapping()); werr != nil {
 						return inputError(fmt.Errorf("writing --redact-map: %v", werr))
 					}
 				}
@@ -77,16 +79,15 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
 					err = missingAsError(snap)
 				}
 			}
-			data, merr := encodeSnapshot(snap, out)
-			if merr != nil {
-				return merr
-			}
 			if out == "-" {
-				_, werr := s.Out.Write(data)
-				if werr != nil {
+				data, merr := snapshot.Marshal(snap, snapshot.JSON)
+				if merr != nil {
+					return merr
+				}
+				if _, werr := s.Out.Write(data); werr != nil {
 					return werr
 				}
-			} else if werr := writeFileAtomic(out, data); werr != nil {
+			} else if werr := snapshot.Save(out, snap); werr != nil {
 				return inputError(fmt.Errorf("writing %s: %v", out, werr))
 			}
 			summary := summarize(snap)
@@ -110,7 +111,7 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
 	}
 	f := cmd.Flags()
 	f.BoolVar(&isLive, "live", false, "read the live account and cluster (required)")
-	f.StringVarP(&out, "output", "o", "", "write the snapshot to FILE (.yaml/.yml: YAML, else JSON; - for standard output)")
+	f.StringVarP(&out, "output", "o", "", "write the snapshot to FILE (.json, .yaml or .yml; - for JSON on standard output)")
 	f.BoolVar(&doRedact, "redact", false, "replace account-specific ids and names with stable placeholders (IPs and CIDRs are kept)")
 	f.StringVar(&redactMap, "redact-map", "", "with --redact: write the original → placeholder mapping to this JSON file (keep it private)")
 	live.register(f)
@@ -146,49 +147,12 @@ func missingAsError(s *snapshot.Snapshot) error {
 	return errs.ErrorOrNil()
 }
 
-func encodeSnapshot(s *snapshot.Snapshot, path string) ([]byte, error) {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".yaml", ".yml":
-		b, err := yaml.MarshalWithOptions(s, yaml.UseLiteralStyleIfMultiline(true))
-		if err != nil {
-			return nil, fmt.Errorf("encoding the snapshot as YAML: %v", err)
-		}
-		return b, nil
-	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encoding the snapshot as JSON: %v", err)
-	}
-	return append(b, '\n'), nil
-}
-
-func writeJSONFile(path string, v any) error {
+// writePrivateJSON writes v readable by the owner only: the redaction
+// mapping is the key to the account's ids.
+func writePrivateJSON(path string, v any) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(path, append(b, '\n'))
-}
-
-// writeFileAtomic writes through a temporary file and a rename, so an
-// interrupted run never leaves half a snapshot where a good one was.
-func writeFileAtomic(path string, data []byte) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".gwdoctor-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := io.Copy(tmp, strings.NewReader(string(data))); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return os.WriteFile(path, append(b, '\n'), 0o600)
 }

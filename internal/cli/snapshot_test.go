@@ -6,13 +6,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/goccy/go-yaml"
-
+	"github.com/gwdoctor/gwdoctor/checks"
 	"github.com/gwdoctor/gwdoctor/collect"
+	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/collect/aliyun"
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -60,41 +61,30 @@ func (e *liveEnv) args(extra ...string) []string {
 		"--context", "prod", "--region", "cn-hangzhou", "--gateway", "gw-3f9a"}, extra...)
 }
 
-func run(args ...string) (int, string, string) {
+func runLive(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := Main(args, strings.NewReader(""), &out, &errb)
 	return code, out.String(), errb.String()
 }
 
-// readSnapshot decodes strictly: an unknown key is an error, as in the loader.
+// readSnapshot loads a written snapshot the way diagnose does (strict, validated).
 func readSnapshot(t *testing.T, path string) *snapshot.Snapshot {
 	t.Helper()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var s snapshot.Snapshot
-	if strings.HasSuffix(path, ".yaml") {
-		err = yaml.UnmarshalWithOptions(data, &s, yaml.Strict())
-	} else {
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		err = dec.Decode(&s)
-	}
+	s, err := snapshot.Load(path)
 	if err != nil {
 		t.Fatalf("%s does not load: %v", path, err)
 	}
-	return &s
+	return s
 }
 
 func TestSnapshotLiveEndToEnd(t *testing.T) {
 	e := newLiveEnv(t)
 	file := filepath.Join(e.dir, "snap.json")
-	code, stdout, stderr := run(e.args("-o", file)...)
+	code, stdout, stderr := runLive(e.args("-o", file)...)
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr: %s", code, stderr)
 	}
-	if !strings.Contains(stderr, "wrote "+file+": 5 services, 5 endpoints, 3 nodes, 4 security groups, 2 authorizations") {
+	if !strings.Contains(stderr, "wrote "+file+": 5 services, 5 endpoints, 3 nodes, 5 security groups, 2 authorizations") {
 		t.Errorf("stderr = %q", stderr)
 	}
 	got := readSnapshot(t, file)
@@ -103,6 +93,9 @@ func TestSnapshotLiveEndToEnd(t *testing.T) {
 	want, err := collect.Live(context.Background(), collect.Options{Region: "cn-hangzhou", GatewayID: "gw-3f9a", Endpoint: e.cloud.URL,
 		Kubeconfig: e.kubeconfig, Context: "prod", Now: func() time.Time { return time.Now() }})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := want.Validate(); err != nil {
 		t.Fatal(err)
 	}
 	got.CapturedAt, want.CapturedAt = "", ""
@@ -120,7 +113,7 @@ func TestSnapshotLiveEndToEnd(t *testing.T) {
 
 	// YAML by extension, same content.
 	yfile := filepath.Join(e.dir, "snap.yaml")
-	if code, _, stderr := run(e.args("-o", yfile)...); code != 0 {
+	if code, _, stderr := runLive(e.args("-o", yfile)...); code != 0 {
 		t.Fatalf("yaml: exit %d: %s", code, stderr)
 	}
 	y := readSnapshot(t, yfile)
@@ -135,7 +128,7 @@ func TestSnapshotPartialExits3(t *testing.T) {
 	e := newLiveEnv(t)
 	e.cloud.Faults.Deny = map[string]bool{aliyun.ActionDescribeSecurityGroupAttribute: true, aliyun.ActionDescribeNetworkInterfaces: true}
 	file := filepath.Join(e.dir, "partial.json")
-	code, stdout, stderr := run(e.args("-o", file)...)
+	code, stdout, stderr := runLive(e.args("-o", file)...)
 	if code != ExitInconclusive {
 		t.Fatalf("exit %d, want 3\n%s", code, stderr)
 	}
@@ -173,7 +166,7 @@ func TestSnapshotUsageErrors(t *testing.T) {
 		"unknown profile": {[]string{"snapshot", "--live", "-o", filepath.Join(e.dir, "x.json"), "--gateway", "gw-1", "--profile", "nope"}, "config"},
 	} {
 		t.Run(name, func(t *testing.T) {
-			code, _, stderr := run(tc.args...)
+			code, _, stderr := runLive(tc.args...)
 			if code != ExitInput || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
@@ -182,7 +175,7 @@ func TestSnapshotUsageErrors(t *testing.T) {
 	t.Run("no credentials", func(t *testing.T) {
 		t.Setenv(aliyun.EnvAccessKeyID, "")
 		t.Setenv(aliyun.EnvAccessKeySecret, "")
-		code, _, stderr := run(e.args("-o", filepath.Join(e.dir, "x.json"))...)
+		code, _, stderr := runLive(e.args("-o", filepath.Join(e.dir, "x.json"))...)
 		if code != ExitInput || !strings.Contains(stderr, "no Alibaba Cloud credentials found") {
 			t.Errorf("exit %d: %s", code, stderr)
 		}
@@ -194,10 +187,10 @@ func TestSnapshotRedact(t *testing.T) {
 	plain := filepath.Join(e.dir, "plain.json")
 	red := filepath.Join(e.dir, "red.json")
 	mapping := filepath.Join(e.dir, "map.json")
-	if code, _, stderr := run(e.args("-o", plain)...); code != 0 {
+	if code, _, stderr := runLive(e.args("-o", plain)...); code != 0 {
 		t.Fatal(stderr)
 	}
-	if code, _, stderr := run(e.args("-o", red, "--redact", "--redact-map", mapping)...); code != 0 {
+	if code, _, stderr := runLive(e.args("-o", red, "--redact", "--redact-map", mapping)...); code != 0 {
 		t.Fatal(stderr)
 	}
 	data, _ := os.ReadFile(red)
@@ -246,6 +239,116 @@ func TestSnapshotRedact(t *testing.T) {
 			if rule.SourceGroupID != "" && !strings.HasPrefix(m[rule.SourceGroupID], "sg-") {
 				t.Errorf("rule source %s not mapped to a group placeholder", rule.SourceGroupID)
 			}
+		}
+	}
+}
+
+type reportJSON struct {
+	Summary struct {
+		Endpoints, Reachable, Blocked, Unknown int
+	}
+	Endpoints []struct {
+		Service, IP, Verdict, Config string
+	}
+	Skipped []struct{ Check, Reason string }
+}
+
+func diagnoseJSON(t *testing.T, file string) (int, reportJSON) {
+	t.Helper()
+	code, stdout, stderr := run(t, "", "diagnose", file, "-o", "json")
+	var r reportJSON
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("diagnose %s: exit %d, %v\nstdout: %s\nstderr: %s", file, code, err, stdout, stderr)
+	}
+	return code, r
+}
+
+// A live snapshot diagnoses; one collected without rule permissions does
+// not come out clean: its verdicts are unknown and the exit code is not 0.
+func TestLiveSnapshotDiagnoses(t *testing.T) {
+	e := newLiveEnv(t)
+	// One gateway vSwitch: the CIDR rules for 192.168.0.0/24 then decide.
+	e.cloud.Cloud.GatewayVSwitches = []string{"vsw-a"}
+	full := filepath.Join(e.dir, "full.json")
+	if code, _, stderr := runLive(e.args("-o", full)...); code != 0 {
+		t.Fatal(stderr)
+	}
+	_, r := diagnoseJSON(t, full)
+	if r.Summary.Endpoints != 5 {
+		t.Fatalf("diagnose saw %d endpoints, want 5: %+v", r.Summary.Endpoints, r)
+	}
+	verdicts := map[string]string{}
+	for _, ep := range r.Endpoints {
+		verdicts[ep.Service+" "+ep.IP] = ep.Verdict
+	}
+	want := map[string]string{
+		"billing 192.168.1.30":     "reachable", // enterprise group, CIDR rule for the gateway's vSwitch
+		"shop/payments 172.20.3.5": "reachable", // trunk member ENI found by IP, CIDR rule
+		"shop/orders 172.20.1.10":  "blocked",   // Terway secondary ENI whose group lacks 8080
+		"shop/legacy 172.20.1.11":  "blocked",   // same ENI, named targetPort 7000
+		"shop/orders 172.20.2.5":   "unknown",   // sg-extra has an unmodelled egress rule
+	}
+	for k, v := range want {
+		if verdicts[k] != v {
+			t.Errorf("%s: verdict %q, want %q", k, verdicts[k], v)
+		}
+	}
+
+	e.cloud.Faults.Deny = map[string]bool{aliyun.ActionDescribeSecurityGroupAttribute: true}
+	partial := filepath.Join(e.dir, "partial.json")
+	if code, _, stderr := runLive(e.args("-o", partial)...); code != ExitInconclusive {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	code, r := diagnoseJSON(t, partial)
+	if code == ExitOK {
+		t.Errorf("diagnose of a snapshot without rules exited 0")
+	}
+	if r.Summary.Unknown != 5 {
+		t.Errorf("without rules: %+v; want every endpoint unknown", r.Summary)
+	}
+	for _, ep := range r.Endpoints {
+		if ep.Verdict == "reachable" {
+			t.Errorf("%s %s reachable although no rule could be read", ep.Service, ep.IP)
+		}
+	}
+}
+
+// A whole part missing (the nodes, for want of RBAC) skips the checks that
+// need it, with the reason.
+func TestLiveSnapshotWithoutNodesSkipsChecks(t *testing.T) {
+	e := newLiveEnv(t)
+	e.kube.Deny["nodes"] = true
+	file := filepath.Join(e.dir, "nonodes.json")
+	code, _, stderr := runLive(e.args("-o", file)...)
+	if code != ExitInconclusive || !strings.Contains(stderr, `the RBAC role needs "list nodes"`) {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	s := readSnapshot(t, file)
+	if !slices.ContainsFunc(s.Missing, func(m snapshot.MissingPart) bool { return m.Part == snapshot.PartNodes && len(m.IDs) == 0 }) {
+		t.Fatalf("nodes not marked missing: %+v", s.Missing)
+	}
+	code, r := diagnoseJSON(t, file)
+	if code == ExitOK {
+		t.Errorf("diagnose without node data exited 0")
+	}
+	// Every check of the catalog that needs the nodes is skipped.
+	needNodes := 0
+	for _, c := range checks.All() {
+		if slices.Contains(c.Requires, diagnose.InputNodes) {
+			needNodes++
+		}
+	}
+	if len(r.Skipped) < needNodes {
+		t.Errorf("skipped %+v: %d checks need the nodes", r.Skipped, needNodes)
+	}
+	for _, sk := range r.Skipped {
+		if !strings.Contains(sk.Reason, "nodes could not be collected") {
+			t.Errorf("skipped %s: %q does not say the nodes are missing", sk.Check, sk.Reason)
+		}
+	}
+	for _, ep := range r.Endpoints {
+		if ep.Verdict == "reachable" {
+			t.Errorf("%s %s reachable without node data", ep.Service, ep.IP)
 		}
 	}
 }

@@ -29,6 +29,8 @@ type Permission struct {
 	SecurityGroupRuleId, Direction, Policy, Priority, IpProtocol, PortRange  string
 	SourceGroupId, SourceCidrIp, SourcePrefixListId, DestGroupId, DestCidrIp string
 	NicType, Description                                                     string
+	DestPrefixListId                                                         string `json:",omitempty"`
+	PortRangeListId                                                          string `json:",omitempty"`
 }
 
 // Instance is an ECS instance.

@@ -10,7 +10,7 @@ import (
 )
 
 // Shop is a small account that exercises every join: a Terway secondary ENI
-// with its own group, a prefix-mode ENI, a trunk member ENI that only a
+// with its own group, an enterprise group on a plain ECS backend, a prefix-mode ENI, a trunk member ENI that only a
 // lookup by IP finds, a named targetPort, a Service without slices, a plain
 // ECS backend, a DNS service, a stale authorization, and API case mixing.
 func Shop() (*Cloud, *Kube) {
@@ -39,22 +39,26 @@ func Shop() (*Cloud, *Kube) {
 					{SecurityGroupRuleId: "sgr-2", Direction: "ingress", Policy: "Drop", Priority: "100", IpProtocol: "tcp", PortRange: "22/22", SourceCidrIp: "0.0.0.0/0"},
 					{SecurityGroupRuleId: "sgr-3", Direction: "ingress", Policy: "accept", Priority: "110", IpProtocol: "icmp", PortRange: "-1/-1", SourceCidrIp: "0.0.0.0/0"},
 					{SecurityGroupRuleId: "sgr-4", Direction: "ingress", Policy: "Accept", Priority: "5", IpProtocol: "TCP", PortRange: "443/443", SourcePrefixListId: "pl-office"},
+					{SecurityGroupRuleId: "sgr-6", Direction: "ingress", Policy: "Accept", Priority: "2", IpProtocol: "TCP", PortRangeListId: "prl-web", SourceGroupId: "sg-gw"},
 					{SecurityGroupRuleId: "sgr-5", Direction: "egress", Policy: "Accept", Priority: "1", IpProtocol: "ALL", PortRange: "-1/-1", DestCidrIp: "0.0.0.0/0"},
 				}},
-			"sg-pods": {ID: "sg-pods", Name: "terway-pods", Type: "enterprise", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
+			"sg-pods": {ID: "sg-pods", Name: "terway-pods", Type: "Normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
 				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"}}},
-			"sg-extra": {ID: "sg-extra", Name: "gpu-extra", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop"},
+			"sg-extra": {ID: "sg-extra", Name: "gpu-extra", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"}}},
+			"sg-billing": {ID: "sg-billing", Name: "billing", Type: "Enterprise", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-b1", Direction: "ingress", Policy: "Accept", Priority: "1", IpProtocol: "TCP", PortRange: "8443/8443", SourceCidrIp: "192.168.0.0/24"}}},
 		},
 		Instances: map[string]*Instance{
 			"i-node1": {ID: "i-node1", Name: "node1", VpcID: "vpc-prod", PrivateIP: "192.168.1.10", GroupIDs: []string{"sg-nodes"}, ENIIDs: []string{"eni-1", "eni-1b"}},
 			"i-node2": {ID: "i-node2", Name: "node2", VpcID: "vpc-prod", PrivateIP: "192.168.1.20", GroupIDs: []string{"sg-nodes", "sg-extra"}, ENIIDs: []string{"eni-2"}},
-			"i-ecs1":  {ID: "i-ecs1", Name: "billing-vm", VpcID: "vpc-prod", PrivateIP: "192.168.1.30", GroupIDs: []string{"sg-nodes"}, ENIIDs: []string{"eni-3"}},
+			"i-ecs1":  {ID: "i-ecs1", Name: "billing-vm", VpcID: "vpc-prod", PrivateIP: "192.168.1.30", GroupIDs: []string{"sg-billing"}, ENIIDs: []string{"eni-3"}},
 		},
 		ENIs: map[string]*ENI{
 			"eni-1":      {ID: "eni-1", InstanceID: "i-node1", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"192.168.1.10"}, GroupIDs: []string{"sg-nodes"}},
 			"eni-1b":     {ID: "eni-1b", InstanceID: "i-node1", Type: "Secondary", VpcID: "vpc-prod", IPs: []string{"192.168.1.11", "172.20.1.10", "172.20.1.11"}, GroupIDs: []string{"sg-pods"}},
 			"eni-2":      {ID: "eni-2", InstanceID: "i-node2", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"192.168.1.20"}, Prefixes: []string{"172.20.2.0/28"}, GroupIDs: []string{"sg-nodes", "sg-extra"}},
-			"eni-3":      {ID: "eni-3", InstanceID: "i-ecs1", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"192.168.1.30"}, GroupIDs: []string{"sg-nodes"}},
+			"eni-3":      {ID: "eni-3", InstanceID: "i-ecs1", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"192.168.1.30"}, GroupIDs: []string{"sg-billing"}},
 			"eni-member": {ID: "eni-member", Type: "Member", VpcID: "vpc-prod", IPs: []string{"172.20.3.5"}, GroupIDs: []string{"sg-pods"}},
 		},
 		NodePools: []NodePool{{ID: "np-default", Name: "default", GroupIDs: []string{"sg-nodes"}}, {ID: "np-gpu", Name: "gpu", GroupIDs: []string{"sg-nodes", "sg-extra"}}},
