@@ -13,8 +13,8 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/checks"
 	"github.com/gwdoctor/gwdoctor/collect"
-	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/collect/aliyun"
+	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
