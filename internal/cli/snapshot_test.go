@@ -352,3 +352,26 @@ func TestLiveSnapshotWithoutNodesSkipsChecks(t *testing.T) {
 		}
 	}
 }
+
+// The cluster is chosen as kubectl chooses it: $KUBECONFIG, --context.
+func TestSnapshotKubeconfigSelection(t *testing.T) {
+	e := newLiveEnv(t)
+	t.Setenv("KUBECONFIG", e.kubeconfig)
+	args := []string{"snapshot", "--live", "--aliyun-endpoint", e.cloud.URL, "--region", "cn-hangzhou", "--gateway", "gw-3f9a"}
+	file := filepath.Join(e.dir, "env.json")
+	if code, _, stderr := runLive(append(args, "-o", file)...); code != 0 {
+		t.Fatalf("$KUBECONFIG: exit %d: %s", code, stderr)
+	}
+	if s := readSnapshot(t, file); len(s.Nodes) != 3 {
+		t.Errorf("$KUBECONFIG: %d nodes", len(s.Nodes))
+	}
+	file = filepath.Join(e.dir, "elsewhere.json")
+	code, _, stderr := runLive(append(args, "--context", "elsewhere", "-o", file)...)
+	if code != ExitInconclusive || !strings.Contains(stderr, "127.0.0.1:1") {
+		t.Fatalf("--context elsewhere: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = runLive(append(args, "--context", "nope", "-o", file)...)
+	if code != ExitInconclusive || !strings.Contains(stderr, `context "nope" does not exist`) {
+		t.Fatalf("--context nope: exit %d: %s", code, stderr)
+	}
+}

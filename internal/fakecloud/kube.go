@@ -50,7 +50,9 @@ func (s *KubeServer) Paths() []string {
 	return append([]string(nil), s.paths...)
 }
 
-// WriteKubeconfig writes a kubeconfig for the server into dir and returns its path.
+// WriteKubeconfig writes a kubeconfig for the server into dir and returns its
+// path. contextName is the current context; a second context, "elsewhere",
+// names a closed loopback port, for tests of --context.
 func (s *KubeServer) WriteKubeconfig(dir, contextName string) (string, error) {
 	cfg := fmt.Sprintf(`apiVersion: v1
 kind: Config
@@ -58,12 +60,19 @@ clusters:
 - name: fake
   cluster:
     server: %s
+- name: closed
+  cluster:
+    server: http://127.0.0.1:1
 contexts:
 - name: %s
   context:
     cluster: fake
     user: fake
     namespace: default
+- name: elsewhere
+  context:
+    cluster: closed
+    user: fake
 current-context: %s
 users:
 - name: fake
