@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"sync"
@@ -96,6 +97,13 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
 		return nil, errors.New("aliyun: no credentials")
+	}
+	// The SDK reads DEBUG once, at start-up, and then prints every signed
+	// request (security token included) to standard output.
+	for _, part := range strings.Split(os.Getenv("DEBUG"), ",") {
+		if part == "sdk" {
+			return nil, errors.New("aliyun: DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, security token included; unset DEBUG")
+		}
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8

@@ -1,6 +1,7 @@
 package aliyun
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
@@ -81,5 +82,13 @@ func TestAPIErrorText(t *testing.T) {
 	}
 	if !(&APIError{HTTPStatus: 503}).retryable() || (&APIError{Code: "InvalidParameter", HTTPStatus: 400}).retryable() {
 		t.Error("5xx / 4xx retry decision")
+	}
+}
+
+func TestNewRefusesSDKDebug(t *testing.T) {
+	t.Setenv("DEBUG", "http,sdk")
+	_, err := New(Config{Region: "cn-hangzhou", Credentials: Credentials{AccessKeyID: "k", AccessKeySecret: "s"}})
+	if err == nil || !strings.Contains(err.Error(), "unset DEBUG") {
+		t.Fatalf("err = %v", err)
 	}
 }

@@ -104,7 +104,7 @@ func TestSnapshotLiveEndToEnd(t *testing.T) {
 	if !bytes.Equal(gb, wb) {
 		t.Errorf("file differs from collect.Live:\n%s\n%s", gb, wb)
 	}
-	for _, secret := range []string{cliSecret, cliToken} {
+	for _, secret := range []string{cliSecret, cliToken, "fake-kube-token-do-not-print"} {
 		data, _ := os.ReadFile(file)
 		if strings.Contains(stdout+stderr+string(data), secret) {
 			t.Fatal("a secret was printed or saved")
