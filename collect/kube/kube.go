@@ -294,6 +294,9 @@ func (r *Result) Endpoints(ns, name string, servicePort int) (eps []snapshot.End
 	}
 	slices := r.slices[ns+"/"+name]
 	for _, s := range slices {
+		if s.AddressType == discoveryv1.AddressTypeFQDN {
+			continue // hostnames, not addresses a security group filters
+		}
 		for _, e := range s.Endpoints {
 			var pod *corev1.Pod
 			if e.TargetRef != nil && e.TargetRef.Kind == "Pod" {
