@@ -41,14 +41,15 @@ var Actions = []string{
 
 // RAMPolicy returns the read-only RAM policy document that allows exactly Actions.
 func RAMPolicy() string {
-	p := map[string]any{
-		"Version": "1",
-		"Statement": []map[string]any{{
-			"Effect":   "Allow",
-			"Action":   Actions,
-			"Resource": "*",
-		}},
+	type statement struct {
+		Effect   string
+		Action   []string
+		Resource string
 	}
+	p := struct {
+		Version   string
+		Statement []statement
+	}{"1", []statement{{"Allow", Actions, "*"}}}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	return string(b)
 }

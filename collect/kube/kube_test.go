@@ -1,6 +1,13 @@
 package kube
 
-import "testing"
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
 
 func TestParseProviderID(t *testing.T) {
 	for in, want := range map[string][2]string{
@@ -26,5 +33,53 @@ func TestRESTConfigErrors(t *testing.T) {
 	}
 	if _, err := RESTConfig("/nonexistent/kubeconfig", ""); err == nil {
 		t.Error("missing file accepted")
+	}
+}
+
+func TestEndpointsResolution(t *testing.T) {
+	tcp := corev1.ProtocolTCP
+	name := func(s string) *string { return &s }
+	port := func(p int32) *int32 { return &p }
+	ready, notReady := true, false
+	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "api"}, Spec: corev1.ServiceSpec{
+		Selector: map[string]string{"app": "api"},
+		Ports: []corev1.ServicePort{
+			{Name: "http", Port: 80, TargetPort: intstr.FromString("web"), Protocol: tcp},
+			{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
+		}}}
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "api-1", Labels: map[string]string{"app": "api"}},
+		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 8081}}}}},
+		Status: corev1.PodStatus{PodIP: "10.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
+	r := &Result{services: map[string]*corev1.Service{"ns/api": svc}, pods: map[string]*corev1.Pod{"ns/api-1": pod},
+		podsByNS: map[string][]*corev1.Pod{"ns": {pod}}, slices: map[string][]discoveryv1.EndpointSlice{}, readNS: map[string]bool{"ns": true}}
+
+	// No slices: the selected pods, the named targetPort resolved on the pod.
+	eps, ok := r.Endpoints("ns", "api", 80)
+	if !ok || len(eps) != 1 || eps[0].IP != "10.0.0.1" || eps[0].Port != 8081 || eps[0].Node != "n1" || !*eps[0].Ready {
+		t.Fatalf("from pods: %+v", eps)
+	}
+	// Slices win; an FQDN slice is ignored; a port MSE names that the
+	// Service lacks falls back to every TCP port; an endpoint without a pod
+	// keeps its slice readiness.
+	r.slices["ns/api"] = []discoveryv1.EndpointSlice{
+		{AddressType: discoveryv1.AddressTypeIPv4, Ports: []discoveryv1.EndpointPort{{Name: name("http"), Port: port(8082), Protocol: &tcp}},
+			Endpoints: []discoveryv1.Endpoint{
+				{Addresses: []string{"10.0.0.1"}, TargetRef: &corev1.ObjectReference{Kind: "Pod", Name: "api-1"}},
+				{Addresses: []string{"10.0.0.9"}, Conditions: discoveryv1.EndpointConditions{Ready: &notReady}, NodeName: name("n2")},
+			}},
+		{AddressType: discoveryv1.AddressTypeFQDN, Endpoints: []discoveryv1.Endpoint{{Addresses: []string{"db.example.com"}, Conditions: discoveryv1.EndpointConditions{Ready: &ready}}}},
+	}
+	eps, _ = r.Endpoints("ns", "api", 8080)
+	if len(eps) != 2 {
+		t.Fatalf("from slices: %+v", eps)
+	}
+	if eps[0].IP != "10.0.0.1" || eps[0].Port != 8082 || eps[0].Pod != "api-1" || eps[0].Node != "n1" || !*eps[0].Ready {
+		t.Errorf("pod endpoint: %+v", eps[0])
+	}
+	if eps[1].IP != "10.0.0.9" || eps[1].Node != "n2" || *eps[1].Ready {
+		t.Errorf("podless endpoint: %+v", eps[1])
+	}
+	if _, ok := r.Endpoints("ns", "nope", 80); ok {
+		t.Error("a missing service resolved")
 	}
 }

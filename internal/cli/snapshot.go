@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-multierror"
 	"github.com/spf13/cobra"
 
+	"github.com/gwdoctor/gwdoctor/collect/aliyun"
 	"github.com/gwdoctor/gwdoctor/internal/redact"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
@@ -23,6 +24,7 @@ func newSnapshotCmd(s *Streams) *cobra.Command {
 		out       string
 		doRedact  bool
 		redactMap string
+		ramPolicy bool
 	)
 	cmd := &cobra.Command{
 		Use:   "snapshot --live -o FILE",
@@ -39,6 +41,9 @@ every failure is printed, and the exit code is 3; the snapshot is still written.
 The file is JSON when FILE ends in .json, YAML when it ends in .yaml or .yml; "-o -"
 writes JSON to standard output.
 
+"gwdoctor snapshot --ram-policy" prints the read-only RAM policy to attach to the
+RAM user or role gwdoctor runs as.
+
 Exit codes: 0 complete snapshot; 2 usage or input error (no gateway, no
 credentials); 3 partial snapshot (written; failures on standard error).`,
 		Example: `  export ALIBABA_CLOUD_ACCESS_KEY_ID=… ALIBABA_CLOUD_ACCESS_KEY_SECRET=…
@@ -46,6 +51,10 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
   gwdoctor snapshot --live --profile ops --gateway gw-3f9a --redact -o share.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if ramPolicy {
+				fmt.Fprintln(s.Out, aliyun.RAMPolicy())
+				return nil
+			}
 			if !isLive {
 				return inputError(errors.New("snapshot reads the live account: add --live (and --gateway, --region)"))
 			}
@@ -113,6 +122,7 @@ credentials); 3 partial snapshot (written; failures on standard error).`,
 	f.BoolVar(&isLive, "live", false, "read the live account and cluster (required)")
 	f.StringVarP(&out, "output", "o", "", "write the snapshot to FILE (.json, .yaml or .yml; - for JSON on standard output)")
 	f.BoolVar(&doRedact, "redact", false, "replace account-specific ids and names with stable placeholders (IPs and CIDRs are kept)")
+	f.BoolVar(&ramPolicy, "ram-policy", false, "print the read-only RAM policy that allows every call gwdoctor makes, and exit")
 	f.StringVar(&redactMap, "redact-map", "", "with --redact: write the original → placeholder mapping to this JSON file (keep it private)")
 	live.register(f)
 	return cmd

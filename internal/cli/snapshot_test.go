@@ -375,3 +375,27 @@ func TestSnapshotKubeconfigSelection(t *testing.T) {
 		t.Fatalf("--context nope: exit %d: %s", code, stderr)
 	}
 }
+
+func TestSnapshotRAMPolicy(t *testing.T) {
+	code, stdout, _ := runLive("snapshot", "--ram-policy")
+	var p struct {
+		Version   string
+		Statement []struct {
+			Effect   string
+			Action   []string
+			Resource string
+		}
+	}
+	if err := json.Unmarshal([]byte(stdout), &p); code != 0 || err != nil {
+		t.Fatalf("exit %d, %v: %s", code, err, stdout)
+	}
+	if len(p.Statement) != 1 || p.Statement[0].Effect != "Allow" || !slices.Equal(p.Statement[0].Action, aliyun.Actions) {
+		t.Errorf("policy %+v", p)
+	}
+	for _, a := range p.Statement[0].Action {
+		verb := a[strings.Index(a, ":")+1:]
+		if !strings.HasPrefix(verb, "Describe") && !strings.HasPrefix(verb, "List") && !strings.HasPrefix(verb, "Get") {
+			t.Errorf("%s is not a read-only action", a)
+		}
+	}
+}
