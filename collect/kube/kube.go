@@ -233,6 +233,9 @@ func (c *Collector) nodes(ctx context.Context) ([]Node, error) {
 	out := make([]Node, 0, len(items))
 	for _, n := range items {
 		region, id := ParseProviderID(n.Spec.ProviderID)
+		if !strings.HasPrefix(id, "i-") {
+			id = "" // virtual (ECI) or non-ACK nodes: no ECS instance behind them
+		}
 		node := Node{Name: n.Name, ProviderID: n.Spec.ProviderID, Region: region, InstanceID: id,
 			NodePool: n.Labels[LabelNodePool], ClusterID: n.Labels[LabelCluster]}
 		for _, a := range n.Status.Addresses {
