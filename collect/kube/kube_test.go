@@ -48,7 +48,7 @@ func TestEndpointsResolution(t *testing.T) {
 			{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
 		}}}
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "api-1", Labels: map[string]string{"app": "api"}},
-		Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 8081}}}}},
+		Spec:   corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Ports: []corev1.ContainerPort{{Name: "web", ContainerPort: 8081}}}}},
 		Status: corev1.PodStatus{PodIP: "10.0.0.1", Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}}
 	r := &Result{services: map[string]*corev1.Service{"ns/api": svc}, pods: map[string]*corev1.Pod{"ns/api-1": pod},
 		podsByNS: map[string][]*corev1.Pod{"ns": {pod}}, slices: map[string][]discoveryv1.EndpointSlice{}, readNS: map[string]bool{"ns": true}}
