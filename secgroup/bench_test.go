@@ -60,6 +60,7 @@ func heapMiB() float64 {
 //
 //	all:            New + resolve every endpoint's ENI (IP map) + Evaluate all
 //	all-parallel:   the same with Evaluate split over two goroutines
+//	scan-every-rule: the peer: New + resolve + scan all merged rules per endpoint
 //	new:            New alone (compiling 100,000 rules)
 //	evaluate-cold:  Evaluate all on a fresh evaluator (New not timed)
 //	evaluate-warm:  Evaluate all on an evaluator whose cache is filled
@@ -110,6 +111,20 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 				})
 			}
 			wg.Wait()
+		}
+		perEndpoint(b)
+	})
+
+	// The approach the memo avoids, as the peer for BENCHMARKS.md: scan every
+	// merged rule of the ENI for every endpoint (same New, same set merge).
+	b.Run("scan-every-rule", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			e := New(s)
+			for _, q := range resolveQueries(s) {
+				gs := e.lookupSet(q.GroupIDs)
+				scan(gs.rules, true, true, func(_ int, r *compiledRule) Match { return r.matchIngress(protoTCP, "TCP", q.Port) })
+			}
 		}
 		perEndpoint(b)
 	})
