@@ -42,7 +42,14 @@ type Evaluator struct {
 
 	// cidrs memoises source-CIDR verdicts during New: accounts reuse a few
 	// CIDRs across thousands of rules.
-	cidrs map[string]cidrResult
+	cidrs    map[string]cidrResult
+	refs     map[refKey]cidrResult
+	portStrs map[snapshot.PortRange]string
+}
+
+type refKey struct {
+	group *compiledGroup
+	peer  string
 }
 
 type cidrResult struct {
@@ -102,6 +109,10 @@ func New(s *snapshot.Snapshot) *Evaluator {
 		gwID:   s.Gateway.SecurityGroupID,
 		sets:   make(map[string]*groupSet),
 		cidrs:  make(map[string]cidrResult),
+		refs:   make(map[refKey]cidrResult),
+		// Reasons quote port ranges; a few dozen distinct ones serve
+		// thousands of rules.
+		portStrs: make(map[snapshot.PortRange]string),
 	}
 	missingGroups, missingRules, allGroups, allRules := missingParts(s.Missing)
 
@@ -154,14 +165,14 @@ func New(s *snapshot.Snapshot) *Evaluator {
 			if !strings.EqualFold(r.Direction, snapshot.DirectionIngress) {
 				continue
 			}
-			store = append(store, compileRule(cg, i))
+			store = append(store, e.compileRule(cg, i))
 			cr := &store[len(store)-1]
 			cr.view.Source, cr.view.SourceWhy = e.sourceMatch(cg, r)
 			cg.ingress = append(cg.ingress, cr)
 		}
 		slices.SortFunc(cg.ingress, func(a, b *compiledRule) int { return cmp.Compare(a.order, b.order) })
 	}
-	e.cidrs = nil // only needed while compiling
+	e.cidrs, e.refs = nil, nil // only needed while compiling
 
 	if gw := e.gw; gw != nil {
 		if !gw.rulesKnown {

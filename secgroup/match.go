@@ -2,6 +2,7 @@ package secgroup
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ type compiledRule struct {
 	// order sorts rules within a group: priority, drop first, position.
 	order uint64
 	prio  int32
-	lo    int32 // inclusive port bounds; all ports is 0..65535
+	lo    int32 // inclusive port bounds; -1/-1 spans every int32
 	hi    int32
 	proto protoCode
 	drop  bool
@@ -99,7 +100,7 @@ func parseProto(s string) protoCode {
 
 // compileRule compiles the protocol, ports and priority of rule i of g.
 // An empty protocol is read as TCP, as for authorizations.
-func compileRule(g *compiledGroup, i int) compiledRule {
+func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 	r := &g.group.Rules[i]
 	prio := max(r.Priority, 1)
 	cr := compiledRule{
@@ -129,7 +130,7 @@ func compileRule(g *compiledGroup, i int) compiledRule {
 	case strings.TrimSpace(r.PortRange) == "":
 		// ECS omits the range for protocols without ports.
 		cr.view.Ports, cr.view.PortsOK = snapshot.AllPorts, true
-		cr.lo, cr.hi = 0, 65535
+		cr.lo, cr.hi = math.MinInt32, math.MaxInt32
 	default:
 		pr, err := snapshot.ParsePortRange(r.PortRange)
 		if err != nil {
@@ -138,9 +139,14 @@ func compileRule(g *compiledGroup, i int) compiledRule {
 			break
 		}
 		cr.view.Ports, cr.view.PortsOK = pr, true
-		cr.portStr = " " + pr.String()
+		ps, ok := e.portStrs[pr]
+		if !ok {
+			ps = " " + pr.String()
+			e.portStrs[pr] = ps
+		}
+		cr.portStr = ps
 		if pr.All {
-			cr.lo, cr.hi = 0, 65535
+			cr.lo, cr.hi = math.MinInt32, math.MaxInt32 // any port, -1 included
 		} else {
 			cr.lo, cr.hi = int32(pr.Start), int32(pr.End)
 		}
@@ -167,7 +173,15 @@ func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, stri
 	case r.SourcePrefixListID != "":
 		return MaybeMatches, "prefix list " + r.SourcePrefixListID + " not expanded"
 	case r.SourceGroupID != "":
-		return e.groupReferenceMatch(g, r.SourceGroupID, "source")
+		k := refKey{g, r.SourceGroupID}
+		c, ok := e.refs[k]
+		if !ok {
+			c.m, c.why = e.groupReferenceMatch(g, r.SourceGroupID, "source")
+			if e.refs != nil {
+				e.refs[k] = c
+			}
+		}
+		return c.m, c.why
 	}
 	return NoMatch, "rule names no source (group, CIDR or prefix list)"
 }
@@ -240,7 +254,7 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 
 // compileEgress compiles rule i of the gateway group as an egress rule.
 func (e *Evaluator) compileEgress(gw *compiledGroup, i int) *compiledRule {
-	c := compileRule(gw, i)
+	c := e.compileRule(gw, i)
 	cr := &c
 	r := &gw.group.Rules[i]
 	d := &egressDest{}

@@ -1,6 +1,7 @@
 package secgroup
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -114,7 +115,7 @@ func (v RuleView) Covers(protocol string, port int) (Match, string) {
 	r := &compiledRule{view: v}
 	r.lo, r.hi = int32(v.Ports.Start), int32(v.Ports.End)
 	if v.Ports.All {
-		r.lo, r.hi = 0, 65535
+		r.lo, r.hi = math.MinInt32, math.MaxInt32
 	}
 	why, m := r.explainPort(port, strconv.Itoa(port))
 	return m, why
