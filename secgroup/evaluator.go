@@ -37,6 +37,10 @@ type Evaluator struct {
 	egress   []*compiledRule
 	egressOn bool
 
+	// frozen holds the group sets of every ENI and node pool in the
+	// snapshot, built by New and read without locking; sets holds any other
+	// set a query names, built on first use.
+	frozen map[string]*groupSet
 	setsMu sync.RWMutex
 	sets   map[string]*groupSet
 
@@ -174,6 +178,8 @@ func New(s *snapshot.Snapshot) *Evaluator {
 	}
 	e.cidrs, e.refs = nil, nil // only needed while compiling
 
+	e.freezeSets()
+
 	if gw := e.gw; gw != nil {
 		if !gw.rulesKnown {
 			e.egressOn = true
@@ -271,12 +277,32 @@ func compareRules(a, b *compiledRule) int {
 	return cmp.Compare(a.order, b.order)
 }
 
-// lookupSet returns the compiled, merged view of a set of groups, building it
-// on first use. The key is built on the stack so a hit does not allocate.
-func (e *Evaluator) lookupSet(ids []string) *groupSet {
-	var arr [8]string
-	sorted := arr[:0]
-	sorted = append(sorted, ids...)
+// freezeSets builds the merged view of every ENI's and node pool's groups,
+// so that Evaluate finds them without taking a lock.
+func (e *Evaluator) freezeSets() {
+	e.frozen = make(map[string]*groupSet)
+	add := func(ids []string) {
+		var arr [8]string
+		var buf [256]byte
+		sorted, key := setKey(ids, arr[:0], buf[:0])
+		if e.frozen[string(key)] == nil {
+			e.frozen[string(key)] = e.buildSet(slices.Clone(sorted))
+		}
+	}
+	for i := range e.snap.Nodes {
+		for j := range e.snap.Nodes[i].ENIs {
+			add(e.snap.Nodes[i].ENIs[j].SecurityGroupIDs)
+		}
+	}
+	for i := range e.snap.NodePools {
+		add(e.snap.NodePools[i].SecurityGroupIDs)
+	}
+}
+
+// setKey sorts and de-duplicates ids into scratch and appends the set's map
+// key to buf. Callers pass stack arrays so that a lookup does not allocate.
+func setKey(ids, scratch []string, buf []byte) (sorted []string, key []byte) {
+	sorted = append(scratch, ids...)
 	// Insertion sort: ENIs carry a handful of groups.
 	for i := 1; i < len(sorted); i++ {
 		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
@@ -291,13 +317,25 @@ func (e *Evaluator) lookupSet(ids []string) *groupSet {
 		}
 	}
 	sorted = sorted[:n]
-	var buf [256]byte
-	key := buf[:0]
+	key = buf
 	for i, id := range sorted {
 		if i > 0 {
 			key = append(key, 0)
 		}
 		key = append(key, id...)
+	}
+	return sorted, key
+}
+
+// lookupSet returns the compiled, merged view of a set of groups: a frozen
+// one, or one built on first use. The key is built on the stack so a hit
+// does not allocate.
+func (e *Evaluator) lookupSet(ids []string) *groupSet {
+	var arr [8]string
+	var buf [256]byte
+	sorted, key := setKey(ids, arr[:0], buf[:0])
+	if gs := e.frozen[string(key)]; gs != nil {
+		return gs
 	}
 	e.setsMu.RLock()
 	gs := e.sets[string(key)]
