@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gwdoctor/gwdoctor/internal/gen"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -66,7 +67,8 @@ func heapMiB() float64 {
 //	evaluate-warm:  Evaluate all on an evaluator whose cache is filled
 //	explain-1000:   Explain for 1,000 endpoints (findings' evidence)
 //
-// Metrics: ns/endpoint; heap-MiB is the live heap holding the snapshot, the
+// Metrics: ns/endpoint; cpu-ms/op is process CPU (user+system, GC included)
+// per op, steadier than wall time on a shared machine; heap-MiB is the live heap holding the snapshot, the
 // evaluator and its filled cache (after a GC); eval-heap-MiB is the
 // evaluator's share of it.
 func BenchmarkEvaluateLarge(b *testing.B) {
@@ -77,8 +79,13 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 	perEndpoint := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/endpoint")
 	}
+	// cpu reports process CPU per op (GC included), from the start mark.
+	cpu := func(b *testing.B, start time.Duration) {
+		b.ReportMetric(float64(processCPU()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
+	}
 
 	b.Run("all", func(b *testing.B) {
+		start := processCPU()
 		b.ReportAllocs()
 		var e *Evaluator
 		var verdicts [3]int
@@ -90,6 +97,7 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 			}
 		}
 		perEndpoint(b)
+		cpu(b, start)
 		live := heapMiB()
 		b.ReportMetric(live, "heap-MiB")
 		b.ReportMetric(live-base, "eval-heap-MiB")
@@ -98,6 +106,7 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 	})
 
 	b.Run("all-parallel", func(b *testing.B) {
+		start := processCPU()
 		b.ReportAllocs()
 		for b.Loop() {
 			e := New(s)
@@ -113,11 +122,13 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 			wg.Wait()
 		}
 		perEndpoint(b)
+		cpu(b, start)
 	})
 
 	// The approach the memo avoids, as the peer for BENCHMARKS.md: scan every
 	// merged rule of the ENI for every endpoint (same New, same set merge).
 	b.Run("scan-every-rule", func(b *testing.B) {
+		start := processCPU()
 		b.ReportAllocs()
 		for b.Loop() {
 			e := New(s)
@@ -127,13 +138,16 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 			}
 		}
 		perEndpoint(b)
+		cpu(b, start)
 	})
 
 	b.Run("new", func(b *testing.B) {
+		start := processCPU()
 		b.ReportAllocs()
 		for b.Loop() {
 			New(s)
 		}
+		cpu(b, start)
 	})
 
 	b.Run("evaluate-cold", func(b *testing.B) {
@@ -155,22 +169,26 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 			e.Evaluate(q)
 		}
 		b.ReportAllocs()
+		start := processCPU()
 		for b.Loop() {
 			for _, q := range qs {
 				e.Evaluate(q)
 			}
 		}
 		perEndpoint(b)
+		cpu(b, start)
 	})
 
 	b.Run("explain-1000", func(b *testing.B) {
 		e := New(s)
 		b.ReportAllocs()
+		start := processCPU()
 		for b.Loop() {
 			for _, q := range qs[:1000] {
 				e.Explain(q)
 			}
 		}
+		cpu(b, start)
 	})
 }
 
