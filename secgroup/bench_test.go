@@ -102,7 +102,7 @@ func BenchmarkEvaluateLarge(b *testing.B) {
 		b.ReportMetric(live, "heap-MiB")
 		b.ReportMetric(live-base, "eval-heap-MiB")
 		runtime.KeepAlive(e)
-		b.Logf("%d endpoints: %d allow, %d deny, %d unknown; %d group sets", len(qs), verdicts[Allow], verdicts[Deny], verdicts[Unknown], len(e.sets))
+		b.Logf("%d endpoints: %d allow, %d deny, %d unknown; %d group sets", len(qs), verdicts[Allow], verdicts[Deny], verdicts[Unknown], len(e.frozen)+len(e.sets))
 	})
 
 	b.Run("all-parallel", func(b *testing.B) {
