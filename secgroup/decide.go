@@ -2,6 +2,7 @@ package secgroup
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -37,7 +38,7 @@ func (e *Evaluator) Explain(q Query) Explanation {
 	gs := e.lookupSet(q.GroupIDs)
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)
-	var trail []Considered
+	trail := make([]Considered, 0, len(gs.rules)+len(e.egress))
 	d := e.ingress(gs, pc, proto, q.Port, &trail)
 	if e.egressOn && len(gs.ids) > 0 {
 		d = combine(d, e.egressDecide(gs, pc, proto, q, &trail))
@@ -137,11 +138,19 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 	if trail != nil {
 		start = len(*trail)
 	}
-	o := scan(gs.rules, true, trail != nil, func(i int, r *compiledRule) Match {
+	// The fast path scans only rules whose source can be the gateway; the
+	// others are NoMatch whatever the port, so the outcome is the same.
+	rules := gs.relevant
+	var ps string
+	if trail != nil {
+		rules = gs.rules
+		ps = strconv.Itoa(port)
+	}
+	o := scan(rules, true, trail != nil, func(i int, r *compiledRule) Match {
 		if trail == nil {
 			return r.matchIngress(pc, proto, port)
 		}
-		m, why := r.explainIngress(pc, proto, port)
+		m, why := r.explainIngress(pc, proto, port, ps)
 		*trail = append(*trail, Considered{Ref: r.view.Ref, Match: m, Why: why})
 		return m
 	})
@@ -153,12 +162,12 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 			"the gateway's group " + e.gwID + " is on this ENI with innerAccessPolicy accept: members reach each other whatever the custom rules say"}}
 		return d
 	case len(o.mattered) > 0:
-		d = undecided(gs.rules, o, "no rule matches and the default denies", func(r *compiledRule) string {
-			_, why := r.explainIngress(pc, proto, port)
+		d = undecided(rules, o, "no rule matches and the default denies", func(r *compiledRule) string {
+			_, why := r.explainIngress(pc, proto, port, strconv.Itoa(port))
 			return why
 		})
 	case o.first >= 0:
-		r := gs.rules[o.first]
+		r := rules[o.first]
 		d = Decision{Verdict: verdictOf(r.drop), Reason: ReasonRule, Deciding: &r.view.Ref}
 	default:
 		d = Decision{Verdict: Deny, Reason: ReasonDefaultDeny}
@@ -172,7 +181,7 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 		if gs.gwState == intraUnknown {
 			notes = append(notes, "the gateway's group "+e.gwID+" is on this ENI but its innerAccessPolicy is unknown: intra-group access may allow the flow")
 		}
-		if d.Verdict == Deny && d.Deciding != nil && gs.rules[o.first].prio <= 1 && gs.gwState != intraUnknown {
+		if d.Verdict == Deny && d.Deciding != nil && rules[o.first].prio <= 1 && gs.gwState != intraUnknown {
 			// A priority-1 drop cannot be overridden by any rule of the
 			// unreadable groups (drop wins ties, nothing ranks higher).
 			notes = append(notes, "a priority-1 drop decides: no rule in the unreadable groups can override it")
@@ -184,7 +193,7 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 	}
 
 	if trail != nil {
-		annotateAfter((*trail)[start:], o.first, gs.rules, d.Deciding != nil)
+		annotateAfter((*trail)[start:], o.first, rules, d.Deciding != nil)
 	}
 	return d
 }

@@ -37,8 +37,28 @@ type Evaluator struct {
 	egress   []*compiledRule
 	egressOn bool
 
+	// frozen holds the group sets of every ENI and node pool in the
+	// snapshot, built by New and read without locking; sets holds any other
+	// set a query names, built on first use.
+	frozen map[string]*groupSet
 	setsMu sync.RWMutex
 	sets   map[string]*groupSet
+
+	// cidrs memoises source-CIDR verdicts during New: accounts reuse a few
+	// CIDRs across thousands of rules.
+	cidrs    map[string]cidrResult
+	refs     map[refKey]cidrResult
+	portStrs map[snapshot.PortRange]string
+}
+
+type refKey struct {
+	group *compiledGroup
+	peer  string
+}
+
+type cidrResult struct {
+	m   Match
+	why string
 }
 
 // compiledGroup is one security group as the evaluator needs it.
@@ -57,8 +77,12 @@ type compiledGroup struct {
 // groupSet is the merged view of the groups on one ENI, with its memoised
 // ingress decisions.
 type groupSet struct {
-	ids   []string // sorted, unique
-	rules []*compiledRule
+	ids []string // sorted, unique
+	// rules are the ingress rules of all readable groups in evaluation
+	// order (Explain walks them all); relevant keeps only those whose source
+	// can be the gateway — the others never match, so Evaluate skips them.
+	rules    []*compiledRule
+	relevant []*compiledRule
 	// unreadable lists notes for groups whose rules are not in the data.
 	unreadable []string
 	// gwState says whether the gateway's own group is on the ENI and what
@@ -88,6 +112,11 @@ func New(s *snapshot.Snapshot) *Evaluator {
 		groups: make(map[string]*compiledGroup, len(s.SecurityGroups)),
 		gwID:   s.Gateway.SecurityGroupID,
 		sets:   make(map[string]*groupSet),
+		cidrs:  make(map[string]cidrResult),
+		refs:   make(map[refKey]cidrResult),
+		// Reasons quote port ranges; a few dozen distinct ones serve
+		// thousands of rules.
+		portStrs: make(map[snapshot.PortRange]string),
 	}
 	missingGroups, missingRules, allGroups, allRules := missingParts(s.Missing)
 
@@ -126,18 +155,30 @@ func New(s *snapshot.Snapshot) *Evaluator {
 		if !cg.rulesKnown {
 			continue
 		}
+		n := 0
+		for i := range cg.group.Rules {
+			if strings.EqualFold(cg.group.Rules[i].Direction, snapshot.DirectionIngress) {
+				n++
+			}
+		}
+		// One allocation for the group's compiled rules.
+		store := make([]compiledRule, 0, n)
+		cg.ingress = make([]*compiledRule, 0, n)
 		for i := range cg.group.Rules {
 			r := &cg.group.Rules[i]
 			if !strings.EqualFold(r.Direction, snapshot.DirectionIngress) {
 				continue
 			}
-			cr := compileRule(cg, i)
-			cr.srcMatch, cr.srcWhy = e.sourceMatch(cg, r)
-			cr.view.Source, cr.view.SourceWhy = cr.srcMatch, cr.srcWhy
+			store = append(store, e.compileRule(cg, i))
+			cr := &store[len(store)-1]
+			cr.view.Source, cr.view.SourceWhy = e.sourceMatch(cg, r)
 			cg.ingress = append(cg.ingress, cr)
 		}
-		slices.SortStableFunc(cg.ingress, compareRules)
+		slices.SortFunc(cg.ingress, func(a, b *compiledRule) int { return cmp.Compare(a.order, b.order) })
 	}
+	e.cidrs, e.refs = nil, nil // only needed while compiling
+
+	e.freezeSets()
 
 	if gw := e.gw; gw != nil {
 		if !gw.rulesKnown {
@@ -148,7 +189,7 @@ func New(s *snapshot.Snapshot) *Evaluator {
 					e.egress = append(e.egress, e.compileEgress(gw, i))
 				}
 			}
-			slices.SortStableFunc(e.egress, compareRules)
+			slices.SortFunc(e.egress, compareRules)
 			e.egressOn = len(e.egress) > 0
 		}
 	}
@@ -225,27 +266,43 @@ func parsePrefix(s string) (netip.Prefix, error) {
 // drop before accept at equal priority, then group order and rule position
 // (which only make the order deterministic).
 func compareRules(a, b *compiledRule) int {
-	if c := cmp.Compare(a.prio, b.prio); c != 0 {
+	// order packs priority, drop-first and position; only the group order
+	// has to be compared apart, between the position and the rest.
+	if c := cmp.Compare(a.order>>32, b.order>>32); c != 0 {
 		return c
-	}
-	if a.drop != b.drop {
-		if a.drop {
-			return -1
-		}
-		return 1
 	}
 	if c := strings.Compare(a.view.Ref.GroupID, b.view.Ref.GroupID); c != 0 {
 		return c
 	}
-	return cmp.Compare(a.view.Ref.Index, b.view.Ref.Index)
+	return cmp.Compare(a.order, b.order)
 }
 
-// lookupSet returns the compiled, merged view of a set of groups, building it
-// on first use. The key is built on the stack so a hit does not allocate.
-func (e *Evaluator) lookupSet(ids []string) *groupSet {
-	var arr [8]string
-	sorted := arr[:0]
-	sorted = append(sorted, ids...)
+// freezeSets builds the merged view of every ENI's and node pool's groups,
+// so that Evaluate finds them without taking a lock.
+func (e *Evaluator) freezeSets() {
+	e.frozen = make(map[string]*groupSet)
+	add := func(ids []string) {
+		var arr [8]string
+		var buf [256]byte
+		sorted, key := setKey(ids, arr[:0], buf[:0])
+		if e.frozen[string(key)] == nil {
+			e.frozen[string(key)] = e.buildSet(slices.Clone(sorted))
+		}
+	}
+	for i := range e.snap.Nodes {
+		for j := range e.snap.Nodes[i].ENIs {
+			add(e.snap.Nodes[i].ENIs[j].SecurityGroupIDs)
+		}
+	}
+	for i := range e.snap.NodePools {
+		add(e.snap.NodePools[i].SecurityGroupIDs)
+	}
+}
+
+// setKey sorts and de-duplicates ids into scratch and appends the set's map
+// key to buf. Callers pass stack arrays so that a lookup does not allocate.
+func setKey(ids, scratch []string, buf []byte) (sorted []string, key []byte) {
+	sorted = append(scratch, ids...)
 	// Insertion sort: ENIs carry a handful of groups.
 	for i := 1; i < len(sorted); i++ {
 		for j := i; j > 0 && sorted[j] < sorted[j-1]; j-- {
@@ -260,13 +317,25 @@ func (e *Evaluator) lookupSet(ids []string) *groupSet {
 		}
 	}
 	sorted = sorted[:n]
-	var buf [256]byte
-	key := buf[:0]
+	key = buf
 	for i, id := range sorted {
 		if i > 0 {
 			key = append(key, 0)
 		}
 		key = append(key, id...)
+	}
+	return sorted, key
+}
+
+// lookupSet returns the compiled, merged view of a set of groups: a frozen
+// one, or one built on first use. The key is built on the stack so a hit
+// does not allocate.
+func (e *Evaluator) lookupSet(ids []string) *groupSet {
+	var arr [8]string
+	var buf [256]byte
+	sorted, key := setKey(ids, arr[:0], buf[:0])
+	if gs := e.frozen[string(key)]; gs != nil {
+		return gs
 	}
 	e.setsMu.RLock()
 	gs := e.sets[string(key)]
@@ -313,12 +382,31 @@ func (e *Evaluator) buildSet(ids []string) *groupSet {
 			}
 		}
 	}
-	gs.rules = make([]*compiledRule, 0, n)
+	// Merge the groups' already sorted lists (a handful of them).
+	lists := make([][]*compiledRule, 0, len(ids))
 	for _, id := range ids {
-		if cg := e.groups[id]; cg != nil && cg.rulesKnown {
-			gs.rules = append(gs.rules, cg.ingress...)
+		if cg := e.groups[id]; cg != nil && cg.rulesKnown && len(cg.ingress) > 0 {
+			lists = append(lists, cg.ingress)
 		}
 	}
-	slices.SortStableFunc(gs.rules, compareRules)
+	gs.rules = make([]*compiledRule, 0, n)
+	for {
+		best := -1
+		for i, l := range lists {
+			if len(l) > 0 && (best < 0 || compareRules(l[0], lists[best][0]) < 0) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		gs.rules = append(gs.rules, lists[best][0])
+		lists[best] = lists[best][1:]
+	}
+	for _, r := range gs.rules {
+		if r.view.Source != NoMatch {
+			gs.relevant = append(gs.relevant, r)
+		}
+	}
 	return gs
 }

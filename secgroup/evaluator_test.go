@@ -128,6 +128,8 @@ func TestPortsAndProtocols(t *testing.T) {
 			verdict: Deny, reason: ReasonDefaultDeny},
 		{name: "ALL with -1/-1", s: snap(normal("sg-b", accept("r1", 1, "-1/-1", fromGW(), proto("ALL")))), port: 31337,
 			verdict: Allow, reason: ReasonRule, deciding: "sg-b/r1", whys: map[string]string{"sg-b/r1": "all ports (-1/-1)"}},
+		{name: "ALL -1/-1 matches an ICMP flow (port -1)", s: snap(normal("sg-b", accept("r1", 1, "-1/-1", fromGW(), proto("ALL")))), proto: "ICMP", port: -1,
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/r1"},
 		{name: "ALL matches UDP flows", s: snap(normal("sg-b", accept("r1", 1, "-1/-1", fromGW(), proto("ALL")))), proto: "UDP",
 			verdict: Allow, reason: ReasonRule, deciding: "sg-b/r1"},
 		{name: "ALL with 1/65535", s: snap(normal("sg-b", accept("r1", 1, "1/65535", fromGW(), proto("ALL")))), port: 65535,

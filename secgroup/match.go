@@ -2,6 +2,7 @@ package secgroup
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -33,26 +34,32 @@ type RuleView struct {
 }
 
 // compiledRule is a RuleView plus what the hot path needs in cheap form.
+// The source match against the gateway lives in view.Source/SourceWhy.
 type compiledRule struct {
-	view  RuleView
-	prio  int
-	drop  bool
+	view RuleView
+	// order sorts rules within a group: priority, drop first, position.
+	order uint64
+	prio  int32
+	lo    int32 // inclusive port bounds; -1/-1 spans every int32
+	hi    int32
 	proto protoCode
-	lo    int // inclusive port bounds; all ports is 0..65535
-	hi    int
+	drop  bool
 	// portMaybe: the port cannot be decided (port list or malformed range).
 	portMaybe bool
 	portWhy   string // why portMaybe
-	srcMatch  Match
-	srcWhy    string
+	portStr   string // " 8080/8080" for reasons, built once
 
-	// Egress only: the destination.
-	destPrefix    netip.Prefix // valid when the rule has a readable destCidr
-	destBad       string       // destCidr present but unreadable
-	destGroup     string       // destGroupId, when no destCidr
-	destGroupOK   Match        // whether the reference can work (type, VPC)
-	destGroupWhy  string
-	destPrefixLst string
+	dest *egressDest // egress rules only
+}
+
+// egressDest is the destination of a gateway egress rule.
+type egressDest struct {
+	prefix    netip.Prefix // valid when the rule has a readable destCidr
+	bad       string       // destCidr present but unreadable
+	group     string       // destGroupId, when no destCidr
+	groupOK   Match        // whether the reference can work (type, VPC)
+	groupWhy  string
+	prefixLst string
 }
 
 type protoCode uint8
@@ -93,14 +100,16 @@ func parseProto(s string) protoCode {
 
 // compileRule compiles the protocol, ports and priority of rule i of g.
 // An empty protocol is read as TCP, as for authorizations.
-func compileRule(g *compiledGroup, i int) *compiledRule {
+func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 	r := &g.group.Rules[i]
-	cr := &compiledRule{
-		prio: r.Priority,
+	prio := max(r.Priority, 1)
+	cr := compiledRule{
+		prio: int32(prio),
 		drop: strings.EqualFold(r.Policy, snapshot.PolicyDrop),
 	}
-	if cr.prio <= 0 {
-		cr.prio = 1
+	cr.order = uint64(prio)<<33 | uint64(i)
+	if !cr.drop {
+		cr.order |= 1 << 32
 	}
 	proto := strings.ToUpper(strings.TrimSpace(r.Protocol))
 	if proto == "" {
@@ -109,7 +118,7 @@ func compileRule(g *compiledGroup, i int) *compiledRule {
 	cr.proto = parseProto(proto)
 	cr.view = RuleView{
 		Ref:        RuleRef{GroupID: g.id, Index: i, RuleID: r.ID, Rule: r},
-		Priority:   cr.prio,
+		Priority:   prio,
 		Drop:       cr.drop,
 		Protocol:   proto,
 		PortListID: r.PortRangeListID,
@@ -121,7 +130,7 @@ func compileRule(g *compiledGroup, i int) *compiledRule {
 	case strings.TrimSpace(r.PortRange) == "":
 		// ECS omits the range for protocols without ports.
 		cr.view.Ports, cr.view.PortsOK = snapshot.AllPorts, true
-		cr.lo, cr.hi = 0, 65535
+		cr.lo, cr.hi = math.MinInt32, math.MaxInt32
 	default:
 		pr, err := snapshot.ParsePortRange(r.PortRange)
 		if err != nil {
@@ -130,10 +139,16 @@ func compileRule(g *compiledGroup, i int) *compiledRule {
 			break
 		}
 		cr.view.Ports, cr.view.PortsOK = pr, true
+		ps, ok := e.portStrs[pr]
+		if !ok {
+			ps = " " + pr.String()
+			e.portStrs[pr] = ps
+		}
+		cr.portStr = ps
 		if pr.All {
-			cr.lo, cr.hi = 0, 65535
+			cr.lo, cr.hi = math.MinInt32, math.MaxInt32 // any port, -1 included
 		} else {
-			cr.lo, cr.hi = pr.Start, pr.End
+			cr.lo, cr.hi = int32(pr.Start), int32(pr.End)
 		}
 	}
 	return cr
@@ -143,7 +158,14 @@ func compileRule(g *compiledGroup, i int) *compiledRule {
 func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, string) {
 	switch {
 	case r.SourceCidr != "":
-		m, why := e.cidrCoversGateway(r.SourceCidr)
+		c, ok := e.cidrs[r.SourceCidr]
+		if !ok {
+			c.m, c.why = e.cidrCoversGateway(r.SourceCidr)
+			if e.cidrs != nil {
+				e.cidrs[r.SourceCidr] = c
+			}
+		}
+		m, why := c.m, c.why
 		if r.SourceGroupID != "" {
 			why = "source CIDR wins over source group " + r.SourceGroupID + ": " + why
 		}
@@ -151,7 +173,15 @@ func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, stri
 	case r.SourcePrefixListID != "":
 		return MaybeMatches, "prefix list " + r.SourcePrefixListID + " not expanded"
 	case r.SourceGroupID != "":
-		return e.groupReferenceMatch(g, r.SourceGroupID, "source")
+		k := refKey{g, r.SourceGroupID}
+		c, ok := e.refs[k]
+		if !ok {
+			c.m, c.why = e.groupReferenceMatch(g, r.SourceGroupID, "source")
+			if e.refs != nil {
+				e.refs[k] = c
+			}
+		}
+		return c.m, c.why
 	}
 	return NoMatch, "rule names no source (group, CIDR or prefix list)"
 }
@@ -224,21 +254,24 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 
 // compileEgress compiles rule i of the gateway group as an egress rule.
 func (e *Evaluator) compileEgress(gw *compiledGroup, i int) *compiledRule {
-	cr := compileRule(gw, i)
+	c := e.compileRule(gw, i)
+	cr := &c
 	r := &gw.group.Rules[i]
+	d := &egressDest{}
+	cr.dest = d
 	switch {
 	case r.DestCidr != "":
 		p, err := parsePrefix(r.DestCidr)
 		if err != nil {
-			cr.destBad = fmt.Sprintf("destination CIDR %q unreadable", r.DestCidr)
+			d.bad = fmt.Sprintf("destination CIDR %q unreadable", r.DestCidr)
 		} else {
-			cr.destPrefix = p
+			d.prefix = p
 		}
 	case r.SourcePrefixListID != "":
-		cr.destPrefixLst = r.SourcePrefixListID
+		d.prefixLst = r.SourcePrefixListID
 	case r.DestGroupID != "":
-		cr.destGroup = r.DestGroupID
-		cr.destGroupOK, cr.destGroupWhy = e.groupReferenceMatch(gw, r.DestGroupID, "destination")
+		d.group = r.DestGroupID
+		d.groupOK, d.groupWhy = e.groupReferenceMatch(gw, r.DestGroupID, "destination")
 	}
 	return cr
 }
@@ -256,55 +289,78 @@ func (r *compiledRule) protoMatches(pc protoCode, proto string) bool {
 
 // matchIngress is the hot path: protocol, port, then the precomputed source.
 func (r *compiledRule) matchIngress(pc protoCode, proto string, port int) Match {
-	if !r.protoMatches(pc, proto) || r.srcMatch == NoMatch {
+	if !r.protoMatches(pc, proto) || r.view.Source == NoMatch {
 		return NoMatch
 	}
 	if r.portMaybe {
 		return MaybeMatches
 	}
-	if port < r.lo || port > r.hi {
+	if port < int(r.lo) || port > int(r.hi) {
 		return NoMatch
 	}
-	return r.srcMatch
+	return r.view.Source
+}
+
+// protoMismatch holds the reasons for the known protocol pairs, so Explain
+// does not build them for every rule.
+var protoMismatch = func() (t [protoOther][protoOther]string) {
+	names := [protoOther]string{"ALL", "TCP", "UDP", "ICMP", "GRE", "ICMPV6"}
+	for i := range t {
+		for j := range t[i] {
+			t[i][j] = "protocol " + names[i] + " does not match " + names[j]
+		}
+	}
+	return t
+}()
+
+func (r *compiledRule) protoWhy(pc protoCode, proto string) string {
+	if r.proto < protoOther && pc < protoOther {
+		return protoMismatch[r.proto][pc]
+	}
+	return "protocol " + r.view.Protocol + " does not match " + proto
 }
 
 // explainIngress is matchIngress with the reason in words.
-func (r *compiledRule) explainIngress(pc protoCode, proto string, port int) (Match, string) {
+func (r *compiledRule) explainIngress(pc protoCode, proto string, port int, ps string) (Match, string) {
 	if !r.protoMatches(pc, proto) {
-		return NoMatch, "protocol " + r.view.Protocol + " does not match " + proto
+		return NoMatch, r.protoWhy(pc, proto)
 	}
-	if r.srcMatch == NoMatch {
-		return NoMatch, r.srcWhy
+	if r.view.Source == NoMatch {
+		return NoMatch, r.view.SourceWhy
 	}
-	portWhy, portM := r.explainPort(port)
+	portWhy, portM := r.explainPort(port, ps)
 	if portM == NoMatch {
 		return NoMatch, portWhy
 	}
-	if portM == MaybeMatches || r.srcMatch == MaybeMatches {
+	if portM == MaybeMatches || r.view.Source == MaybeMatches {
 		var why []string
 		if portM == MaybeMatches {
 			why = append(why, portWhy)
 		}
-		if r.srcMatch == MaybeMatches {
-			why = append(why, r.srcWhy)
+		if r.view.Source == MaybeMatches {
+			why = append(why, r.view.SourceWhy)
 		}
 		return MaybeMatches, strings.Join(why, "; ")
 	}
-	return Matches, portWhy + "; " + r.srcWhy
+	return Matches, portWhy + "; " + r.view.SourceWhy
 }
 
-func (r *compiledRule) explainPort(port int) (string, Match) {
+// explainPort says whether port (written ps) is in the rule's range.
+func (r *compiledRule) explainPort(port int, ps string) (string, Match) {
 	if r.portMaybe {
 		return r.portWhy, MaybeMatches
 	}
-	ps := strconv.Itoa(port)
 	if r.view.Ports.All {
 		return "all ports (-1/-1)", Matches
 	}
-	if port < r.lo || port > r.hi {
-		return "port " + ps + " outside " + r.view.Ports.String(), NoMatch
+	portStr := r.portStr
+	if portStr == "" {
+		portStr = " " + r.view.Ports.String()
 	}
-	return "port " + ps + " inside " + r.view.Ports.String(), Matches
+	if port < int(r.lo) || port > int(r.hi) {
+		return "port " + ps + " outside" + portStr, NoMatch
+	}
+	return "port " + ps + " inside" + portStr, Matches
 }
 
 // matchEgress matches an egress rule of the gateway group against the flow
@@ -314,7 +370,7 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 		if !explain {
 			return NoMatch, ""
 		}
-		return NoMatch, "protocol " + r.view.Protocol + " does not match " + proto
+		return NoMatch, r.protoWhy(pc, proto)
 	}
 	destM, destWhy := r.destMatch(dest, set, explain)
 	if destM == NoMatch {
@@ -323,10 +379,10 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 	var portWhy string
 	portM := Matches
 	if explain {
-		portWhy, portM = r.explainPort(port)
+		portWhy, portM = r.explainPort(port, strconv.Itoa(port))
 	} else if r.portMaybe {
 		portM = MaybeMatches
-	} else if port < r.lo || port > r.hi {
+	} else if port < int(r.lo) || port > int(r.hi) {
 		portM = NoMatch
 	}
 	switch {
@@ -346,33 +402,34 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 }
 
 func (r *compiledRule) destMatch(dest netip.Addr, set []string, explain bool) (Match, string) {
+	d := r.dest
 	switch {
-	case r.destPrefix.IsValid():
+	case d.prefix.IsValid():
 		if !dest.IsValid() {
-			return MaybeMatches, "endpoint address unknown: cannot tell whether " + r.destPrefix.String() + " contains it"
+			return MaybeMatches, "endpoint address unknown: cannot tell whether " + d.prefix.String() + " contains it"
 		}
-		if r.destPrefix.Contains(dest.Unmap()) {
+		if d.prefix.Contains(dest.Unmap()) {
 			if !explain {
 				return Matches, ""
 			}
-			return Matches, "destination " + r.destPrefix.String() + " contains " + dest.String()
+			return Matches, "destination " + d.prefix.String() + " contains " + dest.String()
 		}
 		if !explain {
 			return NoMatch, ""
 		}
-		return NoMatch, "destination " + r.destPrefix.String() + " does not contain " + dest.String()
-	case r.destBad != "":
-		return MaybeMatches, r.destBad
-	case r.destPrefixLst != "":
-		return MaybeMatches, "prefix list " + r.destPrefixLst + " not expanded"
-	case r.destGroup != "":
-		if !contains(set, r.destGroup) {
+		return NoMatch, "destination " + d.prefix.String() + " does not contain " + dest.String()
+	case d.bad != "":
+		return MaybeMatches, d.bad
+	case d.prefixLst != "":
+		return MaybeMatches, "prefix list " + d.prefixLst + " not expanded"
+	case d.group != "":
+		if !contains(set, d.group) {
 			if !explain {
 				return NoMatch, ""
 			}
-			return NoMatch, "destination group " + r.destGroup + " is not on the endpoint's ENI"
+			return NoMatch, "destination group " + d.group + " is not on the endpoint's ENI"
 		}
-		return r.destGroupOK, r.destGroupWhy
+		return d.groupOK, d.groupWhy
 	}
 	return NoMatch, "rule names no destination (group or CIDR)"
 }

@@ -1,6 +1,8 @@
 package secgroup
 
 import (
+	"math"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -55,7 +57,7 @@ func (e *Evaluator) GatewaySourceMatch(groupID string, ruleIndex int) (Match, st
 	}
 	for _, r := range cg.ingress {
 		if r.view.Ref.Index == ruleIndex {
-			return r.srcMatch, r.srcWhy
+			return r.view.Source, r.view.SourceWhy
 		}
 	}
 	return NoMatch, "not an ingress rule of " + groupID
@@ -72,7 +74,7 @@ func (e *Evaluator) RulesFromGateway(groupID string) []RuleRef {
 	}
 	var out []RuleRef
 	for _, r := range cg.ingress {
-		if !r.drop && r.srcMatch == Matches {
+		if !r.drop && r.view.Source == Matches {
 			out = append(out, r.view.Ref)
 		}
 	}
@@ -111,10 +113,10 @@ func (v RuleView) Covers(protocol string, port int) (Match, string) {
 		return MaybeMatches, "port range unreadable"
 	}
 	r := &compiledRule{view: v}
-	r.lo, r.hi = v.Ports.Start, v.Ports.End
+	r.lo, r.hi = int32(v.Ports.Start), int32(v.Ports.End)
 	if v.Ports.All {
-		r.lo, r.hi = 0, 65535
+		r.lo, r.hi = math.MinInt32, math.MaxInt32
 	}
-	why, m := r.explainPort(port)
+	why, m := r.explainPort(port, strconv.Itoa(port))
 	return m, why
 }

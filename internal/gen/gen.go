@@ -220,11 +220,15 @@ func (b *builder) rule(enterprise bool, k int) snapshot.Rule {
 		r.PortRange = "30000/32767"
 		r.Priority = 100
 		r.SourceCidr = "100.64.0.0/10"
-	case roll < 89: // a partial view of the gateway vSwitch
+	case roll < 90: // half of the gateway vSwitch: undecidable verdicts
 		r.PortRange = single
-		r.Priority = 90
 		r.SourceCidr = "192.168.0.0/25"
-	case roll < 90: // prefix list (unexpanded)
+		if b.rng.IntN(2) == 0 {
+			r.Policy = snapshot.PolicyDrop
+		} else {
+			r.Priority = 90
+		}
+	case roll < 91: // prefix list (unexpanded)
 		r.PortRange = single
 		r.Priority = 95
 		r.SourcePrefixListID = fmt.Sprintf("pl-%04d", b.rng.IntN(50))

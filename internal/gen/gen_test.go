@@ -198,6 +198,9 @@ func TestLargeDefaultIsValidAndSized(t *testing.T) {
 	}
 	s := Large(cfg)
 	checkValid(t, s)
+	if err := s.Validate(); err != nil {
+		t.Fatalf("snapshot.Validate: %v", err)
+	}
 	endpoints, rules := 0, 0
 	for _, svc := range s.Services {
 		endpoints += len(svc.Endpoints)
@@ -260,6 +263,9 @@ func TestSmallConfigsAreValid(t *testing.T) {
 	} {
 		s := Large(cfg)
 		checkValid(t, s)
+		if err := s.Validate(); err != nil {
+			t.Errorf("%+v: snapshot.Validate: %v", cfg, err)
+		}
 	}
 }
 

@@ -1,0 +1,5 @@
+//go:build !race
+
+package secgroup
+
+const raceEnabled = false
