@@ -161,6 +161,15 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		}
 		if len(elsewhere) > 0 {
 			c.code, c.key, c.groups, c.grants = diagnose.CodeMultipleGroups, ep.ENI.ID, elsewhere, f.grantsIn(elsewhere)
+			var covering []grant
+			for _, gr := range c.grants {
+				if gr.covers(proto, port) {
+					covering = append(covering, gr)
+				}
+			}
+			if len(covering) > 0 { // name the grants that would apply; others are noise
+				c.grants = covering
+			}
 			return c
 		}
 	}

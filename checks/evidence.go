@@ -352,6 +352,15 @@ func who(cs []*cause) string {
 // backend-group → ENI → node → pod for an endpoint, marking broken the hop
 // of kind brokenKind. auth and rule may be empty ("none").
 func (f *facts) chain(ep *diagnose.Endpoint, auth, authDetail, rule, ruleDetail, brokenKind, brokenDetail string) []diagnose.Link {
+	// Where the configuration allows, the path shows what lets it through.
+	if auth == "" && rule == "" && ep.Decision.Verdict == secgroup.Allow {
+		if d := ep.Decision.Deciding; d != nil {
+			rule, ruleDetail = ruleName(*d), ruleBody(d.Rule)
+			auth = f.authIDsFor(d.GroupID)
+		} else {
+			rule = diagnose.ReasonName(ep.Decision.Reason)
+		}
+	}
 	links := []diagnose.Link{
 		{Kind: diagnose.LinkGatewayGroup, ID: f.gwGroup, Detail: "gateway " + f.gwID},
 		{Kind: diagnose.LinkAuthorization, ID: cmp.Or(auth, "none"), Detail: authDetail},

@@ -172,7 +172,11 @@ func (f *facts) coveringGroups(proto string, port int) []string {
 		return gs
 	}
 	var out []string
-	for _, g := range f.v.Snapshot.SecurityGroups {
+	for i := range f.v.Snapshot.SecurityGroups {
+		g := &f.v.Snapshot.SecurityGroups[i]
+		if !f.canGrant(g) {
+			continue
+		}
 		for _, gr := range f.grantsByGroup[g.ID] {
 			if gr.covers(proto, port) {
 				out = append(out, g.ID)
@@ -195,11 +199,34 @@ func (f *facts) coveringGroups(proto string, port int) []string {
 	return out
 }
 
+// canGrant reports whether a grant on g can let the gateway in at all: g is
+// of the gateway's type and in its VPC (as far as the data tells).
+func (f *facts) canGrant(g *snapshot.SecurityGroup) bool {
+	if f.gwType != "" && groupType(g) != f.gwType {
+		return false
+	}
+	return f.gwVPC == "" || g.VpcID == "" || g.VpcID == f.gwVPC
+}
+
 // grantsIn returns the grants of the given groups, in group order.
 func (f *facts) grantsIn(groups []string) []grant {
 	var out []grant
 	for _, g := range groups {
 		out = append(out, f.grantsByGroup[g]...)
+	}
+	return out
+}
+
+// distinctGrants drops the rules that merely mirror an authorization of the
+// same group, protocol and ports (the rule MSE created for it), so evidence
+// names each grant once.
+func (f *facts) distinctGrants(gs []grant) []grant {
+	var out []grant
+	for _, g := range gs {
+		if g.rule != nil && f.authorizedExactly(g.group, *g.rule) {
+			continue
+		}
+		out = append(out, g)
 	}
 	return out
 }

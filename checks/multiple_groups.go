@@ -48,7 +48,7 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 		specific = append(specific, fmt.Sprintf("node %s's ENI %s (%s) carries %s", ep.NodeLabel(), e.ID, eniKind(&e), f.groupsDesc(e.SecurityGroupIDs)))
 	}
 	var authIDs []string
-	for _, gr := range c.grants {
+	for _, gr := range f.distinctGrants(c.grants) {
 		specific = append(specific, "the gateway is let into "+gr.group+" by "+gr.label()+" — on another ENI, so it does not apply to "+ep.Endpoint.IP)
 		if gr.auth != nil {
 			authIDs = appendOnce(authIDs, gr.auth.ID)

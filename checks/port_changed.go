@@ -42,7 +42,7 @@ func (f *facts) portChangedByConfig(cs []*cause) diagnose.Finding {
 	ports := portRangeOf(port)
 	var authorized, authIDs, ruleIDs []string
 	var specific []string
-	for _, gr := range c.grants {
+	for _, gr := range f.distinctGrants(c.grants) {
 		authorized = appendOnce(authorized, gr.portText())
 		specific = append(specific, "the gateway is let into "+gr.group+" by "+gr.label()+fmt.Sprintf(" — not port %d", port))
 		if gr.auth != nil {

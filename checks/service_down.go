@@ -37,7 +37,10 @@ the service use another port, the refusal is reported as port-changed instead.`,
 					[]string{"the service lists no endpoints (no pods selected, or all deleted)"}))
 			case len(notReady) > 0:
 				msg := fmt.Sprintf("%s: %d of %d endpoints not ready", key, len(notReady), len(eps))
-				if len(notReady) == len(eps) {
+				switch {
+				case len(eps) == 1:
+					msg = fmt.Sprintf("%s has no ready endpoints: its only endpoint is not ready", key)
+				case len(notReady) == len(eps):
 					msg = fmt.Sprintf("%s has no ready endpoints: all %d are not ready", key, len(eps))
 				}
 				p.Report(f.serviceDownFinding(svc, notReady, msg, nil))

@@ -33,7 +33,7 @@ groups. One finding per service and ENI group set.`,
 			specific = append(specific, fmt.Sprintf("the pod runs on node %s, whose groups are %s — none is authorized for %s/%d",
 				nodeDesc(ep.Node), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)), protocol(ep), port))
 			var authIDs, carriers []string
-			for _, gr := range c.grants {
+			for _, gr := range f.distinctGrants(c.grants) {
 				line := "the gateway is authorized by " + gr.label()
 				nodes := f.v.NodesByGroup[gr.group]
 				if len(nodes) == 0 {
