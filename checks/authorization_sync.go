@@ -52,7 +52,7 @@ func (f *facts) syncEndpointFinding(cs []*cause) diagnose.Finding {
 		fmt.Sprintf("authorization %s grants the gateway %s %s — the MSE console shows %s as authorized", orNone(a.ID), group, a.PortRange, group),
 		fmt.Sprintf("but %s has no inbound accept rule from the gateway's group %s covering %s/%d: the rule the authorization created is gone", group, f.gwGroup, protocol(ep), ep.Endpoint.Port),
 	}
-	msg := fmt.Sprintf("%s is blocked: authorization %s for %s %s has no inbound rule in %s%s", who(cs), orNone(a.ID), group, a.PortRange, group, countSuffix(cs))
+	msg := fmt.Sprintf("%s %s blocked: authorization %s for %s %s has no inbound rule in %s", who(cs), isAre(cs), orNone(a.ID), group, a.PortRange, group)
 	fd := f.endpointFinding(cs, diagnose.CodeAuthorizationSync, diagnose.Sev(diagnose.Error), msg, specific, group, a.ID)
 	fd.Chain = f.chain(ep, a.ID, group+" "+a.PortRange, "", "", diagnose.LinkRule, "inbound rule missing in "+group)
 	fd.Remediation = f.syncFix(a)

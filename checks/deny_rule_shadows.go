@@ -50,10 +50,10 @@ what must change. One finding per service and deciding rule.`,
 					specific = append(specific, fmt.Sprintf("it overrides the gateway's accept %s: the drop has %s", ruleText(gr.rule.Ref), rel))
 				}
 			}
-			msg := fmt.Sprintf("%s is blocked: drop rule %s (priority %d) overrides the gateway's accept %s%s",
-				who(cs), ruleName(d), prio, strings.Join(accepts, ","), countSuffix(cs))
+			msg := fmt.Sprintf("%s %s blocked: drop rule %s (priority %d) overrides the gateway's accept %s",
+				who(cs), isAre(cs), ruleName(d), prio, strings.Join(accepts, ","))
 			if egress {
-				msg = fmt.Sprintf("%s is blocked: the gateway group's egress drop rule %s (priority %d) matches%s", who(cs), ruleName(d), prio, countSuffix(cs))
+				msg = fmt.Sprintf("%s %s blocked: the gateway group's egress drop rule %s (priority %d) matches", who(cs), isAre(cs), ruleName(d), prio)
 			}
 			fd := f.endpointFinding(cs, diagnose.CodeDenyRuleShadows, nil, msg, specific, append([]string{d.GroupID, ruleName(d)}, accepts...)...)
 			fd.Chain = f.chain(ep, f.authIDsFor(d.GroupID), "", ruleName(d), "drop, priority "+fmt.Sprint(prio), diagnose.LinkRule, "")

@@ -331,12 +331,14 @@ func (f *facts) endpointFinding(cs []*cause, code string, sev *diagnose.Severity
 	}
 }
 
-// countSuffix is " (3 endpoints)" for groups of several, "" for one.
-func countSuffix(cs []*cause) string {
+// isAre is the verb for who(cs).
+func isAre(cs []*cause) string { return verb(cs, "is", "are") }
+
+func verb(cs []*cause, one, many string) string {
 	if len(cs) == 1 {
-		return ""
+		return one
 	}
-	return fmt.Sprintf(" (%d endpoints)", len(cs))
+	return many
 }
 
 // who names the endpoint(s) of a group for messages.
@@ -345,7 +347,7 @@ func who(cs []*cause) string {
 	if len(cs) == 1 {
 		return ep.Label()
 	}
-	return fmt.Sprintf("%s: %d endpoints", ep.ServiceKey, len(cs))
+	return fmt.Sprintf("%d endpoints of %s", len(cs), ep.ServiceKey)
 }
 
 // chain builds the standard path gateway-group → authorization → rule →

@@ -37,7 +37,7 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 				specific = append(specific, fmt.Sprintf("the gateway's %d authorization(s) cover other groups or ports, none %s/%d", n, protocol(ep), port))
 			}
 			fd := f.endpointFinding(cs, diagnose.CodeMissingAuthorization, nil,
-				fmt.Sprintf("%s is blocked: the gateway is not authorized for group %s on port %d%s", who(cs), group, port, countSuffix(cs)),
+				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), group, port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
 			fd.Remediation = diagnose.Remediation{

@@ -55,8 +55,8 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 		}
 	}
 	specific = append(specific, "security-group rules apply per ENI: traffic to "+ep.Endpoint.IP+" is filtered by "+ep.ENI.ID+"'s groups only")
-	msg := fmt.Sprintf("%s is blocked: node %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s%s",
-		who(cs), ep.NodeLabel(), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","), countSuffix(cs))
+	msg := fmt.Sprintf("%s %s blocked: node %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s",
+		who(cs), isAre(cs), ep.NodeLabel(), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","))
 	fd := f.endpointFinding(cs, diagnose.CodeMultipleGroups, diagnose.Sev(diagnose.Error), msg, specific, append([]string{ep.ENI.ID}, append(ep.GroupIDs, c.groups...)...)...)
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))

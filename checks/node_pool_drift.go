@@ -58,7 +58,7 @@ is a warning.`,
 			ev := []string{fmt.Sprintf("node pool %s is configured with %s: none lets the gateway in", name, f.groupsDesc(pool.SecurityGroupIDs))}
 			for _, g := range drifted {
 				var grants []string
-				for _, gr := range f.grantsByGroup[g] {
+				for _, gr := range f.distinctGrants(f.grantsByGroup[g]) {
 					grants = append(grants, gr.label())
 				}
 				ev = append(ev, fmt.Sprintf("%d of its %d nodes carry %s, which the gateway is let into by %s: %s", len(carriers[g]), len(nodes), g, strings.Join(grants, "; "), nodeList(carriers[g])))

@@ -77,7 +77,7 @@ overlap, and lists each blocked endpoint's root cause.`,
 			ev = append(ev, listEPs("blocked", bad), listEPs("reachable", ok))
 			chain := []diagnose.Link{{Kind: diagnose.LinkGatewayGroup, ID: f.gwGroup, Detail: "gateway " + f.gwID}}
 			if len(diffs) > 0 {
-				chain = append(chain, diagnose.Link{Kind: diffs[0].link, ID: diffs[0].bad, Broken: true, Detail: "reachable: " + diffs[0].ok})
+				chain = append(chain, diagnose.Link{Kind: diffs[0].link, ID: strings.Trim(diffs[0].bad, "[]"), Broken: true, Detail: "reachable: " + diffs[0].ok})
 			}
 			p.Report(diagnose.Finding{
 				Code:     diagnose.CodePartialReachability,

@@ -68,8 +68,8 @@ func (f *facts) portChangedByConfig(cs []*cause) diagnose.Finding {
 		}
 	}
 	group := c.groups[0]
-	msg := fmt.Sprintf("%s is blocked: the gateway is authorized for %s on port(s) %s, but the endpoint now listens on %d%s",
-		who(cs), strings.Join(c.groups, ","), strings.Join(authorized, ", "), port, countSuffix(cs))
+	msg := fmt.Sprintf("%s %s blocked: the gateway is authorized for %s on port(s) %s, but the endpoint now listens on %d",
+		who(cs), isAre(cs), strings.Join(c.groups, ","), strings.Join(authorized, ", "), port)
 	fd := f.endpointFinding(cs, diagnose.CodePortChanged, nil, msg, specific, append(append(append([]string{}, c.groups...), authIDs...), ruleIDs...)...)
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "ports "+strings.Join(authorized, ", "), strings.Join(ruleIDs, ","), "", diagnose.LinkAuthorization,
 		fmt.Sprintf("authorized %s, endpoint uses %d", strings.Join(authorized, ", "), port))
@@ -108,7 +108,7 @@ func (f *facts) portChangedByProbe(cs []*cause) diagnose.Finding {
 		fmt.Sprintf("the configuration lets the gateway in on %d, but a probe was refused there: nothing listens on %d any more", port, port),
 		fmt.Sprintf("other endpoints of %s use port(s) %s: the service's port changed and this endpoint still points at the old one", ep.ServiceKey, strings.Join(others, ", ")),
 	}
-	msg := fmt.Sprintf("%s is refused on the authorized port %d while %s now uses port(s) %s%s", who(cs), port, ep.ServiceKey, strings.Join(others, ", "), countSuffix(cs))
+	msg := fmt.Sprintf("%s %s refused on the authorized port %d while %s now uses port(s) %s", who(cs), isAre(cs), port, ep.ServiceKey, strings.Join(others, ", "))
 	fd := f.endpointFinding(cs, diagnose.CodePortChanged, nil, msg, specific)
 	fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkEndpoint, fmt.Sprintf("nothing listens on %d", port))
 	ns, name := splitKey(ep.ServiceKey)

@@ -59,7 +59,7 @@ the service use another port, the refusal is reported as port-changed instead.`,
 			ep := ready[0].ep
 			specific := []string{fmt.Sprintf("the configuration lets the gateway in on %d (%s), but the probe was refused: the host answered with a reset, so nothing listens on %s", ep.Endpoint.Port, ep.Decision.Verdict, ep.Target())}
 			fd := f.endpointFinding(ready, diagnose.CodeServiceDown, nil,
-				fmt.Sprintf("%s refuses connections: the host is reached but nothing listens on port %d%s", who(ready), ep.Endpoint.Port, countSuffix(ready)), specific)
+				fmt.Sprintf("%s %s connections: the host is reached but nothing listens on port %d", who(ready), verb(ready, "refuses", "refuse"), ep.Endpoint.Port), specific)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkEndpoint, fmt.Sprintf("nothing listens on %d", ep.Endpoint.Port))
 			fd.Remediation = serviceFix(ep.Service, []*diagnose.Endpoint{ep})
 			p.Report(fd)

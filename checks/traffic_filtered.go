@@ -35,7 +35,7 @@ only that this vantage point cannot connect.`,
 				specific = append(specific, "this vantage point is not the gateway's network: the finding shows that "+orUnknown(pr.From)+" cannot connect; probe from a host in the gateway's vSwitch (gwdoctor diagnose --probe --probe-from gateway) to prove the gateway's path")
 			}
 			fd := f.endpointFinding(cs, diagnose.CodeTrafficFiltered, nil,
-				fmt.Sprintf("%s: configuration allows the gateway, but a probe from %s was %s — something outside the security groups filters%s", who(cs), orUnknown(pr.From), pr.State, countSuffix(cs)),
+				fmt.Sprintf("%s: configuration allows the gateway, but a probe from %s was %s — something outside the security groups filters", who(cs), orUnknown(pr.From), pr.State),
 				specific)
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkProbe, pr.State+" from "+orUnknown(pr.From))
 			ns, _ := splitKey(ep.ServiceKey)

@@ -47,8 +47,8 @@ authorization naming a group of the other type that no blocked endpoint already 
 					}
 				}
 			}
-			msg := fmt.Sprintf("%s is blocked: its group %s is %s but the gateway's group %s is %s — group authorization cannot work across types%s",
-				who(cs), group, gtype, f.gwGroup, f.gwType, countSuffix(cs))
+			msg := fmt.Sprintf("%s %s blocked: group %s is %s but the gateway's group %s is %s — group authorization cannot work across types",
+				who(cs), isAre(cs), group, gtype, f.gwGroup, f.gwType)
 			fd := f.endpointFinding(cs, diagnose.CodeGroupTypeMismatch, nil, msg, specific, append(append(append([]string{}, c.groups...), authIDs...), ruleIDs...)...)
 			fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "", strings.Join(ruleIDs, ","), "", diagnose.LinkBackendGroup, gtype+" group; gateway group is "+f.gwType)
 			fd.Remediation = f.typeFix(group, gtype, ep.ServiceKey, portRangeOf(ep.Endpoint.Port), authIDs)

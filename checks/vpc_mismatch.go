@@ -35,7 +35,7 @@ explains the block first.`,
 				fmt.Sprintf("the gateway %s is in %s; %s is in %s", f.gwID, f.gwVPC, what, other),
 				"source-group rules (what an authorization creates) only work between groups in one VPC",
 			}
-			msg := fmt.Sprintf("%s is blocked: %s is in %s, the gateway in %s%s", who(cs), what, other, f.gwVPC, countSuffix(cs))
+			msg := fmt.Sprintf("%s %s blocked: %s is in %s, the gateway in %s", who(cs), isAre(cs), what, other, f.gwVPC)
 			fd := f.endpointFinding(cs, diagnose.CodeVPCMismatch, nil, msg, specific, append([]string{other}, c.groups...)...)
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", "", "", broken, "in "+other+", gateway in "+f.gwVPC)
 			group := f.firstGroup(ep.GroupIDs)

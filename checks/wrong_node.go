@@ -53,8 +53,8 @@ groups. One finding per service and ENI group set.`,
 			if len(carriers) > 0 {
 				where = "nodes " + strings.Join(capList(carriers), ", ")
 			}
-			msg := fmt.Sprintf("%s is blocked: its node %s is in %s, but the gateway is authorized for %s (on %s)%s",
-				who(cs), ep.NodeLabel(), strings.Join(diagnose.NodeGroupIDs(ep.Node), ","), strings.Join(c.groups, ","), where, countSuffix(cs))
+			msg := fmt.Sprintf("%s %s blocked: node %s is in %s, but the gateway is authorized for %s (on %s)",
+				who(cs), isAre(cs), ep.NodeLabel(), strings.Join(diagnose.NodeGroupIDs(ep.Node), ","), strings.Join(c.groups, ","), where)
 			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
 			authLink := strings.Join(authIDs, ",")
 			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
