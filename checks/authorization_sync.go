@@ -223,8 +223,7 @@ the gateway's requests fail with HTTP 503 "upstream connect error or disconnect/
 headers". Warning: the gateway still reaches a group that the console no longer lists.`,
 	Cause: `An authorization and its inbound rule are two objects. The rule can be deleted in the ECS
 console while the authorization stays (error), and deleting an authorization without the
-cascading option leaves the inbound rule in the backend group (warning; MSE console: "also
-delete the security group rule").`,
+cascading option leaves the inbound rule in the backend group (warning).`,
 	Detection: `Error: an authorization exists for a group on the endpoint's ENI (or, with no endpoint
 involved, for any group on a node) but the group has no inbound accept rule whose source is
 the gateway's group covering the authorized ports.

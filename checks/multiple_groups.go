@@ -180,8 +180,8 @@ on clusters using Terway, or only for some pods of a service.`,
 	Cause: `Security-group rules apply per ENI. With Terway, pod IPs live on secondary ENIs that may
 carry other security groups than the node's primary ENI (kube-system/eni-config, or a
 PodNetworking with its own groups). Authorizing the node's group then does not cover the
-pods. MSE FAQ: "If the node belongs to multiple security groups, make sure the security
-group you authorize is the one that applies" — for pod ENIs that is the ENI's group.`,
+pods. The MSE FAQ's advice for nodes in several groups
+amounts to this: authorize the group that applies to the traffic — for pod ENIs, the ENI's group.`,
 	Detection: `Error: the endpoint's ENI (found by the ENI that holds the pod IP) has no grant for the
 gateway, while another ENI of the same node carries an authorized group.
 Warning: the endpoint is reachable through its pod ENI, but another pod ENI of the same node

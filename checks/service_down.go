@@ -151,8 +151,8 @@ var _ = explains(Article{
 disconnect/reset before headers. reset reason: connection failure"; the gateway's service list
 shows the endpoints unhealthy.`,
 	Cause: `The backend is not serving: the pods are not ready (failing readiness probes, crash loops),
-the service has no endpoints, or the process does not listen on the port. MSE FAQ: "check
-that the backend service is healthy" before changing security groups.`,
+the service has no endpoints, or the process does not listen on the port. The MSE FAQ lists
+service health among the causes: check it before changing security groups.`,
 	Detection: `Kubernetes readiness from the endpoints (ready: false), a service with no ready endpoint,
 or a probe that was refused on a port the configuration allows: a refused connection (TCP
 reset) proves the host was reached and nothing listens — valid from any vantage point,

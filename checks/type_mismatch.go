@@ -135,8 +135,8 @@ rule is visible in the ECS console.`,
 	Cause: `The gateway's managed security group and the backend's group are of different types
 (basic vs enterprise/advanced). The authorization adds an inbound rule whose source is the
 gateway's group, but enterprise groups cannot reference other groups and cannot be
-referenced, so the rule never matches. MSE FAQ: "select the same security group type for the
-gateway and the backend".`,
+referenced, so the rule never matches. MSE recommends selecting the same security-group type
+for the gateway as for the backend when the gateway is created.`,
 	Detection: `For an endpoint the groups deny, a group on its ENI is of the other type than the gateway's
 managed group (read from ECS DescribeSecurityGroups). Also for an authorization naming a group
 of the other type, even when no endpoint is affected yet.`,

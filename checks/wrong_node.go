@@ -97,8 +97,8 @@ disconnect/reset before headers" although a security-group authorization exists 
 gateway. Often it worked before: the pods were rescheduled, or the service moved to another
 node pool.`,
 	Cause: `The authorization was added for the security group of one set of nodes, but the pods now
-run on a node that is not in that group (another node pool, another group). MSE FAQ: "The
-security group of the node where the backend service runs is not authorized" — authorize
+run on a node that is not in that group (another node pool, another group). The MSE FAQ's first
+case: the group authorized is not the group of the node the backend runs on — authorize
 the security group that the node running the pod belongs to.`,
 	Detection: `For each endpoint the configuration denies, gwdoctor finds its node and the node's groups.
 Authorizations (or gateway-sourced accept rules) covering the endpoint's port exist, but all
