@@ -72,7 +72,7 @@ func (f *facts) usedPorts(group string) []int {
 }
 
 var _ = explains(Article{
-	Code: diagnose.CodeBroadAuthorization,
+	Code:    diagnose.CodeBroadAuthorization,
 	Symptom: `Nothing fails. The gateway is authorized for every port of a group (1/65535).`,
 	Cause: `The MSE FAQ suggests authorizing 1/65535 so that a changed backend port keeps working. It
 also lets the gateway connect to every port of every instance in the group.`,

@@ -56,7 +56,7 @@ probe connects is unknown too, but reported as contradictory-evidence.`,
 }
 
 var _ = explains(Article{
-	Code: diagnose.CodeVerdictUnknown,
+	Code:    diagnose.CodeVerdictUnknown,
 	Symptom: `gwdoctor reports an endpoint as unknown and exits 3 (inconclusive) when nothing worse was found.`,
 	Cause: `The data cannot decide: the endpoint's IP is on no known ENI and its node is unknown; a group
 on its ENI (or its rules) could not be collected; a rule that could decide uses a prefix or
