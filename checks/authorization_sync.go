@@ -166,7 +166,7 @@ func (f *facts) syncOrphanRules(p *diagnose.Pass) {
 			}
 			ev := []string{
 				f.gatewayLine(),
-				"inbound rule " + ruleText(r.Ref) + " lets the gateway's group in",
+				"inbound rule " + f.ruleText(r.Ref) + " lets the gateway's group in",
 			}
 			if len(others) == 0 {
 				ev = append(ev, "the gateway has no authorization for "+g.ID+" at all")

@@ -37,8 +37,12 @@ databases on the same nodes). An informational note: the trade-off is the owner'
 			steps := []string{"If a changed backend port is the risk you accept, keep it. Otherwise authorize the ports the backends use and delete this authorization with its rule."}
 			var cmds []string
 			if len(used) > 0 {
-				ev = append(ev, "ports the snapshot's endpoints in this group use: "+joinInts(used))
-				for _, port := range used {
+				ev = append(ev, "ports the snapshot's endpoints in this group use: "+joinInts(used[:min(len(used), maxListed)]))
+				for i, port := range used {
+					if i == 3 {
+						steps = append(steps, fmt.Sprintf("(%d more ports in use: authorize each, or a range covering them)", len(used)-3))
+						break
+					}
 					cmds = append(cmds, f.cmdMSEAdd(a.SecurityGroupID, portRangeOf(port), "gwdoctor: narrow "+orNone(a.ID)))
 				}
 			}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -97,10 +98,7 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 			c.code, c.deciding, c.key = diagnose.CodeDenyRuleShadows, d, ruleName(*d)
 			return c
 		}
-		var accepts []grant
-		for _, g := range eniGroups {
-			accepts = append(accepts, f.gatewayRulesCovering(g, proto, port)...)
-		}
+		accepts := f.acceptsCovering(eniGroups, setKey, proto, port)
 		if len(accepts) > 0 {
 			c.code, c.deciding, c.shadowed, c.key = diagnose.CodeDenyRuleShadows, d, accepts, ruleName(*d)
 			return c
@@ -138,7 +136,7 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 	// 4. Authorized for this port, but the inbound rule is missing.
 	for _, g := range eniGroups {
 		for _, gr := range f.grantsByGroup[g] {
-			if gr.auth != nil && gr.covers(proto, port) && len(f.gatewayRulesCovering(g, proto, port)) == 0 {
+			if gr.auth != nil && gr.covers(proto, port) && !f.hasGatewayRuleCovering(g, proto, port) {
 				c.code, c.key, c.groups, c.grants = diagnose.CodeAuthorizationSync, "auth "+gr.auth.ID+" "+g, []string{g}, []grant{gr}
 				return c
 			}
@@ -200,4 +198,29 @@ func grantGroups(gs []grant) []string {
 		}
 	}
 	return out
+}
+
+// acceptsCovering returns the gateway-sourced accepts of the groups covering
+// (proto, port), memoised per group set: endpoints share few sets and ports.
+// Only called while building facts (single goroutine).
+func (f *facts) acceptsCovering(groups []string, setKey, proto string, port int) []grant {
+	key := setKey + "|" + proto + "|" + strconv.Itoa(port)
+	if gs, ok := f.acceptsMemo[key]; ok {
+		return gs
+	}
+	var out []grant
+	for _, g := range groups {
+		out = append(out, f.gatewayRulesCovering(g, proto, port)...)
+	}
+	f.acceptsMemo[key] = out
+	return out
+}
+
+func (f *facts) hasGatewayRuleCovering(group, proto string, port int) bool {
+	for _, gr := range f.grantsByGroup[group] {
+		if gr.rule != nil && gr.covers(proto, port) {
+			return true
+		}
+	}
+	return false
 }

@@ -37,21 +37,27 @@ what must change. One finding per service and deciding rule.`,
 			minAccept := 100
 			egress := ep.Decision.Reason == secgroup.ReasonEgress
 			if egress {
-				specific = append(specific, "the gateway group's egress rule "+ruleText(d)+" drops the traffic before it leaves the gateway")
+				specific = append(specific, "the gateway group's egress rule "+f.ruleText(d)+" drops the traffic before it leaves the gateway")
 			} else {
-				specific = append(specific, "drop rule "+ruleText(d)+" decides")
-				for _, gr := range c.shadowed {
-					accepts = append(accepts, ruleName(gr.rule.Ref))
+				specific = append(specific, "drop rule "+f.ruleText(d)+" decides")
+				for i, gr := range c.shadowed {
 					minAccept = min(minAccept, gr.rule.Priority)
+					if i >= 3 {
+						continue
+					}
+					accepts = append(accepts, ruleName(gr.rule.Ref))
 					rel := "a higher priority"
 					if gr.rule.Priority == prio {
 						rel = "the same priority (drop wins ties)"
 					}
-					specific = append(specific, fmt.Sprintf("it overrides the gateway's accept %s: the drop has %s", ruleText(gr.rule.Ref), rel))
+					specific = append(specific, fmt.Sprintf("it overrides the gateway's accept %s: the drop has %s", f.ruleText(gr.rule.Ref), rel))
+				}
+				if n := len(c.shadowed) - 3; n > 0 {
+					specific = append(specific, fmt.Sprintf("… and %d more accepts from the gateway that it overrides", n))
 				}
 			}
 			msg := fmt.Sprintf("%s %s blocked: drop rule %s (priority %d) overrides the gateway's accept %s",
-				who(cs), isAre(cs), ruleName(d), prio, strings.Join(accepts, ","))
+				who(cs), isAre(cs), ruleName(d), prio, strings.Join(capN(accepts, 3), ","))
 			if egress {
 				msg = fmt.Sprintf("%s %s blocked: the gateway group's egress drop rule %s (priority %d) matches", who(cs), isAre(cs), ruleName(d), prio)
 			}
@@ -82,7 +88,7 @@ func (f *facts) authIDsFor(group string) string {
 	for _, a := range f.authsByGroup[group] {
 		ids = append(ids, orNone(a.ID))
 	}
-	return strings.Join(ids, ",")
+	return strings.Join(capN(ids, 3), ",")
 }
 
 var _ = explains(Article{

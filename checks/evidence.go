@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -48,11 +49,17 @@ func ruleName(r secgroup.RuleRef) string {
 }
 
 // ruleText describes a rule: "sg-a/sgr-1 (priority 1 drop TCP 9200/9200 from 0.0.0.0/0)".
-func ruleText(r secgroup.RuleRef) string {
+// Rules recur in many findings: the text is built once per rule.
+func (f *facts) ruleText(r secgroup.RuleRef) string {
 	if r.Rule == nil {
 		return ruleName(r)
 	}
-	return ruleName(r) + " (" + ruleBody(r.Rule) + ")"
+	if s, ok := f.texts.Load(r.Rule); ok {
+		return s.(string)
+	}
+	s := ruleName(r) + " (" + ruleBody(r.Rule) + ")"
+	f.texts.Store(r.Rule, s)
+	return s
 }
 
 func ruleBody(r *snapshot.Rule) string {
@@ -185,39 +192,127 @@ func (f *facts) endpointLines(ep *diagnose.Endpoint) []string {
 	return out
 }
 
-// decisionLines explain the configuration's decision with Explain: the
-// deciding rule and the rules considered (capped).
+// decisionLines explain the configuration's decision: the deciding rule,
+// the notes, and the rules that bear on the flow in evaluation order — those
+// that match or may match it, and those whose source is the gateway (so a
+// gateway rule on another port shows why it does not apply). It reads the
+// evaluator's compiled rules (the same matching as Evaluate and Explain)
+// rather than calling Explain, which builds a reason for every rule of every
+// group: a group set holds up to 1,000 rules and a large report thousands of
+// findings.
 func (f *facts) decisionLines(ep *diagnose.Endpoint) []string {
 	if ep.ENI == nil {
 		return []string{"configuration: unknown (" + cmp.Or(ep.Unresolved, "no ENI") + ")"}
 	}
-	x := f.v.Eval.Explain(secgroup.Query{GroupIDs: ep.GroupIDs, Protocol: protocol(ep), Port: ep.Endpoint.Port, Dest: ep.Addr})
-	var out []string
-	head := fmt.Sprintf("configuration: %s for %s/%d (%s)", x.Verdict, protocol(ep), ep.Endpoint.Port, diagnose.ReasonName(x.Reason))
-	if x.Deciding != nil {
-		head += ", deciding rule " + ruleText(*x.Deciding)
-	} else if x.Reason == secgroup.ReasonDefaultDeny {
+	// The lines depend only on the group set and the flow: memoised, as
+	// endpoints of many findings share them. Callers copy, never modify.
+	key := strings.Join(ep.GroupIDs, ",") + "|" + protocol(ep) + "|" + strconv.Itoa(ep.Endpoint.Port)
+	if lines, ok := f.decisions.Load(key); ok {
+		return lines.([]string)
+	}
+	lines := f.buildDecisionLines(ep)
+	f.decisions.Store(key, lines)
+	return lines
+}
+
+func (f *facts) buildDecisionLines(ep *diagnose.Endpoint) []string {
+	d := ep.Decision
+	proto, port := protocol(ep), ep.Endpoint.Port
+	head := fmt.Sprintf("configuration: %s for %s/%d (%s)", d.Verdict, proto, port, diagnose.ReasonName(d.Reason))
+	switch {
+	case d.Deciding != nil:
+		head += ", deciding rule " + f.ruleText(*d.Deciding)
+	case d.Reason == secgroup.ReasonDefaultDeny:
 		head += ": no rule matches, and what nothing allows is denied"
 	}
-	out = append(out, head)
-	for _, n := range x.Notes {
+	out := []string{head}
+	for _, n := range d.Notes {
 		out = append(out, "note: "+n)
 	}
-	if len(x.Considered) == 0 {
-		out = append(out, "rules considered: none (the ENI's groups "+strings.Join(ep.GroupIDs, ", ")+" have no ingress rules)")
-		return out
+	type row struct {
+		r     *secgroup.RuleView
+		match secgroup.Match
+		why   string
 	}
-	out = append(out, fmt.Sprintf("rules considered (%d, in evaluation order):", len(x.Considered)))
-	for i, c := range x.Considered {
+	rows := make([]row, 0, 2*maxConsidered)
+	total, offPort := 0, 0
+	for _, g := range ep.GroupIDs {
+		rules := f.ingress[g]
+		total += len(rules)
+		for k := range rules {
+			r := &rules[k]
+			if r.Source == secgroup.NoMatch {
+				continue
+			}
+			pm := secgroup.Matches
+			if r.Protocol != snapshot.ProtocolAll && !strings.EqualFold(r.Protocol, proto) {
+				pm = secgroup.NoMatch
+			} else if !r.PortsOK {
+				pm = secgroup.MaybeMatches
+			} else if !r.Ports.Contains(port) {
+				pm = secgroup.NoMatch
+			}
+			if pm == secgroup.NoMatch {
+				if r.Source != secgroup.Matches {
+					continue // neither on the flow nor from the gateway
+				}
+				if offPort++; offPort > maxConsidered {
+					continue // counted, not listed
+				}
+			}
+			rows = append(rows, row{r: r, match: pm})
+		}
+	}
+	if len(rows) == 0 {
+		if total == 0 {
+			return append(out, "rules considered: none (the ENI's groups "+strings.Join(ep.GroupIDs, ", ")+" have no ingress rules)")
+		}
+		return append(out, fmt.Sprintf("rules considered: %d in %s; none matches the flow and none names the gateway as source", total, strings.Join(ep.GroupIDs, ", ")))
+	}
+	slices.SortStableFunc(rows, func(a, b row) int {
+		if a.r.Priority != b.r.Priority {
+			return a.r.Priority - b.r.Priority
+		}
+		if a.r.Drop != b.r.Drop {
+			if a.r.Drop {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	bearing := len(rows) + max(0, offPort-maxConsidered)
+	out = append(out, fmt.Sprintf("rules bearing on the flow (%d of the %d rules in the ENI's groups, in evaluation order):", bearing, total))
+	for i, x := range rows {
 		if i == maxConsidered {
-			out = append(out, fmt.Sprintf("  … and %d more", len(x.Considered)-maxConsidered))
+			out = append(out, fmt.Sprintf("  … and %d more", bearing-maxConsidered))
 			break
 		}
-		mark := ""
-		if c.Decisive {
-			mark = " [deciding]"
+		match := x.match
+		portWhy := ""
+		switch {
+		case x.match == secgroup.NoMatch:
+			portWhy = fmt.Sprintf("port %d outside %s", port, x.r.Ports)
+			if x.r.Protocol != snapshot.ProtocolAll && !strings.EqualFold(x.r.Protocol, proto) {
+				portWhy = "protocol " + x.r.Protocol + " does not match " + proto
+			}
+		case !x.r.PortsOK:
+			portWhy = "port list " + x.r.PortListID + " not expanded"
+		case x.r.Ports.All:
+			portWhy = "all ports"
+		default:
+			portWhy = fmt.Sprintf("port %d inside %s", port, x.r.Ports)
 		}
-		out = append(out, fmt.Sprintf("  %s: %s — %s%s", ruleText(c.Ref), c.Match, c.Why, mark))
+		if match == secgroup.Matches && x.r.Source == secgroup.MaybeMatches {
+			match = secgroup.MaybeMatches
+		}
+		mark := ""
+		if d.Deciding != nil && x.r.Ref.Rule == d.Deciding.Rule {
+			mark = " [deciding]"
+		} else if d.Deciding != nil && match == secgroup.Matches {
+			mark = " (a higher-ranked rule decides first)"
+		}
+		out = append(out, fmt.Sprintf("  %s: %s — %s; %s%s", f.ruleText(x.r.Ref), match, portWhy, x.r.SourceWhy, mark))
 	}
 	return out
 }
@@ -421,4 +516,12 @@ func nodeList(nodes []*snapshot.Node) string {
 		names = append(names, diagnose.NodeName(n))
 	}
 	return strings.Join(names, ", ")
+}
+
+// capN keeps the first n items and says how many more.
+func capN(xs []string, n int) []string {
+	if len(xs) <= n {
+		return xs
+	}
+	return append(append([]string{}, xs[:n]...), fmt.Sprintf("… %d more", len(xs)-n))
 }

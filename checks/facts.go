@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/secgroup"
@@ -38,6 +39,15 @@ type facts struct {
 	causes []*cause
 	// portsByService lists each service's distinct endpoint ports.
 	portsByService map[string][]int
+	// ingress holds each readable group's ingress rules in evaluation order,
+	// read once (IngressRules copies them).
+	ingress map[string][]secgroup.RuleView
+	// texts caches rule descriptions by *snapshot.Rule (ruleText).
+	texts sync.Map
+	// decisions caches decisionLines by group set and flow.
+	decisions sync.Map
+	// acceptsMemo memoises acceptsCovering while classifying.
+	acceptsMemo map[string][]grant
 	// portsByGroup is, per group, the (protocol, port) pairs endpoints on
 	// ENIs carrying the group use.
 	portsByGroup map[string]map[protoPort]bool
@@ -104,6 +114,8 @@ func buildFacts(v *diagnose.View) *facts {
 		coveringByPort: map[string][]string{},
 		portsByService: map[string][]int{},
 		portsByGroup:   map[string]map[protoPort]bool{},
+		ingress:        map[string][]secgroup.RuleView{},
+		acceptsMemo:    map[string][]grant{},
 	}
 	if g := v.Groups[f.gwGroup]; g != nil {
 		f.gwType = groupType(g)
@@ -126,6 +138,7 @@ func buildFacts(v *diagnose.View) *facts {
 		if !ok {
 			continue
 		}
+		f.ingress[id] = rules
 		for k := range rules {
 			r := &rules[k]
 			if r.Drop || r.Source != secgroup.Matches {
@@ -157,6 +170,7 @@ func buildFacts(v *diagnose.View) *facts {
 	for i, ep := range v.Endpoints {
 		f.causes[i] = f.classify(ep)
 	}
+	f.acceptsMemo = nil
 	return f
 }
 

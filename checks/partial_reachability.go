@@ -144,10 +144,12 @@ func separating(ok, bad []*diagnose.Endpoint) []difference {
 
 func values(eps []*diagnose.Endpoint, val func(*diagnose.Endpoint) string) []string {
 	var out []string
+	seen := make(map[string]bool, 8)
 	for _, e := range eps {
-		out = appendOnce(out, val(e))
-		if len(out) > 64 { // enough to tell; keeps huge services cheap
-			break
+		v := val(e)
+		if !seen[v] {
+			seen[v] = true
+			out = append(out, v)
 		}
 	}
 	return out

@@ -43,7 +43,7 @@ authorization naming a group of the other type that no blocked endpoint already 
 				for _, r := range rules {
 					if r.Ref.Rule != nil && r.Ref.Rule.SourceGroupID == f.gwGroup {
 						ruleIDs = append(ruleIDs, ruleName(r.Ref))
-						specific = append(specific, "inbound rule "+ruleText(r.Ref)+" names the gateway's group but cannot match: "+r.SourceWhy)
+						specific = append(specific, "inbound rule "+f.ruleText(r.Ref)+" names the gateway's group but cannot match: "+r.SourceWhy)
 					}
 				}
 			}
