@@ -57,3 +57,45 @@ func TestExplain(t *testing.T) {
 		t.Errorf("explain without argument: exit %d, want 2", code)
 	}
 }
+
+// TestDemoCauses: the demo's services show exactly the causes they were
+// designed for, one each, and the healthy one none.
+func TestDemoCauses(t *testing.T) {
+	_, out, errw := run(t, "", "demo", "--no-probe", "-o", "json")
+	var r diagnose.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v; stderr %s", err, errw)
+	}
+	got := map[string][]string{}
+	for _, f := range r.Findings {
+		if f.Code == diagnose.CodeCheckSkipped {
+			continue
+		}
+		if len(f.Services) != 1 {
+			t.Errorf("finding %s names services %v, want one", f.Code, f.Services)
+			continue
+		}
+		got[f.Services[0]] = append(got[f.Services[0]], f.Code+" "+f.Check)
+	}
+	want := map[string]string{
+		"shop/orders":    "GWD102 wrong-node",
+		"shop/payments":  "GWD104 port-changed",
+		"shop/inventory": "GWD103 multiple-security-groups",
+		"shop/search":    "GWD107 deny-rule-shadows",
+		"shop/reviews":   "GWD105 service-down",
+		"legacy/erp":     "GWD106 security-group-type-mismatch",
+	}
+	for svc, codes := range got {
+		if len(codes) != 1 || codes[0] != want[svc] {
+			t.Errorf("%s: %v, want [%s]", svc, codes, want[svc])
+		}
+	}
+	for svc, code := range want {
+		if len(got[svc]) == 0 {
+			t.Errorf("%s: no finding, want %s", svc, code)
+		}
+	}
+	if len(got["shop/cart"]) != 0 {
+		t.Errorf("shop/cart is healthy but has %v", got["shop/cart"])
+	}
+}
