@@ -18,7 +18,8 @@ The gateway balances over all endpoints, so such a service fails some requests �
 intermittent 503s that are hardest to chase. The finding names the attribute that separates
 the working endpoints from the failing ones — security groups, ENI kind (primary or pod
 ENI), node pool, node, port, readiness — each only when its values on the two sides do not
-overlap, and lists each blocked endpoint's root cause.`,
+overlap, and lists each blocked endpoint's root cause. Endpoints that are not ready are left
+out on both sides: no request is sent to them (service-down reports them).`,
 	Codes:    []string{diagnose.CodePartialReachability},
 	Requires: []diagnose.Input{diagnose.InputEndpoints},
 	Run: func(p *diagnose.Pass) error {
@@ -33,6 +34,9 @@ overlap, and lists each blocked endpoint's root cause.`,
 			key := svc.Key()
 			var ok, bad []*diagnose.Endpoint
 			for _, ep := range p.View.ByService[key] {
+				if !ep.Endpoint.IsReady() {
+					continue // out of rotation: no request goes there (service-down reports it)
+				}
 				switch ep.Verdict {
 				case diagnose.VerdictReachable:
 					ok = append(ok, ep)
