@@ -236,8 +236,13 @@ func (f *facts) buildDecisionLines(ep *diagnose.Endpoint) []string {
 	}
 	rows := make([]row, 0, 2*maxConsidered)
 	total, offPort := 0, 0
+	var unreadable []string
 	for _, g := range ep.GroupIDs {
-		rules := f.ingress[g]
+		rules, ok := f.ingress[g]
+		if !ok {
+			unreadable = append(unreadable, g)
+			continue
+		}
 		total += len(rules)
 		for k := range rules {
 			r := &rules[k]
@@ -263,7 +268,13 @@ func (f *facts) buildDecisionLines(ep *diagnose.Endpoint) []string {
 			rows = append(rows, row{r: r, match: pm})
 		}
 	}
+	if len(unreadable) > 0 {
+		out = append(out, "rules of "+strings.Join(unreadable, ", ")+" are not in the data")
+	}
 	if len(rows) == 0 {
+		if total == 0 && len(unreadable) == len(ep.GroupIDs) {
+			return out
+		}
 		if total == 0 {
 			return append(out, "rules considered: none (the ENI's groups "+strings.Join(ep.GroupIDs, ", ")+" have no ingress rules)")
 		}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/secgroup"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -57,11 +58,15 @@ the service use another port, the refusal is reported as port-changed instead.`,
 				continue
 			}
 			ep := ready[0].ep
-			specific := []string{fmt.Sprintf("the configuration lets the gateway in on %d (%s), but the probe was refused: the host answered with a reset, so nothing listens on %s", ep.Endpoint.Port, ep.Decision.Verdict, ep.Target())}
+			config := fmt.Sprintf("the configuration lets the gateway in on %d", ep.Endpoint.Port)
+			if ep.Decision.Verdict != secgroup.Allow {
+				config = fmt.Sprintf("the configuration cannot decide whether the gateway is let in on %d", ep.Endpoint.Port)
+			}
+			specific := []string{config + ", but the probe was refused: the host answered with a reset, so nothing listens on " + ep.Target()}
 			fd := f.endpointFinding(ready, diagnose.CodeServiceDown, nil,
 				fmt.Sprintf("%s %s connections: the host is reached but nothing listens on port %d", who(ready), verb(ready, "refuses", "refuse"), ep.Endpoint.Port), specific)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkEndpoint, fmt.Sprintf("nothing listens on %d", ep.Endpoint.Port))
-			fd.Remediation = serviceFix(ep.Service, []*diagnose.Endpoint{ep})
+			fd.Remediation = serviceFix(ep.Service, []*diagnose.Endpoint{ep}, ep.Decision.Verdict == secgroup.Allow)
 			p.Report(fd)
 		}
 		return nil
@@ -97,7 +102,7 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 		Services:    []string{key},
 		Message:     msg,
 		Evidence:    ev,
-		Remediation: serviceFix(svc, notReady),
+		Remediation: serviceFix(svc, notReady, true),
 	}
 	if len(notReady) > 0 {
 		ep := notReady[0]
@@ -110,7 +115,13 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 }
 
 // serviceFix: look at the workload, not at the network.
-func serviceFix(svc *snapshot.Service, eps []*diagnose.Endpoint) diagnose.Remediation {
+// configAllows says whether the security groups were found to let the
+// gateway in; when they could not be evaluated the fix says to check them.
+func serviceFix(svc *snapshot.Service, eps []*diagnose.Endpoint, configAllows bool) diagnose.Remediation {
+	sgStep := "The security groups do not need changing for this finding."
+	if !configAllows {
+		sgStep = "Once the service listens again, check the security groups too: the configuration could not be evaluated (see the notes)."
+	}
 	key := svc.Key()
 	if !strings.EqualFold(svc.Source, snapshot.SourceK8s) && svc.Source != "" {
 		target := "<ip>:<port>"
@@ -121,6 +132,7 @@ func serviceFix(svc *snapshot.Service, eps []*diagnose.Endpoint) diagnose.Remedi
 			Steps: []string{
 				"Log in to the backend instance and check that the service process runs and listens on the port: ss -ltnp",
 				"Check the gateway's health check for the service: MSE console → Cloud-native Gateway → Gateways → your gateway → Routes → Services → " + svc.Name + " → Health Check.",
+				sgStep,
 			},
 			Commands: []string{"gwdoctor probe " + target},
 		}
@@ -139,7 +151,7 @@ func serviceFix(svc *snapshot.Service, eps []*diagnose.Endpoint) diagnose.Remedi
 		Steps: []string{
 			"Find why the pods are not ready or not listening: kubectl describe pod (events, readiness probe), kubectl logs.",
 			"Check the container listens on the endpoint's port (the Service targetPort); if it moved, see port-changed.",
-			"The security groups do not need changing for this finding.",
+			sgStep,
 		},
 		Commands: cmds,
 	}
