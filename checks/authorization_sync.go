@@ -65,12 +65,11 @@ func (f *facts) syncFix(a *snapshot.Authorization) diagnose.Remediation {
 	return diagnose.Remediation{
 		Steps: []string{
 			f.stepMSEDelete(a.ID, a.SecurityGroupID, a.PortRange, true) + " Then " + strings.TrimPrefix(f.stepMSEAdd(a.SecurityGroupID, a.PortRange), "MSE console → ") + " MSE writes the inbound rule again.",
-			"Or add the inbound rule directly: " + f.stepECSRule(a.SecurityGroupID) + " → Add Rule: Allow, TCP, port " + a.PortRange + ", source: security group " + f.gwGroup + ", priority 1.",
+			"Or, instead, add the inbound rule directly: " + f.stepECSRule(a.SecurityGroupID) + " → Add Rule: Allow, TCP, port " + a.PortRange + ", source: security group " + f.gwGroup + ", priority 1 — or: " + f.cmdECSAuthorizeGroup(a.SecurityGroupID, a.PortRange, "mse gateway "+f.gwID),
 		},
 		Commands: []string{
 			f.cmdMSEDelete(a.ID, true),
 			f.cmdMSEAdd(a.SecurityGroupID, a.PortRange, cmp.Or(a.Description, "gwdoctor: re-create authorization")),
-			f.cmdECSAuthorizeGroup(a.SecurityGroupID, a.PortRange, "mse gateway "+f.gwID),
 		},
 	}
 }
@@ -190,11 +189,10 @@ func (f *facts) syncOrphanRules(p *diagnose.Pass) {
 				Remediation: diagnose.Remediation{
 					Steps: []string{
 						"If the gateway should still reach " + g.ID + " on " + ports + ": " + f.stepMSEAdd(g.ID, ports) + " (the console then shows what the group grants).",
-						"If not: " + f.stepECSRule(g.ID) + " → delete rule " + orNone(r.Ref.RuleID) + ". Next time delete authorizations with the cascading option (--CascadingDelete true).",
+						"If not: " + f.stepECSRule(g.ID) + " → delete rule " + orNone(r.Ref.RuleID) + " — or: " + f.cmdECSRevoke(g.ID, r.Ref.RuleID) + ". Next time delete authorizations with the cascading option (--CascadingDelete true).",
 					},
 					Commands: []string{
 						f.cmdMSEAdd(g.ID, ports, cmp.Or(rule.Description, "gwdoctor: adopt existing rule")),
-						f.cmdECSRevoke(g.ID, r.Ref.RuleID),
 					},
 				},
 			})

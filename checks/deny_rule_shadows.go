@@ -70,8 +70,10 @@ what must change. One finding per service and deciding rule.`,
 			if !egress && minAccept < 100 {
 				cmds = append(cmds, f.cmdECSModifyPriority(d.GroupID, d.RuleID, minAccept+1))
 				steps = append(steps, fmt.Sprintf("Lowering the drop to priority %d lets the accept (priority %d) decide for the gateway while the drop still applies to everything else.", minAccept+1, minAccept))
+				steps = append(steps, "Or, if the drop is no longer wanted, delete it: "+f.cmdECSRevoke(d.GroupID, d.RuleID))
+			} else {
+				cmds = append(cmds, f.cmdECSRevoke(d.GroupID, d.RuleID))
 			}
-			cmds = append(cmds, f.cmdECSRevoke(d.GroupID, d.RuleID))
 			if d.RuleID == "" {
 				steps = append(steps, "The rule has no id in the snapshot: read it with aliyun ecs DescribeSecurityGroupAttribute --SecurityGroupId "+d.GroupID+" --Direction "+d.Rule.Direction)
 			}
