@@ -3,9 +3,11 @@ package checks
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // PartialReachability reports services some of whose endpoints are
@@ -109,11 +111,24 @@ type difference struct {
 // separating returns the attributes whose values among blocked endpoints
 // and among reachable endpoints do not overlap, most telling first.
 func separating(ok, bad []*diagnose.Endpoint) []difference {
+	// Endpoints share few ENIs and ports: build their strings once.
+	setText := map[*snapshot.ENI]string{}
+	portText := map[int]string{}
 	attrs := []struct {
 		name, link string
 		val        func(*diagnose.Endpoint) string
 	}{
-		{"security groups", diagnose.LinkBackendGroup, func(e *diagnose.Endpoint) string { return "[" + strings.Join(e.GroupIDs, ",") + "]" }},
+		{"security groups", diagnose.LinkBackendGroup, func(e *diagnose.Endpoint) string {
+			if e.ENI == nil {
+				return "[]"
+			}
+			s, ok := setText[e.ENI]
+			if !ok {
+				s = "[" + strings.Join(e.GroupIDs, ",") + "]"
+				setText[e.ENI] = s
+			}
+			return s
+		}},
 		{"ENI kind", diagnose.LinkENI, func(e *diagnose.Endpoint) string {
 			if e.ENI == nil {
 				return "unresolved"
@@ -127,7 +142,14 @@ func separating(ok, bad []*diagnose.Endpoint) []difference {
 			return e.Node.NodePool
 		}},
 		{"node", diagnose.LinkNode, func(e *diagnose.Endpoint) string { return cmpOr(e.NodeLabel(), "unknown") }},
-		{"port", diagnose.LinkEndpoint, func(e *diagnose.Endpoint) string { return fmt.Sprint(e.Endpoint.Port) }},
+		{"port", diagnose.LinkEndpoint, func(e *diagnose.Endpoint) string {
+			s, ok := portText[e.Endpoint.Port]
+			if !ok {
+				s = strconv.Itoa(e.Endpoint.Port)
+				portText[e.Endpoint.Port] = s
+			}
+			return s
+		}},
 		{"readiness", diagnose.LinkPod, func(e *diagnose.Endpoint) string {
 			if e.Endpoint.IsReady() {
 				return "ready"
