@@ -37,6 +37,8 @@ type facts struct {
 	// causes holds, per endpoint (same index as View.Endpoints), its root
 	// cause; nil for endpoints nothing needs to explain.
 	causes []*cause
+	// byEndpoint indexes causes by endpoint.
+	byEndpoint map[*diagnose.Endpoint]*cause
 	// portsByService lists each service's distinct endpoint ports.
 	portsByService map[string][]int
 	// ingress holds each readable group's ingress rules in evaluation order,
@@ -167,8 +169,12 @@ func buildFacts(v *diagnose.View) *facts {
 		}
 	}
 	f.causes = make([]*cause, len(v.Endpoints))
+	f.byEndpoint = map[*diagnose.Endpoint]*cause{}
 	for i, ep := range v.Endpoints {
-		f.causes[i] = f.classify(ep)
+		if c := f.classify(ep); c != nil {
+			f.causes[i] = c
+			f.byEndpoint[ep] = c
+		}
 	}
 	f.acceptsMemo = nil
 	return f
@@ -258,6 +264,9 @@ func (f *facts) gatewayRulesCovering(group, proto string, port int) []grant {
 
 // causeOf returns the classified cause of the endpoint at index i.
 func (f *facts) causeOf(i int) *cause { return f.causes[i] }
+
+// causeOfEndpoint returns the endpoint's classified cause, nil when none.
+func (f *facts) causeOfEndpoint(ep *diagnose.Endpoint) *cause { return f.byEndpoint[ep] }
 
 // protocol is the service's protocol, TCP when unstated.
 func protocol(ep *diagnose.Endpoint) string {

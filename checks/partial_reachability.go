@@ -26,12 +26,6 @@ out on both sides: no request is sent to them (service-down reports them).`,
 	Requires: []diagnose.Input{diagnose.InputEndpoints},
 	Run: func(p *diagnose.Pass) error {
 		f := factsOf(p.View)
-		causeByEP := map[*diagnose.Endpoint]*cause{}
-		for _, c := range f.causes {
-			if c != nil {
-				causeByEP[c.ep] = c
-			}
-		}
 		for _, svc := range p.View.Services {
 			key := svc.Key()
 			var ok, bad []*diagnose.Endpoint
@@ -64,7 +58,7 @@ out on both sides: no request is sent to them (service-down reports them).`,
 			counts := map[string]int{}
 			var codes []string
 			for _, ep := range bad {
-				if c := causeByEP[ep]; c != nil {
+				if c := f.causeOfEndpoint(ep); c != nil {
 					if counts[c.code] == 0 {
 						codes = append(codes, c.code)
 					}

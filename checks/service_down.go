@@ -77,6 +77,16 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 	key := svc.Key()
 	subj := []string{key}
 	for i, ep := range notReady {
+		// An endpoint the security groups block has its root cause in its
+		// own finding; here it is named in the evidence only, so each
+		// blocked endpoint is the subject of one cause.
+		if c := f.causeOfEndpoint(ep); c != nil && !c.byProbe && ep.Verdict == diagnose.VerdictBlocked {
+			if i < maxListed {
+				code, _ := diagnose.LookupCode(c.code)
+				ev = append(ev, fmt.Sprintf("endpoint %s not ready, and blocked by the security groups as well (%s %s)", ep.Target(), code.ID, code.Slug))
+			}
+			continue
+		}
 		subj = append(subj, ep.Label())
 		if i < maxListed {
 			line := "endpoint " + ep.Target() + " not ready"
