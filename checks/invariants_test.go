@@ -7,6 +7,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/gen"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // causeCodes explain why an endpoint is blocked.
@@ -25,6 +26,20 @@ var causeCodes = []string{
 func TestInvariantsOnGeneratedSnapshots(t *testing.T) {
 	for seed := int64(1); seed <= 12; seed++ {
 		s := gen.Large(gen.Config{Endpoints: 600, Nodes: 40, Groups: 30, Rules: 900, Services: 12, Seed: seed})
+		if seed%2 == 1 { // probes of every kind, from both vantage points
+			states := []string{snapshot.ProbeOpen, snapshot.ProbeRefused, snapshot.ProbeFiltered, snapshot.ProbeUnreachable, snapshot.ProbeOpen, snapshot.ProbeError}
+			i := 0
+			for _, svc := range s.Services {
+				for _, ep := range svc.Endpoints {
+					from := diagnose.ProbeFromGateway
+					if i%3 == 0 {
+						from = "operator"
+					}
+					s.Probes = append(s.Probes, snapshot.Probe{Target: diagnose.JoinHostPort(ep.IP, ep.Port), State: states[i%len(states)], From: from})
+					i++
+				}
+			}
+		}
 		v := diagnose.NewView(s)
 		r := diagnose.Run(context.Background(), v, All())
 		if len(r.CheckErrors) > 0 {

@@ -77,13 +77,13 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 	key := svc.Key()
 	subj := []string{key}
 	for i, ep := range notReady {
-		// An endpoint the security groups block has its root cause in its
+		// An endpoint blocked for another reason has its root cause in its
 		// own finding; here it is named in the evidence only, so each
 		// blocked endpoint is the subject of one cause.
-		if c := f.causeOfEndpoint(ep); c != nil && !c.byProbe && ep.Verdict == diagnose.VerdictBlocked {
+		if c := f.causeOfEndpoint(ep); c != nil && c.code != diagnose.CodeServiceDown && ep.Verdict == diagnose.VerdictBlocked {
 			if i < maxListed {
 				code, _ := diagnose.LookupCode(c.code)
-				ev = append(ev, fmt.Sprintf("endpoint %s not ready, and blocked by the security groups as well (%s %s)", ep.Target(), code.ID, code.Slug))
+				ev = append(ev, fmt.Sprintf("endpoint %s not ready, and blocked for another reason as well (%s %s)", ep.Target(), code.ID, code.Slug))
 			}
 			continue
 		}
