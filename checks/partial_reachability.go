@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -153,16 +152,32 @@ func separating(ok, bad []*diagnose.Endpoint) []difference {
 	}
 	var out []difference
 	for _, a := range attrs {
-		okVals, badVals := values(ok, a.val), values(bad, a.val)
-		if slices.ContainsFunc(badVals, func(v string) bool { return slices.Contains(okVals, v) }) {
-			continue
+		badVals, badSet := values(bad, a.val)
+		// The reachable side stops at the first value shared with the
+		// blocked side: that attribute does not separate them.
+		var okVals []string
+		okSet := map[string]bool{}
+		overlap := false
+		for _, e := range ok {
+			v := a.val(e)
+			if badSet[v] {
+				overlap = true
+				break
+			}
+			if !okSet[v] {
+				okSet[v] = true
+				okVals = append(okVals, v)
+			}
 		}
-		out = append(out, difference{a.name, a.link, strings.Join(capList(badVals), ", "), strings.Join(capList(okVals), ", ")})
+		if !overlap {
+			out = append(out, difference{a.name, a.link, strings.Join(capList(badVals), ", "), strings.Join(capList(okVals), ", ")})
+		}
 	}
 	return out
 }
 
-func values(eps []*diagnose.Endpoint, val func(*diagnose.Endpoint) string) []string {
+// values lists the distinct values of val over eps, in order, with their set.
+func values(eps []*diagnose.Endpoint, val func(*diagnose.Endpoint) string) ([]string, map[string]bool) {
 	var out []string
 	seen := make(map[string]bool, 8)
 	for _, e := range eps {
@@ -172,7 +187,7 @@ func values(eps []*diagnose.Endpoint, val func(*diagnose.Endpoint) string) []str
 			out = append(out, v)
 		}
 	}
-	return out
+	return out, seen
 }
 
 func listEPs(what string, eps []*diagnose.Endpoint) string {
