@@ -1,7 +1,6 @@
 package checks
 
 import (
-	"context"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -154,5 +153,4 @@ func TestReportedCodesAreDeclared(t *testing.T) {
 			}
 		}
 	}
-	_ = context.Background
 }
