@@ -67,6 +67,10 @@ func writeMarkdownFinding(b *strings.Builder, f *diagnose.Finding) {
 	if len(f.Evidence) > 0 {
 		b.WriteString("Evidence:\n\n")
 		for _, e := range f.Evidence {
+			if detail, ok := strings.CutPrefix(e, "  "); ok {
+				fmt.Fprintf(b, "  - %s\n", mdEscape(detail))
+				continue
+			}
 			fmt.Fprintf(b, "- %s\n", mdEscape(e))
 		}
 		b.WriteString("\n")

@@ -168,7 +168,10 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 	for _, row := range rows {
 		line = line[:0]
 		for i, c := range row {
-			cell := pad(c, widths[i])
+			cell := c
+			if i < len(row)-1 { // no trailing padding: styles would keep it past TrimRight
+				cell = pad(c, widths[i])
+			}
 			switch header[i] {
 			case "CONFIG", "VERDICT":
 				cell = verdictStyle(c).Render(cell)
@@ -193,6 +196,12 @@ func writeFinding(b *strings.Builder, f *diagnose.Finding) {
 	if len(f.Evidence) > 0 {
 		fmt.Fprintf(b, "    %s\n", styles.label.Render("evidence:"))
 		for _, e := range f.Evidence {
+			// Evidence lines indented by the check are details of the
+			// line before (e.g. the rules considered): nest them.
+			if detail, ok := strings.CutPrefix(e, "  "); ok {
+				fmt.Fprintf(b, "          · %s\n", detail)
+				continue
+			}
 			fmt.Fprintf(b, "      - %s\n", e)
 		}
 	}

@@ -1,0 +1,226 @@
+package checks
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/secgroup"
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+// cause is the root cause of one endpoint: the single, most specific code
+// that explains why the gateway cannot reach it, with what the finding
+// needs to say so.
+//
+// Precedence for an endpoint the configuration denies (the first that
+// applies wins; see the package documentation for why):
+//
+//  1. deny-rule-shadows (GWD107): a drop decides although an accept from the
+//     gateway matches: the authorization is there and works, a rule defeats it.
+//  2. vpc-mismatch (GWD108): the node or a group on the ENI is in another VPC:
+//     no source-group rule can work across VPCs, whatever is authorized.
+//  3. security-group-type-mismatch (GWD106): a group on the ENI is of the
+//     other type than the gateway's: enterprise groups cannot be referenced,
+//     so an authorization cannot take effect.
+//  4. authorization-out-of-sync (GWD109, error): an authorization covering
+//     the port exists for a group on this ENI, but the inbound rule it
+//     should have created is missing.
+//  5. port-changed (GWD104): the ENI's groups let the gateway in, on other ports.
+//  6. multiple-security-groups (GWD103, error): the node lets the gateway in
+//     through a group on another of its ENIs, not on the one holding the IP.
+//  7. wrong-node (GWD102): groups that let the gateway in on this port exist,
+//     but the node is in none of them.
+//  8. missing-authorization (GWD101): nothing lets the gateway in.
+//
+// Endpoints the configuration allows (or cannot decide) but a probe blocks:
+// refused is service-down (GWD105), or port-changed when other endpoints of
+// the service use another port; filtered or unreachable is traffic-filtered
+// (GWD201).
+type cause struct {
+	ep   *diagnose.Endpoint
+	code string
+	// key groups endpoints of one service into one finding: endpoints with
+	// the same key share the cause and the fix.
+	key string
+	// groups are the groups at the centre of the cause (the ENI's, the
+	// mismatched one, the authorized ones elsewhere, …), grants the grants
+	// that matter, other free-form details by code.
+	groups []string
+	grants []grant
+	// shadowed are the accepts a drop overrides (GWD107).
+	deciding *secgroup.RuleRef
+	shadowed []grant
+	// byProbe marks causes proven by a probe rather than by configuration.
+	byProbe bool
+	// ports are other ports the service uses (probe variant of GWD104).
+	ports []int
+}
+
+func (f *facts) classify(ep *diagnose.Endpoint) *cause {
+	switch {
+	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Deny:
+		return f.classifyDeny(ep)
+	case ep.Verdict != diagnose.VerdictBlocked || ep.Probe == nil:
+		return nil
+	}
+	c := &cause{ep: ep, byProbe: true}
+	switch ep.Probe.State {
+	case snapshot.ProbeRefused:
+		var others []int
+		for _, p := range f.portsByService[ep.ServiceKey] {
+			if p != ep.Endpoint.Port {
+				others = append(others, p)
+			}
+		}
+		if len(others) > 0 {
+			c.code, c.ports = diagnose.CodePortChanged, others
+			c.key = "probe"
+		} else {
+			c.code, c.key = diagnose.CodeServiceDown, "probe"
+		}
+	default: // filtered, unreachable
+		c.code, c.key = diagnose.CodeTrafficFiltered, ep.Probe.State
+	}
+	return c
+}
+
+func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
+	c := &cause{ep: ep}
+	proto, port := protocol(ep), ep.Endpoint.Port
+	eniGroups := ep.GroupIDs
+	setKey := strings.Join(eniGroups, ",")
+
+	// 1. A drop that defeats an accept from the gateway.
+	if d := ep.Decision.Deciding; d != nil && d.Rule != nil && strings.EqualFold(d.Rule.Policy, snapshot.PolicyDrop) {
+		if ep.Decision.Reason == secgroup.ReasonEgress {
+			c.code, c.deciding, c.key = diagnose.CodeDenyRuleShadows, d, ruleName(*d)
+			return c
+		}
+		accepts := f.acceptsCovering(eniGroups, setKey, proto, port)
+		if len(accepts) > 0 {
+			c.code, c.deciding, c.shadowed, c.key = diagnose.CodeDenyRuleShadows, d, accepts, ruleName(*d)
+			return c
+		}
+	}
+
+	// 2. Another VPC: the node, or a group on the ENI.
+	if f.gwVPC != "" {
+		if ep.Node != nil && ep.Node.VpcID != "" && ep.Node.VpcID != f.gwVPC {
+			c.code, c.key = diagnose.CodeVPCMismatch, "node "+ep.Node.VpcID
+			return c
+		}
+		for _, g := range eniGroups {
+			if sg := f.v.Groups[g]; sg != nil && sg.VpcID != "" && sg.VpcID != f.gwVPC {
+				c.code, c.key, c.groups = diagnose.CodeVPCMismatch, "group "+g, []string{g}
+				return c
+			}
+		}
+	}
+
+	// 3. A group of the other type on the ENI.
+	if f.gwType != "" {
+		var other []string
+		for _, g := range eniGroups {
+			if sg := f.v.Groups[g]; sg != nil && groupType(sg) != f.gwType {
+				other = append(other, g)
+			}
+		}
+		if len(other) > 0 {
+			c.code, c.key, c.groups = diagnose.CodeGroupTypeMismatch, strings.Join(other, ","), other
+			return c
+		}
+	}
+
+	// 4. Authorized for this port, but the inbound rule is missing.
+	for _, g := range eniGroups {
+		for _, gr := range f.grantsByGroup[g] {
+			if gr.auth != nil && gr.covers(proto, port) && !f.hasGatewayRuleCovering(g, proto, port) {
+				c.code, c.key, c.groups, c.grants = diagnose.CodeAuthorizationSync, "auth "+gr.auth.ID+" "+g, []string{g}, []grant{gr}
+				return c
+			}
+		}
+	}
+
+	// 5. The ENI's groups let the gateway in, on other ports.
+	if gs := f.grantsIn(eniGroups); len(gs) > 0 {
+		c.code, c.key, c.grants, c.groups = diagnose.CodePortChanged, setKey, gs, grantGroups(gs)
+		return c
+	}
+
+	// 6. The node lets the gateway in through another ENI's groups.
+	if ep.Node != nil {
+		var elsewhere []string
+		for _, g := range diagnose.NodeGroupIDs(ep.Node) {
+			if !slices.Contains(eniGroups, g) && len(f.grantsByGroup[g]) > 0 {
+				elsewhere = append(elsewhere, g)
+			}
+		}
+		if len(elsewhere) > 0 {
+			c.code, c.key, c.groups, c.grants = diagnose.CodeMultipleGroups, ep.ENI.ID, elsewhere, f.grantsIn(elsewhere)
+			var covering []grant
+			for _, gr := range c.grants {
+				if gr.covers(proto, port) {
+					covering = append(covering, gr)
+				}
+			}
+			if len(covering) > 0 { // name the grants that would apply; others are noise
+				c.grants = covering
+			}
+			return c
+		}
+	}
+
+	// 7. Groups that let the gateway in on this port exist, elsewhere.
+	if covering := f.coveringGroups(proto, port); len(covering) > 0 {
+		c.code, c.key, c.groups = diagnose.CodeWrongNode, setKey, covering
+		for _, g := range covering {
+			for _, gr := range f.grantsByGroup[g] {
+				if gr.covers(proto, port) {
+					c.grants = append(c.grants, gr)
+				}
+			}
+		}
+		return c
+	}
+
+	// 8. Nothing lets the gateway in.
+	c.code, c.key = diagnose.CodeMissingAuthorization, setKey
+	return c
+}
+
+func grantGroups(gs []grant) []string {
+	var out []string
+	for _, g := range gs {
+		if !slices.Contains(out, g.group) {
+			out = append(out, g.group)
+		}
+	}
+	return out
+}
+
+// acceptsCovering returns the gateway-sourced accepts of the groups covering
+// (proto, port), memoised per group set: endpoints share few sets and ports.
+// Only called while building facts (single goroutine).
+func (f *facts) acceptsCovering(groups []string, setKey, proto string, port int) []grant {
+	key := setKey + "|" + proto + "|" + strconv.Itoa(port)
+	if gs, ok := f.acceptsMemo[key]; ok {
+		return gs
+	}
+	var out []grant
+	for _, g := range groups {
+		out = append(out, f.gatewayRulesCovering(g, proto, port)...)
+	}
+	f.acceptsMemo[key] = out
+	return out
+}
+
+func (f *facts) hasGatewayRuleCovering(group, proto string, port int) bool {
+	for _, gr := range f.grantsByGroup[group] {
+		if gr.rule != nil && gr.covers(proto, port) {
+			return true
+		}
+	}
+	return false
+}

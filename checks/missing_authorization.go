@@ -1,0 +1,78 @@
+package checks
+
+import (
+	"fmt"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
+)
+
+// causeInputs are the inputs of the root-cause checks: without
+// authorizations, groups, nodes and endpoints no cause can be named.
+var causeInputs = []diagnose.Input{diagnose.InputAuthorizations, diagnose.InputSecurityGroups, diagnose.InputNodes, diagnose.InputEndpoints}
+
+// MissingAuthorization reports blocked endpoints that nothing lets the gateway reach.
+var MissingAuthorization = &diagnose.Check{
+	Name: "missing-authorization",
+	Doc: `Reports endpoints the gateway cannot reach because nothing authorizes it.
+
+It fires for an endpoint the security groups deny when no MSE authorization and no
+gateway-sourced accept rule covers the endpoint's port on any group of the endpoint's node,
+and no more specific cause applies (deny-rule-shadows, vpc-mismatch, security-group-type-
+mismatch, authorization-out-of-sync, port-changed, multiple-security-groups, wrong-node).
+One finding per service and ENI group set; the fix authorizes the group of the endpoint's ENI.`,
+	Codes:    []string{diagnose.CodeMissingAuthorization},
+	Requires: causeInputs,
+	Run: func(p *diagnose.Pass) error {
+		f := factsOf(p.View)
+		for _, cs := range f.causeGroups(diagnose.CodeMissingAuthorization) {
+			ep := cs[0].ep
+			port := ep.Endpoint.Port
+			group := f.firstGroup(ep.GroupIDs)
+			ports := portRangeOf(port)
+			specific := []string{fmt.Sprintf("no authorization and no gateway-sourced accept rule covers %s/%d on any group of node %s (%s)",
+				protocol(ep), port, ep.NodeLabel(), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)))}
+			if n := len(f.v.Snapshot.Gateway.Authorizations); n == 0 {
+				specific = append(specific, "the gateway has no security-group authorizations at all")
+			} else {
+				specific = append(specific, fmt.Sprintf("the gateway's %d authorization(s) cover other groups or ports, none %s/%d", n, protocol(ep), port))
+			}
+			fd := f.endpointFinding(cs, diagnose.CodeMissingAuthorization, nil,
+				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), group, port),
+				specific, group)
+			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
+			fd.Remediation = diagnose.Remediation{
+				Steps: []string{
+					f.stepMSEAdd(group, ports),
+					"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
+				},
+				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
+			}
+			p.Report(fd)
+		}
+		return nil
+	},
+}
+
+var _ = explains(Article{
+	Code: diagnose.CodeMissingAuthorization,
+	Symptom: `Requests through the gateway to the service fail with HTTP 503 "upstream connect error or
+disconnect/reset before headers. reset reason: connection timeout" (Envoy), and the
+gateway's service list shows the endpoints unhealthy. The pods themselves are fine.`,
+	Cause: `The MSE cloud-native gateway reaches pods directly, from its own managed security group.
+The backend's security groups deny inbound traffic that no rule allows, so until the
+backend's group is authorized for the gateway (MSE console: Security Group Authorization,
+which adds an inbound accept rule with the gateway's group as source), every connection is
+dropped silently and times out.`,
+	Detection: `The endpoint's ENI (the one holding the pod IP, or the node's primary ENI for routed pod
+CIDRs) is found, the rules of all its groups are evaluated for the gateway: deny. Neither an
+authorization nor a gateway-sourced accept rule covers the port on any group of the node,
+and no more specific cause applies.`,
+	Fix: `MSE console → Cloud-native Gateway → Gateways → your gateway → Security Group
+Authorization → Add Security Group Authorization: pick the security group of the node (or
+pod ENI) that runs the backend and enter the pod's port (the Service targetPort), e.g.
+8080/8080.
+
+  aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-… \
+    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"`,
+	Related: []string{diagnose.CodeWrongNode, diagnose.CodePortChanged, diagnose.CodeMultipleGroups},
+})

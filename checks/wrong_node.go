@@ -1,0 +1,117 @@
+package checks
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
+)
+
+// WrongNode reports blocked endpoints whose node is not in any of the groups
+// the gateway is authorized for.
+var WrongNode = &diagnose.Check{
+	Name: "wrong-node",
+	Doc: `Reports endpoints on nodes that are not in the authorized security groups.
+
+It fires for an endpoint the security groups deny when authorizations (or gateway-sourced
+accept rules) covering its port exist, but for groups that the endpoint's node is not in:
+they sit on other nodes, or on none. This is the FAQ's "the authorized group is not the
+group of the node the pod runs on" — typically a pod rescheduled to another node pool. The
+finding names the node running the pod, its groups, and the nodes that carry the authorized
+groups. One finding per service and ENI group set.`,
+	Codes:    []string{diagnose.CodeWrongNode},
+	Requires: causeInputs,
+	Run: func(p *diagnose.Pass) error {
+		f := factsOf(p.View)
+		for _, cs := range f.causeGroups(diagnose.CodeWrongNode) {
+			c := cs[0]
+			ep := c.ep
+			port := ep.Endpoint.Port
+			group := f.firstGroup(ep.GroupIDs)
+			ports := portRangeOf(port)
+			var specific []string
+			specific = append(specific, fmt.Sprintf("the pod runs on node %s, whose groups are %s — none is authorized for %s/%d",
+				nodeDesc(ep.Node), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)), protocol(ep), port))
+			var authIDs, carriers []string
+			for _, gr := range f.distinctGrants(c.grants) {
+				line := "the gateway is authorized by " + gr.label()
+				nodes := f.v.NodesByGroup[gr.group]
+				if len(nodes) == 0 {
+					line += "; no node carries " + gr.group
+				} else {
+					line += "; nodes in " + gr.group + ": " + nodeList(nodes)
+					for _, n := range nodes {
+						carriers = appendOnce(carriers, diagnose.NodeName(n))
+					}
+				}
+				specific = append(specific, line)
+				if gr.auth != nil {
+					authIDs = appendOnce(authIDs, gr.auth.ID)
+				}
+			}
+			where := "no node"
+			if len(carriers) > 0 {
+				where = "nodes " + strings.Join(capList(carriers), ", ")
+			}
+			msg := fmt.Sprintf("%s %s blocked: node %s is in %s, but the gateway is authorized for %s (on %s)",
+				who(cs), isAre(cs), ep.NodeLabel(), strings.Join(diagnose.NodeGroupIDs(ep.Node), ","), strings.Join(c.groups, ","), where)
+			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
+			authLink := strings.Join(authIDs, ",")
+			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
+				"node "+ep.NodeLabel()+" is not in "+strings.Join(c.groups, ","))
+			fd.Remediation = diagnose.Remediation{
+				Steps: []string{
+					f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
+					"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
+					"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
+				},
+				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
+			}
+			p.Report(fd)
+		}
+		return nil
+	},
+}
+
+func appendOnce(xs []string, x string) []string {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}
+
+// capList keeps the first maxListed names and says how many more.
+func capList(xs []string) []string {
+	if len(xs) <= maxListed {
+		return xs
+	}
+	return append(append([]string{}, xs[:maxListed]...), fmt.Sprintf("… and %d more", len(xs)-maxListed))
+}
+
+var _ = explains(Article{
+	Code: diagnose.CodeWrongNode,
+	Symptom: `Some or all requests to a service fail with HTTP 503 "upstream connect error or
+disconnect/reset before headers" although a security-group authorization exists for the
+gateway. Often it worked before: the pods were rescheduled, or the service moved to another
+node pool.`,
+	Cause: `The authorization was added for the security group of one set of nodes, but the pods now
+run on a node that is not in that group (another node pool, another group). The MSE FAQ's first
+case: the group authorized is not the group of the node the backend runs on — authorize
+the security group that the node running the pod belongs to.`,
+	Detection: `For each endpoint the configuration denies, gwdoctor finds its node and the node's groups.
+Authorizations (or gateway-sourced accept rules) covering the endpoint's port exist, but all
+for groups that none of the node's ENIs carry. The finding names the node running the pod,
+its groups, the authorized groups and the nodes that carry them.`,
+	Fix: `Authorize the node's group — MSE console → Cloud-native Gateway → Gateways → your gateway →
+Security Group Authorization → Add Security Group Authorization: select the group of the node
+that runs the pod, port range = the pod's port.
+
+  aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-<node group> \
+    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
+
+Or pin the pods to the node pool whose group is authorized (nodeSelector/affinity). Every
+node pool that may run the pods needs its group authorized.`,
+	Related: []string{diagnose.CodeMissingAuthorization, diagnose.CodeMultipleGroups, diagnose.CodeNodePoolDrift, diagnose.CodePartialReachability},
+})
