@@ -2,12 +2,12 @@ package lab
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -79,7 +79,7 @@ func runTopology(t *testing.T, base, ti, scenarios int, tally *tallies) {
 		c := compareLab(t, l)
 		tally.add(c)
 		if len(c.disagreements) > 0 {
-			path := writeFailure(t, strings.ReplaceAll(name, "/", "-"), l.Snapshot(), c.disagreements,
+			path := writeFailure(t, strings.ReplaceAll(name, "/", "-"), l, c.disagreements,
 				fmt.Sprintf("GWDOCTOR_LAB_SEED=%d go test ./lab -run 'TestDifferential/topologies/topology-%d'", base, ti))
 			for _, d := range c.disagreements {
 				t.Errorf("%s (seed %d): %s", name, base, d)
@@ -309,7 +309,7 @@ func eniID(e *snapshot.ENI) string {
 
 // writeFailure writes a disagreeing scenario where it can be replayed
 // (copy it into lab/testdata/ to keep it), with what disagreed beside it.
-func writeFailure(t testing.TB, name string, s *snapshot.Snapshot, ds []disagreement, rerun string) string {
+func writeFailure(t testing.TB, name string, l *Lab, ds []disagreement, rerun string) string {
 	t.Helper()
 	dir := os.Getenv("GWDOCTOR_LAB_FAILURES")
 	if dir == "" {
@@ -321,7 +321,7 @@ func writeFailure(t testing.TB, name string, s *snapshot.Snapshot, ds []disagree
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, name+".yaml")
-	if err := saveSnapshot(path, s); err != nil {
+	if err := saveSnapshot(path, l.Snapshot()); err != nil {
 		t.Fatal(err)
 	}
 	var b strings.Builder
@@ -329,23 +329,26 @@ func writeFailure(t testing.TB, name string, s *snapshot.Snapshot, ds []disagree
 	for _, d := range ds {
 		fmt.Fprintf(&b, "%s\n\n", d)
 	}
+	rulesets := l.Rulesets()
+	var names []string
+	for ns := range rulesets {
+		names = append(names, ns)
+	}
+	sort.Strings(names)
+	for _, ns := range names {
+		fmt.Fprintf(&b, "# nftables in %s\n%s\n", ns, rulesets[ns])
+	}
 	if err := os.WriteFile(strings.TrimSuffix(path, ".yaml")+".txt", []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
-// saveSnapshot writes s; JSON is valid snapshot YAML.
-func saveSnapshot(path string, s *snapshot.Snapshot) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append(b, '\n'), 0o644)
-}
+// saveSnapshot writes s as snapshot YAML.
+func saveSnapshot(path string, s *snapshot.Snapshot) error { return snapshot.Save(path, s) }
 
 // validate checks a generated snapshot as the loader would.
-func validate(s *snapshot.Snapshot) error { return nil }
+func validate(s *snapshot.Snapshot) error { return s.Validate() }
 
 func envInt(t testing.TB, name string, def int) int {
 	v := os.Getenv(name)

@@ -22,9 +22,8 @@ import (
 // the caller's threads out of setns. The role and its arguments travel in
 // the environment, so the helper needs no command-line parsing of its own.
 
-// HelperEnv, when set in a process's environment, makes it a lab helper:
-// programs that start labs call ServeHelper early when IsHelper is true
-// (gwdoctor does it in a hidden command, test binaries in TestMain).
+// HelperEnv, when set in a process's environment, makes it a lab helper
+// (see init).
 const HelperEnv = "GWDOCTOR_LAB_HELPER"
 
 const (
@@ -34,6 +33,15 @@ const (
 	readyLine   = "ready"
 	helperGrace = 5 * time.Second
 )
+
+// A program that imports this package becomes a lab helper when HelperEnv
+// is set (the docker "reexec" pattern): the helper runs before main or
+// TestMain and exits, so neither gwdoctor nor a test binary needs a hook.
+func init() {
+	if IsHelper() {
+		os.Exit(ServeHelper())
+	}
+}
 
 // IsHelper reports whether this process was started as a lab helper.
 func IsHelper() bool { return os.Getenv(HelperEnv) != "" }

@@ -47,10 +47,9 @@ type Options struct {
 	// Replace tears down namespaces already named with Prefix first;
 	// without it Up refuses to touch them.
 	Replace bool
-	// HelperCommand is the argv that starts this program as a lab helper
-	// (HelperEnv is added to its environment): the program must call
-	// ServeHelper when IsHelper. Empty: this executable with no arguments,
-	// which suits test binaries whose TestMain does so.
+	// HelperCommand is the argv that starts a lab helper (HelperEnv is
+	// added to its environment). Empty: this executable, which imports this
+	// package and so serves as a helper.
 	HelperCommand []string
 	// Detach leaves the helpers running after this process exits (gwdoctor
 	// lab up); otherwise they are killed with it, even on SIGKILL.
@@ -80,6 +79,7 @@ type Lab struct {
 	mu        sync.Mutex
 	plan      *plan
 	endpoints []Endpoint
+	rulesets  map[string]string
 	helpers   []*helper
 	prober    *helper
 	proberIn  io.WriteCloser
@@ -114,6 +114,11 @@ type NodeInfo struct {
 	Namespace string   `json:"namespace"`
 	Addresses []string `json:"addresses"`
 }
+
+// ErrCannotEmulate marks a snapshot the lab cannot emulate honestly (IPv6,
+// an address held twice, a gateway CIDR wider than /8, …); the error says
+// which and where.
+var ErrCannotEmulate = errors.New("the lab cannot emulate this snapshot")
 
 var (
 	labSeq    atomic.Int32
@@ -151,7 +156,7 @@ func Up(ctx context.Context, s *snapshot.Snapshot, opts Options) (*Lab, error) {
 	}
 	p, err := makePlan(s)
 	if err != nil {
-		return nil, fmt.Errorf("lab: the snapshot cannot be emulated: %w", err)
+		return nil, fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
 	}
 	if opts.Prefix == "" {
 		opts.Prefix = fmt.Sprintf("%s%c-", ProcessPrefix(), 'a'+rune(labSeq.Add(1)-1)%26)
@@ -275,8 +280,10 @@ func (l *Lab) build(ctx context.Context) error {
 func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 	c := newCompiler(p)
 	endpoints := append([]Endpoint(nil), p.endpoints...)
+	rulesets := map[string]string{}
 	for i := range p.nodes {
 		ruleset, problems := c.nodeRuleset(i)
+		rulesets[l.nodeNS(i)] = ruleset
 		if err := run(ctx, ruleset, "ip", "netns", "exec", l.nodeNS(i), "nft", "-f", "-"); err != nil {
 			return fmt.Errorf("loading the rules of node %s: %w", p.nodes[i].label, err)
 		}
@@ -294,6 +301,7 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 		}
 	}
 	ruleset, problems := c.bridgeRuleset(gatewayPort)
+	rulesets[l.ns(bridgeNS)] = ruleset
 	if err := run(ctx, ruleset, "ip", "netns", "exec", l.ns(bridgeNS), "nft", "-f", "-"); err != nil {
 		return fmt.Errorf("loading the gateway's egress rules: %w", err)
 	}
@@ -306,7 +314,7 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 		}
 	}
 	l.mu.Lock()
-	l.plan, l.endpoints = p, endpoints
+	l.plan, l.endpoints, l.rulesets = p, endpoints, rulesets
 	l.mu.Unlock()
 	return nil
 }
@@ -318,7 +326,7 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 func (l *Lab) Apply(ctx context.Context, s *snapshot.Snapshot) error {
 	p, err := makePlan(s)
 	if err != nil {
-		return fmt.Errorf("lab: the snapshot cannot be emulated: %w", err)
+		return fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
 	}
 	l.mu.Lock()
 	closed, old := l.closed, l.plan
@@ -366,6 +374,18 @@ func (l *Lab) Endpoints() []Endpoint {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]Endpoint(nil), l.endpoints...)
+}
+
+// Rulesets returns the nftables rulesets the lab loaded, by namespace: each
+// node's input filter and, in the bridge namespace, the gateway's egress.
+func (l *Lab) Rulesets() map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]string, len(l.rulesets))
+	for k, v := range l.rulesets {
+		out[k] = v
+	}
+	return out
 }
 
 // Prefix is the lab's namespace-name prefix.

@@ -11,9 +11,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if IsHelper() {
-		os.Exit(ServeHelper())
-	}
 	code := m.Run()
 	// Safety net: whatever a failed test left behind goes now, and fails the run.
 	if os.Geteuid() == 0 {

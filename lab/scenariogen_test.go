@@ -98,7 +98,7 @@ func genScenario(r *rand.Rand, topo *snapshot.Snapshot) *snapshot.Snapshot {
 		switch {
 		case typ == snapshot.GroupTypeEnterprise:
 			if pick(20) {
-				g.InnerAccessPolicy = snapshot.PolicyAccept // ignored: enterprise groups isolate
+				g.InnerAccessPolicy = snapshot.PolicyDrop
 			}
 		case pick(45):
 			g.InnerAccessPolicy = snapshot.PolicyAccept
