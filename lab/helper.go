@@ -10,10 +10,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/gwdoctor/gwdoctor/probe"
 )
 
 // Lab helpers are this program re-executed inside a namespace (under
@@ -107,6 +109,8 @@ func serveListeners(addrs []string, out io.Writer) error {
 type probeRequest struct {
 	Targets []string      `json:"targets"`
 	Timeout time.Duration `json:"timeout"`
+	// Retries as probe.Options.Retries: 0 the prober's default, -1 none.
+	Retries int `json:"retries"`
 }
 
 type probeResponse struct {
@@ -118,9 +122,10 @@ type probeResponse struct {
 type ProbeResult struct {
 	Target string `json:"target"`
 	// State is open, refused, filtered, unreachable or error (DESIGN.md).
-	State string        `json:"state"`
-	RTT   time.Duration `json:"rtt"`
-	Error string        `json:"error,omitempty"`
+	State    string        `json:"state"`
+	RTT      time.Duration `json:"rtt"`
+	Attempts int           `json:"attempts"`
+	Error    string        `json:"error,omitempty"`
 }
 
 // serveProbes answers one JSON request per line until its input closes.
@@ -136,7 +141,7 @@ func serveProbes(in io.Reader, out io.Writer) error {
 		if err := json.Unmarshal(sc.Bytes(), &req); err != nil {
 			resp.Error = err.Error()
 		} else {
-			resp.Results = probeTargets(context.Background(), req.Targets, req.Timeout)
+			resp.Results = probeTargets(context.Background(), req)
 		}
 		if err := enc.Encode(resp); err != nil {
 			return err
@@ -145,48 +150,23 @@ func serveProbes(in io.Reader, out io.Writer) error {
 	return sc.Err()
 }
 
-// probeTargets dials every target at once; the lab's network is a few veth
-// pairs, so concurrency needs no bound beyond the target count.
-func probeTargets(ctx context.Context, targets []string, timeout time.Duration) []ProbeResult {
+// probeTargets probes every target at once with gwdoctor's prober, so the
+// lab also exercises the real classification (open, refused, filtered, …).
+func probeTargets(ctx context.Context, req probeRequest) []ProbeResult {
+	targets := make([]probe.Target, len(req.Targets))
+	for i, t := range req.Targets {
+		host, port, err := net.SplitHostPort(t)
+		n, perr := strconv.Atoi(port)
+		if err != nil || perr != nil {
+			// Run reports the bad target as an error result.
+			host, n = t, 0
+		}
+		targets[i] = probe.Target{Host: host, Port: n}
+	}
+	opts := probe.Options{Timeout: req.Timeout, Retries: req.Retries, Concurrency: len(targets) + 1}
 	results := make([]ProbeResult, len(targets))
-	var wg sync.WaitGroup
-	for i, target := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			results[i] = dialOnce(ctx, target, timeout)
-		}()
+	for i, r := range probe.Run(ctx, targets, opts) {
+		results[i] = ProbeResult{Target: req.Targets[i], State: string(r.State), RTT: r.RTT, Attempts: r.Attempts, Error: r.Err}
 	}
-	wg.Wait()
 	return results
-}
-
-// dialOnce classifies one TCP connection attempt as DESIGN.md's probe
-// semantics say.
-func dialOnce(ctx context.Context, target string, timeout time.Duration) ProbeResult {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	var d net.Dialer
-	c, err := d.DialContext(ctx, "tcp4", target)
-	r := ProbeResult{Target: target, RTT: time.Since(start)}
-	switch {
-	case err == nil:
-		c.Close()
-		r.State = "open"
-	case errors.Is(err, syscall.ECONNREFUSED):
-		r.State = "refused"
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
-		r.State = "filtered"
-	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
-		r.State = "unreachable"
-	default:
-		r.State, r.Error = "error", err.Error()
-	}
-	return r
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -419,10 +419,11 @@ func (l *Lab) Info() Info {
 	return info
 }
 
-// Probe dials every target ("ip:port") from the gateway namespace at once
-// and classifies each (open, refused, filtered, unreachable, error). The lab
-// must have been started with Options.Prober.
-func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration) ([]ProbeResult, error) {
+// Probe probes every target ("ip:port") from the gateway namespace at once
+// with gwdoctor's prober (package probe): timeout per attempt, retries as
+// probe.Options.Retries (0 its default, -1 none). The lab must have been
+// started with Options.Prober.
+func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration, retries int) ([]ProbeResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -431,7 +432,7 @@ func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration
 	if l.prober == nil {
 		return nil, errors.New("lab: started without Options.Prober")
 	}
-	req, _ := json.Marshal(probeRequest{Targets: targets, Timeout: timeout})
+	req, _ := json.Marshal(probeRequest{Targets: targets, Timeout: timeout, Retries: retries})
 	if _, err := l.proberIn.Write(append(req, '\n')); err != nil {
 		return nil, fmt.Errorf("lab: probe helper: %w%s", err, l.prober.stderr.tail())
 	}
@@ -449,7 +450,7 @@ func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration
 	case a = <-ch:
 	case <-ctx.Done():
 		return nil, ctx.Err()
-	case <-time.After(timeout + 30*time.Second):
+	case <-time.After(time.Duration(2+max(retries, 1))*timeout + 30*time.Second):
 		return nil, errors.New("lab: probe helper does not answer")
 	}
 	if a.err != nil {

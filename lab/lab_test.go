@@ -106,7 +106,7 @@ func checkProbes(t *testing.T, l *Lab, want map[string]string) {
 	for target := range want {
 		targets = append(targets, target)
 	}
-	results, err := l.Probe(context.Background(), targets, 300*time.Millisecond)
+	results, err := l.Probe(context.Background(), targets, 300*time.Millisecond, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
