@@ -265,17 +265,23 @@ func (c *compiler) peerExpr(owner *snapshot.SecurityGroup, r *snapshot.Rule, egr
 type compiler struct {
 	plan   *plan
 	groups *groupIndex
-	// members is every group's member addresses: its ENIs' addresses and
-	// prefixes, and the gateway's addresses for the gateway's group.
+	// members is every group's member addresses as a traffic source: its
+	// ENIs' addresses and prefixes, and the gateway's addresses for the
+	// gateway's group.
 	members map[string][]netip.Prefix
+	// carried is every group's addresses as a destination: what its ENIs
+	// carry, pod IPs routed to them (Flannel) included, as DESIGN.md's
+	// endpoint → ENI rule says. Gateway egress rules naming a group use it.
+	carried map[string][]netip.Prefix
 }
 
 func newCompiler(p *plan) *compiler {
-	c := &compiler{plan: p, groups: newGroupIndex(p.snap), members: map[string][]netip.Prefix{}}
+	c := &compiler{plan: p, groups: newGroupIndex(p.snap), members: map[string][]netip.Prefix{}, carried: map[string][]netip.Prefix{}}
 	for _, n := range p.nodes {
 		for _, e := range n.enis {
 			for _, g := range e.groups {
 				c.members[g] = append(c.members[g], e.members...)
+				c.carried[g] = append(c.carried[g], e.dests...)
 			}
 		}
 	}
@@ -286,19 +292,26 @@ func newCompiler(p *plan) *compiler {
 	for g, m := range c.members {
 		c.members[g] = normalizePrefixes(m)
 	}
+	for g, m := range c.carried {
+		c.carried[g] = normalizePrefixes(m)
+	}
 	return c
 }
 
-// setDecls declares the member sets the rules referenced.
-func (c *compiler) setDecls(b *strings.Builder, family string) {
+// setDecls declares the address sets of the groups the rules referenced:
+// sources (members) for ingress, destinations (carried) for egress.
+func (c *compiler) setDecls(b *strings.Builder, egress bool) {
+	sets, what := c.members, "members of "
+	if egress {
+		sets, what = c.carried, "addresses carried by "
+	}
 	for i, id := range c.groups.order {
-		fmt.Fprintf(b, "\tset members_%d {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment %s\n", i, nftString("members of "+id))
-		if m := c.members[id]; len(m) > 0 {
+		fmt.Fprintf(b, "\tset members_%d {\n\t\ttype ipv4_addr\n\t\tflags interval\n\t\tcomment %s\n", i, nftString(what+id))
+		if m := sets[id]; len(m) > 0 {
 			fmt.Fprintf(b, "\t\telements = { %s }\n", joinPrefixes(m))
 		}
 		b.WriteString("\t}\n")
 	}
-	_ = family
 }
 
 // nodeRuleset compiles node ni's input filter. problems maps an ENI index
@@ -345,7 +358,7 @@ func (c *compiler) nodeRuleset(ni int) (string, map[int][]unmodelable) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "table ip %s\ndelete table ip %s\ntable ip %s {\n", tableName, tableName, tableName)
-	c.setDecls(&b, "ip")
+	c.setDecls(&b, false)
 	b.WriteString("\tchain input {\n\t\ttype filter hook input priority 0; policy drop;\n")
 	b.WriteString("\t\tiif \"lo\" accept\n\t\tct state established,related accept\n")
 	for _, d := range dispatch {
@@ -421,7 +434,7 @@ func (c *compiler) bridgeRuleset(gatewayPort string) (string, []unmodelable) {
 		fallback = "drop"
 	}
 	fmt.Fprintf(&b, "table bridge %s {\n", tableName)
-	c.setDecls(&b, "bridge")
+	c.setDecls(&b, true)
 	fmt.Fprintf(&b, "\tchain forward {\n\t\ttype filter hook forward priority 0; policy accept;\n\t\tiifname %s ether type ip jump gateway_egress\n\t}\n", nftString(gatewayPort))
 	fmt.Fprintf(&b, "\tchain gateway_egress {\n\t\tcomment %s\n", nftString("egress of "+gw.ID))
 	b.WriteString(chain.String())
