@@ -222,6 +222,8 @@ func compareLab(t testing.TB, l *Lab) comparison {
 		if err != nil {
 			t.Fatal(err)
 		}
+		t.Logf("recheck %s: want %s, first probe %s (%s, %d attempts, rtt %s), again %s (%s)",
+			ck.ep.Target(), ck.want, ck.result.State, ck.result.Error, ck.result.Attempts, ck.result.RTT, rs[0].State, rs[0].Error)
 		ck.result = rs[0]
 	}
 	for _, ck := range checks {
