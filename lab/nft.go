@@ -132,10 +132,19 @@ func sortRules(rules []orderedRule, groupPos map[string]int) {
 	})
 }
 
-// sameVPC: group references work only inside one VPC. A group without a VPC
-// ID in the snapshot is taken to be in the other's VPC.
-func sameVPC(a, b *snapshot.SecurityGroup) bool {
-	return a.VpcID == "" || b.VpcID == "" || a.VpcID == b.VpcID
+// sameVPC: group references work only inside one VPC. The gateway's group
+// is in the gateway's VPC when it names none; a group whose VPC is still
+// unknown is taken to be in the other's VPC.
+func (c *compiler) sameVPC(a, b *snapshot.SecurityGroup) bool {
+	va, vb := c.vpcOf(a), c.vpcOf(b)
+	return va == "" || vb == "" || va == vb
+}
+
+func (c *compiler) vpcOf(g *snapshot.SecurityGroup) string {
+	if g.VpcID == "" && g.ID == c.plan.snap.Gateway.SecurityGroupID {
+		return c.plan.snap.Gateway.VpcID
+	}
+	return g.VpcID
 }
 
 // unmodelable describes a rule the kernel cannot execute honestly, and which
@@ -249,8 +258,8 @@ func (c *compiler) peerExpr(owner *snapshot.SecurityGroup, r *snapshot.Rule, egr
 		if groupType(owner) != snapshot.GroupTypeNormal || groupType(peer) != snapshot.GroupTypeNormal {
 			return "", "enterprise groups can neither reference nor be referenced", ""
 		}
-		if !sameVPC(owner, peer) {
-			return "", fmt.Sprintf("group %s is in VPC %s, %s in VPC %s", peer.ID, peer.VpcID, owner.ID, owner.VpcID), ""
+		if !c.sameVPC(owner, peer) {
+			return "", fmt.Sprintf("group %s is in VPC %s, %s in VPC %s", peer.ID, c.vpcOf(peer), owner.ID, c.vpcOf(owner)), ""
 		}
 		return fmt.Sprintf("ip %s @%s", field, c.groups.setName(groupID)), "", ""
 	case prefixList != "":
@@ -273,6 +282,11 @@ type compiler struct {
 	// carry, pod IPs routed to them (Flannel) included, as DESIGN.md's
 	// endpoint → ENI rule says. Gateway egress rules naming a group use it.
 	carried map[string][]netip.Prefix
+	// unreadable names the groups whose rules the collection could not
+	// read (snapshot "missing"), with why: the lab cannot know them.
+	unreadable map[string]string
+	// allUnreadable is set when no group's rules could be read.
+	allUnreadable string
 }
 
 func newCompiler(p *plan) *compiler {
@@ -294,6 +308,19 @@ func newCompiler(p *plan) *compiler {
 	}
 	for g, m := range c.carried {
 		c.carried[g] = normalizePrefixes(m)
+	}
+	c.unreadable = map[string]string{}
+	for _, m := range p.snap.Missing {
+		if m.Part != snapshot.PartSecurityGroups && m.Part != snapshot.PartRules {
+			continue
+		}
+		why := fmt.Sprintf("could not be collected (%s: %s)", m.Part, m.Error)
+		if len(m.IDs) == 0 {
+			c.allUnreadable = why
+		}
+		for _, id := range m.IDs {
+			c.unreadable[id] = why
+		}
 	}
 	return c
 }
@@ -337,6 +364,9 @@ func (c *compiler) nodeRuleset(ni int) (string, map[int][]unmodelable) {
 				problems[k] = append(problems[k], unmodelable{label: id, reason: "is on the ENI but not described in the snapshot (its rules are unknown)", ports: snapshot.AllPorts, tcp: true})
 				continue
 			}
+			if why := c.unreadableWhy(id); why != "" {
+				problems[k] = append(problems[k], unmodelable{label: id, reason: "has rules that " + why, ports: snapshot.AllPorts, tcp: true})
+			}
 			if innerAccepts(g) {
 				fmt.Fprintf(&chains, "\t\tip saddr @%s accept comment %s\n", c.groups.setName(id), nftString(id+" intra-group accept"))
 			}
@@ -368,6 +398,13 @@ func (c *compiler) nodeRuleset(ni int) (string, map[int][]unmodelable) {
 	b.WriteString(chains.String())
 	b.WriteString("}\n")
 	return b.String(), problems
+}
+
+func (c *compiler) unreadableWhy(id string) string {
+	if why, ok := c.unreadable[id]; ok {
+		return why
+	}
+	return c.allUnreadable
 }
 
 // ruleLine compiles one rule to a line of a chain: the rule, a comment for a
@@ -410,6 +447,10 @@ func (c *compiler) bridgeRuleset(gatewayPort string) (string, []unmodelable) {
 	if !ok {
 		return b.String(), nil
 	}
+	var problems []unmodelable
+	if why := c.unreadableWhy(gw.ID); why != "" {
+		problems = append(problems, unmodelable{label: gw.ID, reason: "(the gateway's group) has egress rules that " + why, ports: snapshot.AllPorts, tcp: true})
+	}
 	var rules []orderedRule
 	for ri := range gw.Rules {
 		if ruleDirection(&gw.Rules[ri]) == snapshot.DirectionEgress {
@@ -417,11 +458,10 @@ func (c *compiler) bridgeRuleset(gatewayPort string) (string, []unmodelable) {
 		}
 	}
 	if len(rules) == 0 {
-		return b.String(), nil
+		return b.String(), problems
 	}
 	sortRules(rules, map[string]int{gw.ID: 0})
 	var chain strings.Builder
-	var problems []unmodelable
 	for _, o := range rules {
 		line, problem := c.ruleLine(o, true)
 		if problem != nil {

@@ -114,3 +114,22 @@ func TestEgressCompilesOntoTheGatewayPort(t *testing.T) {
 		t.Errorf("without egress rules the gateway's port stays open:\n%s", rs)
 	}
 }
+
+func TestUncollectedRulesMakeEndpointsNotComparable(t *testing.T) {
+	s := handSnapshot()
+	s.Missing = []snapshot.MissingPart{{Part: snapshot.PartRules, IDs: []string{"sg-pods"}, Error: "Forbidden.RAM"}}
+	p, err := makePlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCompiler(p)
+	_, problems := c.nodeRuleset(0)
+	if len(problems[0]) != 0 || len(problems[1]) != 1 || !strings.Contains(problems[1][0].reason, "Forbidden.RAM") {
+		t.Errorf("want only eni-2 (sg-pods) marked, got %+v", problems)
+	}
+	s.Missing = []snapshot.MissingPart{{Part: snapshot.PartSecurityGroups, Error: "timeout"}}
+	p, _ = makePlan(s)
+	if _, problems := newCompiler(p).bridgeRuleset("gw"); len(problems) != 1 {
+		t.Errorf("the gateway group's unknown egress must make every endpoint not comparable: %+v", problems)
+	}
+}

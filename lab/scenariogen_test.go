@@ -115,6 +115,9 @@ func genScenario(r *rand.Rand, topo *snapshot.Snapshot) *snapshot.Snapshot {
 	groups[0].ServiceManaged = true
 	if pick(10) { // the gateway in another VPC: its group cannot be referenced
 		groups[0].VpcID, s.Gateway.VpcID = "vpc-b", "vpc-b"
+		if pick(50) { // …said by the gateway alone
+			groups[0].VpcID = ""
+		}
 	}
 	for _, id := range []string{"sg-a", "sg-b", "sg-c", "sg-d"} {
 		typ := snapshot.GroupTypeNormal
