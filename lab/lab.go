@@ -281,12 +281,11 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 	c := newCompiler(p)
 	endpoints := append([]Endpoint(nil), p.endpoints...)
 	rulesets := map[string]string{}
+	what := map[string]string{}
 	for i := range p.nodes {
 		ruleset, problems := c.nodeRuleset(i)
 		rulesets[l.nodeNS(i)] = ruleset
-		if err := run(ctx, ruleset, "ip", "netns", "exec", l.nodeNS(i), "nft", "-f", "-"); err != nil {
-			return fmt.Errorf("loading the rules of node %s: %w", p.nodes[i].label, err)
-		}
+		what[l.nodeNS(i)] = "the rules of node " + p.nodes[i].label
 		for k := range endpoints {
 			e := &endpoints[k]
 			if e.node != i || e.NotComparable != "" {
@@ -302,9 +301,7 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 	}
 	ruleset, problems := c.bridgeRuleset(gatewayPort)
 	rulesets[l.ns(bridgeNS)] = ruleset
-	if err := run(ctx, ruleset, "ip", "netns", "exec", l.ns(bridgeNS), "nft", "-f", "-"); err != nil {
-		return fmt.Errorf("loading the gateway's egress rules: %w", err)
-	}
+	what[l.ns(bridgeNS)] = "the gateway's egress rules"
 	for k := range endpoints {
 		e := &endpoints[k]
 		for _, u := range problems {
@@ -312,6 +309,25 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 				e.NotComparable = fmt.Sprintf("gateway egress rule %s %s: the lab cannot model it", u.label, u.reason)
 			}
 		}
+	}
+	// Each namespace's ruleset loads atomically; the namespaces load side
+	// by side (most of the time is starting ip and nft). On an error the
+	// lab is half old, half new: the caller closes it.
+	var mu sync.Mutex
+	var errs *multierror.Error
+	var wg sync.WaitGroup
+	for ns, ruleset := range rulesets {
+		wg.Go(func() {
+			if err := run(ctx, ruleset, "ip", "netns", "exec", ns, "nft", "-f", "-"); err != nil {
+				mu.Lock()
+				errs = multierror.Append(errs, fmt.Errorf("loading %s: %w", what[ns], err))
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if err := errs.ErrorOrNil(); err != nil {
+		return err
 	}
 	l.mu.Lock()
 	l.plan, l.endpoints, l.rulesets = p, endpoints, rulesets
@@ -321,8 +337,9 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 
 // Apply replaces the lab's security groups with those of s, which must
 // place the same addresses and listeners as the lab's snapshot (only groups,
-// rules and the ENIs' group lists may differ): a new ruleset loads in
-// milliseconds, a new topology takes a new lab.
+// rules and the ENIs' group lists may differ): a new ruleset loads in tens
+// of milliseconds, a new topology takes a new lab. After an error loading
+// the rules, the lab's filters are partly old: close it.
 func (l *Lab) Apply(ctx context.Context, s *snapshot.Snapshot) error {
 	p, err := makePlan(s)
 	if err != nil {
