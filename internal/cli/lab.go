@@ -31,6 +31,9 @@ const defaultLabPrefix = "gwlab-"
 // point it elsewhere.
 var labStateDir = "/run/gwdoctor-lab"
 
+// labExecEnv is set, to the lab's prefix, for commands run by lab exec.
+const labExecEnv = "GWDOCTOR_LAB"
+
 // labGeteuid is os.Geteuid, replaceable in tests of the root check.
 var labGeteuid = os.Geteuid
 
@@ -198,6 +201,9 @@ func newLabExecCmd(s *Streams, prefix *string) *cobra.Command {
 			}
 			c := exec.Command("ip", append([]string{"netns", "exec", gw}, args...)...)
 			c.Stdin, c.Stdout, c.Stderr = s.In, s.Out, s.Err
+			// Tells the command where it runs (e.g. to label its probes as
+			// the gateway's vantage point).
+			c.Env = append(os.Environ(), labExecEnv+"="+*prefix)
 			err = c.Run()
 			var exitErr *exec.ExitError
 			if errors.As(err, &exitErr) {

@@ -127,7 +127,10 @@ func TestLabUpExecStatusDown(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "10.0.0.5/32") {
 		t.Errorf("lab exec ip addr: exit %d, out %q, stderr %q", code, out, errw)
 	}
-	code, _, _ = labMain(t, "lab", "--prefix", prefix, "exec", "--", "sh", "-c", "exit 7")
+	code, out, _ = labMain(t, "lab", "--prefix", prefix, "exec", "--", "sh", "-c", "echo in $GWDOCTOR_LAB; exit 7")
+	if !strings.Contains(out, "in "+prefix) {
+		t.Errorf("lab exec must set GWDOCTOR_LAB to the prefix: %q", out)
+	}
 	if code != 7 {
 		t.Errorf("lab exec keeps the command's exit code: got %d, want 7", code)
 	}
