@@ -192,7 +192,15 @@ func Up(ctx context.Context, s *snapshot.Snapshot, opts Options) (*Lab, error) {
 		sigOnce.Do(installSignalTeardown)
 	}
 	if err := l.build(ctx); err != nil {
-		return nil, multierror.Append(err, l.Close()).ErrorOrNil()
+		closeErr := l.Close()
+		if ctx.Err() != nil {
+			// Interrupted: the many "context canceled" say nothing more.
+			err = fmt.Errorf("lab: interrupted while coming up (%w); everything it had made is removed", ctx.Err())
+		}
+		if closeErr != nil {
+			err = multierror.Append(err, closeErr)
+		}
+		return nil, err
 	}
 	return l, nil
 }
@@ -316,8 +324,11 @@ func (l *Lab) applyRules(ctx context.Context, p *plan) error {
 	var mu sync.Mutex
 	var errs *multierror.Error
 	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for ns, ruleset := range rulesets {
 		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
 			if err := run(ctx, ruleset, "ip", "netns", "exec", ns, "nft", "-f", "-"); err != nil {
 				mu.Lock()
 				errs = multierror.Append(errs, fmt.Errorf("loading %s: %w", what[ns], err))

@@ -142,3 +142,21 @@ func hostNetworkState(t *testing.T) string {
 	}
 	return b.String()
 }
+
+func TestUpInterruptedLeavesNothing(t *testing.T) {
+	testenv.NeedNetns(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	before := hostNetworkState(t)
+	l, err := Up(ctx, handSnapshot(), Options{TeardownOnSignal: true})
+	if err == nil {
+		l.Close()
+		t.Fatal("Up with a canceled context succeeded")
+	}
+	if !strings.Contains(err.Error(), "interrupted") {
+		t.Errorf("error %q should say the lab was interrupted", err)
+	}
+	if after := hostNetworkState(t); after != before {
+		t.Errorf("an interrupted Up left:\n%s\nwas:\n%s", after, before)
+	}
+}

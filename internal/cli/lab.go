@@ -34,6 +34,10 @@ var labStateDir = "/run/gwdoctor-lab"
 // labExecEnv is set, to the lab's prefix, for commands run by lab exec.
 const labExecEnv = "GWDOCTOR_LAB"
 
+// labInterrupted is the exit code of an interrupted lab up, as a shell's
+// for SIGINT.
+const labInterrupted = 130
+
 // labGeteuid is os.Geteuid, replaceable in tests of the root check.
 var labGeteuid = os.Geteuid
 
@@ -115,10 +119,14 @@ func newLabUpCmd(s *Streams, prefix *string) *cobra.Command {
 			// Replace the previous lab of this prefix: its state goes with it.
 			os.Remove(labStatePath(*prefix))
 			l, err := lab.Up(cmd.Context(), snap, lab.Options{Prefix: *prefix, Replace: true, Detach: true, HelperLog: logFile})
-			if errors.Is(err, lab.ErrCannotEmulate) {
-				return inputError(fmt.Errorf("%s: %w", args[0], err))
-			}
 			if err != nil {
+				removeLabState(*prefix)
+				switch {
+				case errors.Is(err, lab.ErrCannotEmulate):
+					return inputError(fmt.Errorf("%s: %w", args[0], err))
+				case cmd.Context().Err() != nil:
+					return &ExitError{Code: labInterrupted, Err: err}
+				}
 				return err
 			}
 			st := labState{Info: l.Info(), CreatedAt: time.Now().UTC()}
@@ -135,7 +143,8 @@ func newLabUpCmd(s *Streams, prefix *string) *cobra.Command {
 				return errors.Join(err, l.Close())
 			}
 			if ctxErr := cmd.Context().Err(); ctxErr != nil {
-				return errors.Join(ctxErr, l.Close(), removeLabState(*prefix))
+				return &ExitError{Code: labInterrupted, Err: errors.Join(
+					fmt.Errorf("lab: interrupted (%w); everything it had made is removed", ctxErr), l.Close(), removeLabState(*prefix))}
 			}
 			printLab(s.Out, st)
 			return nil
@@ -173,7 +182,11 @@ everything named with the prefix goes.`,
 			if err := removeLabState(*prefix); err != nil {
 				return err
 			}
-			fmt.Fprintf(s.Out, "lab %s is down: removed %d namespaces (%s)\n", *prefix, len(names), strings.Join(names, ", "))
+			shown := names
+			if len(shown) > 6 {
+				shown = append(shown[:6:6], "…")
+			}
+			fmt.Fprintf(s.Out, "lab %s is down: removed %d namespaces (%s)\n", *prefix, len(names), strings.Join(shown, ", "))
 			return nil
 		},
 	}
