@@ -171,6 +171,9 @@ func Up(ctx context.Context, s *snapshot.Snapshot, opts Options) (*Lab, error) {
 		}
 		opts.HelperCommand = []string{exe}
 	}
+	if ctx.Err() != nil {
+		return nil, fmt.Errorf("lab: interrupted before coming up (%w)", ctx.Err())
+	}
 	existing, err := namespacesWithPrefix(ctx, opts.Prefix)
 	if err != nil {
 		return nil, err
