@@ -314,7 +314,16 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 				fmt.Fprintln(s.Out)
 			}
 			if len(leftovers) > 0 {
-				fmt.Fprintf(s.Out, "leftover namespaces with no lab state (a crashed run?): %s\n  remove with: gwdoctor lab down --prefix PREFIX\n", strings.Join(leftovers, ", "))
+				fmt.Fprintf(s.Out, "leftover namespaces with no lab state (a crashed run?): %s\n", strings.Join(leftovers, ", "))
+				var prefixes []string
+				for _, n := range leftovers {
+					if p := n[:strings.LastIndex(n, "-")+1]; p != "" && !containsString(prefixes, p) {
+						prefixes = append(prefixes, p)
+					}
+				}
+				for _, p := range prefixes {
+					fmt.Fprintf(s.Out, "  remove with: gwdoctor lab down --prefix %s\n", p)
+				}
 			}
 			return nil
 		},

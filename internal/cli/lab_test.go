@@ -228,3 +228,23 @@ func labZombie(pid int) bool {
 	i := bytes.LastIndexByte(b, ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
+
+func TestLabStatusNamesLeftovers(t *testing.T) {
+	testenv.NeedNetns(t)
+	useLabStateDir(t)
+	prefix := lab.ProcessPrefix() + "z-"
+	if out, err := exec.Command("ip", "netns", "add", prefix+"n0").CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { lab.Down(context.Background(), prefix) })
+	code, out, errw := labMain(t, "lab", "status")
+	if code != 0 || !strings.Contains(out, prefix+"n0") || !strings.Contains(out, "gwdoctor lab down --prefix "+prefix) {
+		t.Errorf("lab status: exit %d, stderr %q, out:\n%s", code, errw, out)
+	}
+	if code, out, _ := labMain(t, "lab", "--prefix", prefix, "down"); code != 0 || !strings.Contains(out, "removed 1 namespaces") {
+		t.Errorf("lab down of a leftover: exit %d: %s", code, out)
+	}
+	if names, _ := lab.Namespaces(context.Background(), prefix); len(names) > 0 {
+		t.Errorf("left: %v", names)
+	}
+}
