@@ -122,7 +122,7 @@ var ErrCannotEmulate = errors.New("the lab cannot emulate this snapshot")
 
 var (
 	labSeq    atomic.Int32
-	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,11}$`)
+	prefixRE  = regexp.MustCompile(`^[a-z][a-z0-9-]{0,15}$`)
 	liveMu    sync.Mutex
 	liveLabs  = map[*Lab]struct{}{}
 	sigOnce   sync.Once
@@ -130,15 +130,15 @@ var (
 )
 
 // ProcessPrefix is what every automatic prefix of this process starts
-// with ("gwl" and the PID in hex): Down(ProcessPrefix()) removes every lab
-// this process made.
-func ProcessPrefix() string { return fmt.Sprintf("gwl%x", os.Getpid()) }
+// with: "gwl", the PID in hex, "p" (so no other PID's prefix starts with
+// it). Down(ProcessPrefix()) removes every lab this process made.
+func ProcessPrefix() string { return fmt.Sprintf("gwl%xp", os.Getpid()) }
 
 // CheckPrefix says whether prefix can name a lab's namespaces: lowercase
-// letters, digits and dashes, starting with a letter, at most 12 characters.
+// letters, digits and dashes, starting with a letter, at most 16 characters.
 func CheckPrefix(prefix string) error {
 	if !prefixRE.MatchString(prefix) {
-		return fmt.Errorf("lab prefix %q: use 1-12 lowercase letters, digits or dashes, starting with a letter", prefix)
+		return fmt.Errorf("lab prefix %q: use 1-16 lowercase letters, digits or dashes, starting with a letter", prefix)
 	}
 	return nil
 }
@@ -159,7 +159,11 @@ func Up(ctx context.Context, s *snapshot.Snapshot, opts Options) (*Lab, error) {
 		return nil, fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
 	}
 	if opts.Prefix == "" {
-		opts.Prefix = fmt.Sprintf("%s%c-", ProcessPrefix(), 'a'+rune(labSeq.Add(1)-1)%26)
+		// Two base-36 digits: 1,296 labs per process before a name repeats
+		// (and Up refuses a name in use).
+		const digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+		n := int(labSeq.Add(1)-1) % (36 * 36)
+		opts.Prefix = fmt.Sprintf("%s%c%c-", ProcessPrefix(), digits[n/36], digits[n%36])
 	}
 	if err := CheckPrefix(opts.Prefix); err != nil {
 		return nil, err

@@ -134,7 +134,7 @@ func hostNetworkState(t *testing.T) string {
 	if err != nil {
 		t.Fatalf("ip link: %v: %s", err, out)
 	}
-	labLink := regexp.MustCompile(`^\d+: (br0|eth0|gw|n\d+|gwl[0-9a-f]+[a-z]-.*)[@:]`)
+	labLink := regexp.MustCompile(`^\d+: (br0|eth0|gw|n\d+|gwl[0-9a-z-]*)[@:]`)
 	for _, line := range strings.Split(string(out), "\n") {
 		if m := labLink.FindStringSubmatch(line); m != nil {
 			fmt.Fprintf(&b, "link %s\n", m[1])
