@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/testenv"
 	"github.com/gwdoctor/gwdoctor/secgroup"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -161,6 +162,10 @@ func compareLab(t testing.TB, l *Lab) comparison {
 	t.Helper()
 	s := l.Snapshot()
 	ev := secgroup.New(s)
+	// The verdicts users see come from diagnose's view (the lead's endpoint
+	// → ENI resolution and the evaluator); resolveENI below re-derives the
+	// ENI independently, and the lab placed it a third time.
+	view := diagnose.NewView(s)
 	c := comparison{states: map[string]int{}, reasons: map[string]int{}}
 	type check struct {
 		ep     Endpoint
@@ -171,7 +176,15 @@ func compareLab(t testing.TB, l *Lab) comparison {
 	}
 	var checks []*check
 	var targets []string
-	for _, ep := range l.Endpoints() {
+	labEndpoints := l.Endpoints()
+	if len(labEndpoints) != len(view.Endpoints) {
+		t.Fatalf("the lab has %d endpoints, diagnose's view %d", len(labEndpoints), len(view.Endpoints))
+	}
+	for i, ep := range labEndpoints {
+		ve := view.Endpoints[i]
+		if ve.ServiceKey != ep.Service || ve.Target() != ep.Target() {
+			t.Fatalf("endpoint %d: the lab has %s %s, diagnose's view %s", i, ep.Service, ep.Target(), ve.Label())
+		}
 		if !ep.Comparable() {
 			c.notComparable++
 			c.reasons[notComparableKind(ep.NotComparable)]++
@@ -183,7 +196,15 @@ func compareLab(t testing.TB, l *Lab) comparison {
 			t.Errorf("%s: the lab placed it on ENI %q, the resolution rule says %v", ep.Target(), ep.ENI, eniID(eni))
 			continue
 		}
+		if ve.ENI == nil || ve.ENI.ID != eni.ID {
+			t.Errorf("%s: diagnose resolves it to ENI %v (%s), the rule says %s", ep.Target(), eniID(ve.ENI), ve.Unresolved, eni.ID)
+			continue
+		}
 		d := ev.Evaluate(secgroup.Query{GroupIDs: eni.SecurityGroupIDs, Protocol: snapshot.ProtocolTCP, Port: ep.Port, Dest: ip})
+		if d.Verdict != ve.Decision.Verdict {
+			t.Errorf("%s: the evaluator says %s, diagnose's view %s", ep.Target(), d.Verdict, ve.Decision.Verdict)
+		}
+		d = ve.Decision
 		ck := &check{ep: ep, eni: eni, d: d}
 		switch d.Verdict {
 		case secgroup.Allow:
