@@ -131,7 +131,7 @@ var (
 
 // ProcessPrefix is what every automatic prefix of this process starts
 // with: "gwl", the PID in hex, "p" (so no other PID's prefix starts with
-// it). Down(ProcessPrefix()) removes every lab this process made.
+// it): the labs of Labs that start with it are this process's.
 func ProcessPrefix() string { return fmt.Sprintf("gwl%xp", os.Getpid()) }
 
 // CheckPrefix says whether prefix can name a lab's namespaces: lowercase
@@ -532,7 +532,7 @@ func (l *Lab) Close() error {
 	return errs.ErrorOrNil()
 }
 
-// Down removes every namespace whose name starts with prefix, after
+// Down removes the lab namespaces of prefix (see Namespaces), after
 // stopping the processes inside them: what a crashed or detached lab left.
 func Down(ctx context.Context, prefix string) error {
 	if err := CheckPrefix(prefix); err != nil {
@@ -566,10 +566,51 @@ func Down(ctx context.Context, prefix string) error {
 	return errs.ErrorOrNil()
 }
 
-// Namespaces lists the namespaces whose names start with prefix (all lab
-// namespaces when prefix is empty is not allowed: pass "gwl" for automatic ones).
+// Namespaces lists the lab namespaces of prefix: prefix followed by a
+// role (gw, br, n0, n1, …). Another lab whose prefix merely starts with
+// prefix is not included.
 func Namespaces(ctx context.Context, prefix string) ([]string, error) {
 	return namespacesWithPrefix(ctx, prefix)
+}
+
+// Labs lists the prefixes of every lab on this machine: those whose bridge
+// and gateway namespaces both exist (a lab's signature), whether or not
+// anything recorded them.
+func Labs(ctx context.Context) ([]string, error) {
+	names, err := allNamespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, n := range names {
+		have[n] = true
+	}
+	var prefixes []string
+	for _, n := range names {
+		if p, ok := strings.CutSuffix(n, gatewayNS); ok && have[p+bridgeNS] && CheckPrefix(p) == nil {
+			prefixes = append(prefixes, p)
+		}
+	}
+	sort.Strings(prefixes)
+	return prefixes, nil
+}
+
+// isLabRole reports whether rest (a namespace name after the prefix) is a
+// lab role: gw, br or n followed by digits.
+func isLabRole(rest string) bool {
+	if rest == gatewayNS || rest == bridgeNS {
+		return true
+	}
+	digits, ok := strings.CutPrefix(rest, "n")
+	if !ok || digits == "" {
+		return false
+	}
+	for _, r := range digits {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // terminate sends SIGTERM to every pid, waits up to two seconds for them
@@ -602,14 +643,27 @@ func isZombie(pid int) bool {
 }
 
 func namespacesWithPrefix(ctx context.Context, prefix string) ([]string, error) {
+	all, err := allNamespaces(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, n := range all {
+		if rest, ok := strings.CutPrefix(n, prefix); ok && isLabRole(rest) {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+func allNamespaces(ctx context.Context) ([]string, error) {
 	out, err := output(ctx, "ip", "netns", "list")
 	if err != nil {
 		return nil, err
 	}
 	var names []string
 	for _, line := range strings.Split(out, "\n") {
-		f := strings.Fields(line)
-		if len(f) > 0 && strings.HasPrefix(f[0], prefix) {
+		if f := strings.Fields(line); len(f) > 0 {
 			names = append(names, f[0])
 		}
 	}

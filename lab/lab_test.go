@@ -125,11 +125,24 @@ func hostNetworkState(t *testing.T) string {
 	t.Helper()
 	testenv.NeedNetns(t)
 	var b strings.Builder
-	names, err := Namespaces(context.Background(), ProcessPrefix())
+	labs, err := Labs(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	fmt.Fprintf(&b, "namespaces %v\n", names)
+	for _, p := range labs {
+		if strings.HasPrefix(p, ProcessPrefix()) {
+			fmt.Fprintf(&b, "lab %s\n", p)
+		}
+	}
+	all, err := allNamespaces(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range all {
+		if strings.HasPrefix(n, ProcessPrefix()) {
+			fmt.Fprintf(&b, "namespace %s\n", n)
+		}
+	}
 	out, err := exec.Command("ip", "-o", "link", "show").CombinedOutput()
 	if err != nil {
 		t.Fatalf("ip link: %v: %s", err, out)

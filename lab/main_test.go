@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/gwdoctor/gwdoctor/internal/testenv"
@@ -14,10 +15,13 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	// Safety net: whatever a failed test left behind goes now, and fails the run.
 	if os.Geteuid() == 0 {
-		if names, err := Namespaces(context.Background(), ProcessPrefix()); err == nil && len(names) > 0 {
-			fmt.Fprintf(os.Stderr, "lab tests left namespaces %v behind: removing them\n", names)
-			Down(context.Background(), ProcessPrefix())
-			code = 1
+		labs, _ := Labs(context.Background())
+		for _, p := range labs {
+			if strings.HasPrefix(p, ProcessPrefix()) {
+				fmt.Fprintf(os.Stderr, "lab tests left lab %s behind: removing it\n", p)
+				Down(context.Background(), p)
+				code = 1
+			}
 		}
 	}
 	os.Exit(code)

@@ -252,10 +252,9 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 			}
 			type labStatus struct {
 				labState
-				Missing   []string `json:"missingNamespaces,omitempty"`
-				DeadPIDs  []int    `json:"deadHelperPids,omitempty"`
-				Healthy   bool     `json:"healthy"`
-				Leftovers []string `json:"leftovers,omitempty"`
+				Missing  []string `json:"missingNamespaces,omitempty"`
+				DeadPIDs []int    `json:"deadHelperPids,omitempty"`
+				Healthy  bool     `json:"healthy"`
 			}
 			var out []labStatus
 			known := map[string]bool{}
@@ -279,17 +278,15 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 				ls.Healthy = len(ls.Missing) == 0 && len(ls.DeadPIDs) == 0
 				out = append(out, ls)
 			}
-			// Namespaces of crashed runs: automatic test prefixes and this one.
+			// Labs nothing recorded: a crashed up, or a test run's.
 			var leftovers []string
-			for _, p := range []string{"gwl", *prefix} {
-				names, err := lab.Namespaces(cmd.Context(), p)
-				if err != nil {
-					return err
-				}
-				for _, n := range names {
-					if !known[n] && !containsString(leftovers, n) {
-						leftovers = append(leftovers, n)
-					}
+			all, err := lab.Labs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, p := range all {
+				if !known[p+"gw"] {
+					leftovers = append(leftovers, p)
 				}
 			}
 			if output == "json" {
@@ -297,7 +294,7 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
 					Labs      []labStatus `json:"labs"`
-					Leftovers []string    `json:"leftoverNamespaces"`
+					Leftovers []string    `json:"leftoverLabs"`
 				}{out, leftovers})
 			}
 			if len(out) == 0 {
@@ -313,17 +310,8 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 				}
 				fmt.Fprintln(s.Out)
 			}
-			if len(leftovers) > 0 {
-				fmt.Fprintf(s.Out, "leftover namespaces with no lab state (a crashed run?): %s\n", strings.Join(leftovers, ", "))
-				var prefixes []string
-				for _, n := range leftovers {
-					if p := n[:strings.LastIndex(n, "-")+1]; p != "" && !containsString(prefixes, p) {
-						prefixes = append(prefixes, p)
-					}
-				}
-				for _, p := range prefixes {
-					fmt.Fprintf(s.Out, "  remove with: gwdoctor lab down --prefix %s\n", p)
-				}
+			for _, p := range leftovers {
+				fmt.Fprintf(s.Out, "leftover lab %s with no state (a crashed run?): remove it with gwdoctor lab down --prefix %s\n", p, p)
 			}
 			return nil
 		},

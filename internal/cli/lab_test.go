@@ -233,18 +233,26 @@ func TestLabStatusNamesLeftovers(t *testing.T) {
 	testenv.NeedNetns(t)
 	useLabStateDir(t)
 	prefix := lab.ProcessPrefix() + "z-"
-	if out, err := exec.Command("ip", "netns", "add", prefix+"n0").CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
 	t.Cleanup(func() { lab.Down(context.Background(), prefix) })
+	// What a crash halfway through lab up leaves; and a namespace that only
+	// looks alike, which must stay.
+	for _, ns := range []string{prefix + "br", prefix + "gw", prefix + "n0", prefix + "x-gw"} {
+		if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+			t.Fatalf("ip netns add: %v: %s", err, out)
+		}
+	}
+	t.Cleanup(func() { exec.Command("ip", "netns", "delete", prefix+"x-gw").Run() })
 	code, out, errw := labMain(t, "lab", "status")
-	if code != 0 || !strings.Contains(out, prefix+"n0") || !strings.Contains(out, "gwdoctor lab down --prefix "+prefix) {
+	if code != 0 || !strings.Contains(out, "leftover lab "+prefix+" ") || !strings.Contains(out, "gwdoctor lab down --prefix "+prefix+"\n") {
 		t.Errorf("lab status: exit %d, stderr %q, out:\n%s", code, errw, out)
 	}
-	if code, out, _ := labMain(t, "lab", "--prefix", prefix, "down"); code != 0 || !strings.Contains(out, "removed 1 namespaces") {
+	if code, out, _ := labMain(t, "lab", "--prefix", prefix, "down"); code != 0 || !strings.Contains(out, "removed 3 namespaces") {
 		t.Errorf("lab down of a leftover: exit %d: %s", code, out)
 	}
 	if names, _ := lab.Namespaces(context.Background(), prefix); len(names) > 0 {
 		t.Errorf("left: %v", names)
+	}
+	if out, _ := exec.Command("ip", "netns", "list").Output(); !strings.Contains(string(out), prefix+"x-gw") {
+		t.Errorf("lab down --prefix %s removed %sx-gw, which belongs to no lab of that prefix", prefix, prefix)
 	}
 }
