@@ -227,7 +227,8 @@ func matchExpr(r *snapshot.Rule, bridge bool) (expr []string, ports snapshot.Por
 func (c *compiler) peerExpr(owner *snapshot.SecurityGroup, r *snapshot.Rule, egress bool) (expr string, skip, problem string) {
 	cidr, groupID, prefixList, field := r.SourceCidr, r.SourceGroupID, r.SourcePrefixListID, "saddr"
 	if egress {
-		cidr, groupID, prefixList, field = r.DestCidr, r.DestGroupID, "", "daddr"
+		// The API names an egress rule's prefix list SourcePrefixListId too.
+		cidr, groupID, field = r.DestCidr, r.DestGroupID, "daddr"
 	}
 	cidr = strings.TrimSpace(cidr)
 	switch {
