@@ -59,7 +59,8 @@ type Options struct {
 	// TeardownOnSignal tears the lab down when the process gets SIGINT or
 	// SIGTERM, then lets the signal kill the process as usual. For tests.
 	TeardownOnSignal bool
-	// HelperLog receives the helpers' standard error; nil discards it.
+	// HelperLog receives the helpers' standard error; nil discards it. A
+	// detached lab's helpers write to it directly when it is an *os.File.
 	HelperLog io.Writer
 }
 
@@ -679,6 +680,11 @@ func (l *Lab) startHelper(ctx context.Context, namespace, role string, env []str
 	cmd.Env = append(append(os.Environ(), HelperEnv+"="+role), env...)
 	h := &helper{namespace: namespace, cmd: cmd, done: make(chan struct{}), stderr: &lockedBuffer{sink: l.opts.HelperLog}}
 	cmd.Stderr = h.stderr
+	if f, ok := l.opts.HelperLog.(*os.File); ok && l.opts.Detach {
+		// A detached helper outlives this process and its pipes: it
+		// writes to the file itself.
+		cmd.Stderr = f
+	}
 	cmd.SysProcAttr = helperSysProcAttr(l.opts.Detach)
 	var stdin io.WriteCloser
 	var err error
