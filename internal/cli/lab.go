@@ -238,7 +238,11 @@ func newLabStatusCmd(s *Streams, prefix *string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status",
 		Short: "Show the labs that are up, their endpoints, and any leftovers",
-		Args:  cobra.NoArgs,
+		Long: `Show every lab that is up (only --prefix's when given): its snapshot, namespaces,
+addresses, endpoints with their listeners, and whether every namespace and listener
+is still there. Labs that nothing recorded (a crashed "lab up", a killed test run)
+are listed with the command that removes them.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if output != "text" && output != "json" {
 				return inputError(fmt.Errorf("-o %q: want text or json", output))
