@@ -204,7 +204,12 @@ func (e *Evaluator) groupReferenceMatch(g *compiledGroup, peer, role string) (Ma
 	if p.typ == snapshot.GroupTypeEnterprise {
 		return NoMatch, "enterprise group " + peer + " cannot be referenced as a " + role
 	}
+	// The gateway's group is in the gateway's VPC when it names none,
+	// whichever side of the reference it is on.
 	ruleVPC, peerVPC := g.vpc, p.vpc
+	if g.id == e.gwID {
+		ruleVPC = e.gwVPC
+	}
 	if peer == e.gwID {
 		peerVPC = e.gwVPC
 	}

@@ -143,11 +143,14 @@ func (w *refWorld) refGroupRef(g *snapshot.SecurityGroup, peer string) tri {
 	if typeOf(p) == "enterprise" {
 		return no
 	}
-	pv := p.VpcID
+	gv, pv := g.VpcID, p.VpcID
+	if g.ID == w.s.Gateway.SecurityGroupID {
+		gv = w.gwVPC
+	}
 	if peer == w.s.Gateway.SecurityGroupID {
 		pv = w.gwVPC
 	}
-	if g.VpcID != "" && pv != "" && g.VpcID != pv {
+	if gv != "" && pv != "" && gv != pv {
 		return no
 	}
 	return yes
