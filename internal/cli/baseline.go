@@ -1,0 +1,40 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/gwdoctor/gwdoctor/checks"
+	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
+)
+
+// loadBaseline loads the --baseline snapshot; nil without one. (Callers
+// reject "-" for both before reading standard input.)
+func loadBaseline(path string, stdin io.Reader) (*snapshot.Snapshot, error) {
+	if path == "" {
+		return nil, nil
+	}
+	base, err := loadSnapshot(path, stdin)
+	if err != nil {
+		return nil, fmt.Errorf("--baseline: %w", err)
+	}
+	return base, nil
+}
+
+// diagnoseAgainst runs the catalog over snap with base as its baseline
+// (View.Baseline, for checks that need one) and over base alone, then
+// annotates the report's findings new / present / fixed and records the
+// endpoints that stopped or started serving.
+func diagnoseAgainst(ctx context.Context, snap *snapshot.Snapshot, src *diagnose.SourceInfo, base *snapshot.Snapshot, baseName string) *diagnose.Report {
+	catalog := checks.All()
+	bv := diagnose.NewView(base)
+	baseReport := diagnose.Run(ctx, bv, catalog)
+	v := diagnose.NewView(snap)
+	v.Baseline = bv
+	report := diagnose.Run(ctx, v, catalog)
+	report.Source = src
+	report.CompareBaseline(baseReport, &diagnose.SourceInfo{Kind: "file", Name: baseName, CapturedAt: base.CapturedAt}, catalog)
+	return report
+}
