@@ -68,6 +68,7 @@ type comparer struct {
 	related  map[string]bool // groups that can affect reachability
 	baseEPOf map[*diagnose.Endpoint]int
 	curEPOf  map[*diagnose.Endpoint]int
+	index    map[indexKey][]int // see indexEndpoints
 }
 
 func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
@@ -101,6 +102,7 @@ func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
 		}
 	}
 	c.related = c.relatedGroups()
+	c.indexEndpoints()
 	return c
 }
 
@@ -129,6 +131,7 @@ func (c *comparer) add(ch *Change) *Change {
 // configure — on either side.
 func (c *comparer) relatedGroups() map[string]bool {
 	rel := map[string]bool{}
+	nodesSeen := map[*snapshot.Node]bool{}
 	for _, v := range []*diagnose.View{c.bv, c.cv} {
 		s := v.Snapshot
 		rel[s.Gateway.SecurityGroupID] = true
@@ -144,7 +147,8 @@ func (c *comparer) relatedGroups() map[string]bool {
 			for _, g := range ep.GroupIDs {
 				rel[g] = true
 			}
-			if ep.Node != nil {
+			if ep.Node != nil && !nodesSeen[ep.Node] {
+				nodesSeen[ep.Node] = true
 				for _, g := range diagnose.NodeGroupIDs(ep.Node) {
 					rel[g] = true
 				}
@@ -176,10 +180,59 @@ func (c *comparer) detect() {
 
 // touch marks every endpoint (either side) for which pred holds.
 func (c *comparer) touch(ch *Change, pred func(ep *diagnose.Endpoint) bool) {
+	for i := range c.eps {
+		c.touchOne(ch, i, pred)
+	}
+}
+
+// touchIn is touch over the endpoints filed under key in the index (see
+// indexEndpoints): the same result, without scanning every endpoint.
+func (c *comparer) touchIn(ch *Change, key indexKey, pred func(ep *diagnose.Endpoint) bool) {
+	for _, i := range c.index[key] {
+		c.touchOne(ch, i, pred)
+	}
+}
+
+func (c *comparer) touchOne(ch *Change, i int, pred func(ep *diagnose.Endpoint) bool) {
+	e := c.eps[i]
+	if (e.base != nil && pred(e.base)) || (e.cur != nil && pred(e.cur)) {
+		ch.touches[i] = true
+	}
+}
+
+// indexKey files endpoints by what can change under them.
+type indexKey struct {
+	kind byte // 'g' group, 'n' node, 'e' ENI, 's' service
+	id   string
+}
+
+func byGroup(id string) indexKey  { return indexKey{'g', id} }
+func byNode(key string) indexKey  { return indexKey{'n', key} }
+func byENI(id string) indexKey    { return indexKey{'e', id} }
+func byService(k string) indexKey { return indexKey{'s', k} }
+
+// indexEndpoints files every endpoint state under its groups, node, ENI and
+// service, on either side, once per key.
+func (c *comparer) indexEndpoints() {
+	c.index = map[indexKey][]int{}
+	var keys []indexKey
 	for i, e := range c.eps {
+		keys = keys[:0]
 		for _, ep := range e.sides() {
-			if pred(ep) {
-				ch.touches[i] = true
+			for _, g := range ep.GroupIDs {
+				keys = append(keys, byGroup(g))
+			}
+			if ep.Node != nil {
+				keys = append(keys, byNode(nodeKey(ep.Node)))
+			}
+			if ep.ENI != nil {
+				keys = append(keys, byENI(ep.ENI.ID))
+			}
+			keys = append(keys, byService(ep.ServiceKey))
+		}
+		for k, key := range keys {
+			if !slices.Contains(keys[:k], key) {
+				c.index[key] = append(c.index[key], i)
 			}
 		}
 	}
@@ -276,45 +329,44 @@ func (c *comparer) authorizations() {
 	sig := func(a *snapshot.Authorization) string {
 		return a.SecurityGroupID + "\x00" + a.PortRange + "\x00" + strings.ToUpper(a.Protocol)
 	}
+	// pairUp pairs each unused base authorization with the first unused
+	// current one of the same key (maps, not nested loops: gateways carry
+	// thousands of authorizations).
+	pairUp := func(key func(*snapshot.Authorization) string, paired func(i, j int)) {
+		free := map[string][]int{}
+		for j := range cur {
+			if k := key(&cur[j]); !usedC[j] && k != "" {
+				free[k] = append(free[k], j)
+			}
+		}
+		for i := range base {
+			k := key(&base[i])
+			if usedB[i] || k == "" || len(free[k]) == 0 {
+				continue
+			}
+			j := free[k][0]
+			free[k] = free[k][1:]
+			usedB[i], usedC[j] = true, true
+			paired(i, j)
+		}
+	}
+	unchanged := func(i, j int) {
+		if base[i].Description != cur[j].Description {
+			c.ignore("descriptions", 1)
+		}
+	}
 	// Same id: the same authorization, possibly edited.
-	for i := range base {
-		for j := range cur {
-			if usedC[j] || base[i].ID == "" || base[i].ID != cur[j].ID {
-				continue
-			}
-			usedB[i], usedC[j] = true, true
-			if sig(&base[i]) == sig(&cur[j]) {
-				if base[i].Description != cur[j].Description {
-					c.ignore("descriptions", 1)
-				}
-				continue
-			}
+	pairUp(func(a *snapshot.Authorization) string { return a.ID }, func(i, j int) {
+		if sig(&base[i]) == sig(&cur[j]) {
+			unchanged(i, j)
+		} else {
 			c.authEdited(&base[i], &cur[j])
-			break
 		}
-	}
+	})
 	// Same content, ids re-issued: unchanged.
-	for i := range base {
-		for j := range cur {
-			if usedB[i] || usedC[j] || sig(&base[i]) != sig(&cur[j]) {
-				continue
-			}
-			usedB[i], usedC[j] = true, true
-			if base[i].Description != cur[j].Description {
-				c.ignore("descriptions", 1)
-			}
-		}
-	}
+	pairUp(sig, unchanged)
 	// Removed and added for the same group: one edit.
-	for i := range base {
-		for j := range cur {
-			if usedB[i] || usedC[j] || base[i].SecurityGroupID != cur[j].SecurityGroupID {
-				continue
-			}
-			usedB[i], usedC[j] = true, true
-			c.authEdited(&base[i], &cur[j])
-		}
-	}
+	pairUp(func(a *snapshot.Authorization) string { return a.SecurityGroupID }, func(i, j int) { c.authEdited(&base[i], &cur[j]) })
 	for i := range base {
 		if !usedB[i] {
 			c.authRemoved(&base[i])
@@ -331,14 +383,11 @@ func (c *comparer) authorizations() {
 }
 
 func (c *comparer) touchAuth(ch *Change, as ...*snapshot.Authorization) {
-	c.touch(ch, func(ep *diagnose.Endpoint) bool {
-		for _, a := range as {
-			if slices.Contains(ep.GroupIDs, a.SecurityGroupID) && coversPort(a.Protocol, a.PortRange, false, ep) {
-				return true
-			}
-		}
-		return false
-	})
+	for _, a := range as {
+		c.touchIn(ch, byGroup(a.SecurityGroupID), func(ep *diagnose.Endpoint) bool {
+			return slices.Contains(ep.GroupIDs, a.SecurityGroupID) && coversPort(a.Protocol, a.PortRange, false, ep)
+		})
+	}
 }
 
 func (c *comparer) authEdited(b, a *snapshot.Authorization) {
@@ -447,12 +496,17 @@ func orAll(p string) string {
 	return strings.ToUpper(p)
 }
 
-// ruleSig is a rule's effective content, description excluded.
+// ruleSig is a rule's effective content: every field but id and description.
 func ruleSig(r *snapshot.Rule) string {
-	rr := *r
-	rr.Description = ""
-	rr.ID = ""
-	return ruleText(&rr) + "|" + rr.SourcePrefixListID + "|" + rr.PortRangeListID
+	pol, prio := r.Policy, r.Priority
+	if pol == "" {
+		pol = snapshot.PolicyAccept
+	}
+	if prio == 0 {
+		prio = 1
+	}
+	return strings.Join([]string{r.Direction, pol, strconv.Itoa(prio), orAll(r.Protocol), r.PortRange, r.SourceGroupID, r.SourceCidr,
+		r.SourcePrefixListID, r.PortRangeListID, r.DestGroupID, r.DestCidr}, "\x00")
 }
 
 func groupIndex(gs []snapshot.SecurityGroup) map[string]*snapshot.SecurityGroup {
@@ -482,8 +536,11 @@ func innerPolicy(g *snapshot.SecurityGroup) string {
 }
 
 func (c *comparer) touchGroup(ch *Change, g string) {
-	gw := c.bv.Snapshot.Gateway.SecurityGroupID == g || c.cv.Snapshot.Gateway.SecurityGroupID == g
-	c.touch(ch, func(ep *diagnose.Endpoint) bool { return gw || slices.Contains(ep.GroupIDs, g) })
+	if c.bv.Snapshot.Gateway.SecurityGroupID == g || c.cv.Snapshot.Gateway.SecurityGroupID == g {
+		c.touch(ch, func(*diagnose.Endpoint) bool { return true }) // the gateway's group is on every path
+		return
+	}
+	c.touchIn(ch, byGroup(g), func(ep *diagnose.Endpoint) bool { return slices.Contains(ep.GroupIDs, g) })
 }
 
 func (c *comparer) groups() {
@@ -580,34 +637,51 @@ func groupsEqual(a, b *snapshot.SecurityGroup) bool {
 
 // rules compares the rules of one related group.
 func (c *comparer) rules(b, a *snapshot.SecurityGroup) {
+	if slices.Equal(b.Rules, a.Rules) {
+		return // the common case: untouched
+	}
 	usedB, usedA := make([]bool, len(b.Rules)), make([]bool, len(a.Rules))
+	sigB, sigA := make([]string, len(b.Rules)), make([]string, len(a.Rules))
+	for i := range b.Rules {
+		sigB[i] = ruleSig(&b.Rules[i])
+	}
+	for j := range a.Rules {
+		sigA[j] = ruleSig(&a.Rules[j])
+	}
 	type pair struct{ i, j int }
 	var edited []pair
-	for i := range b.Rules {
+	pairUp := func(keyB, keyA func(int) string, paired func(i, j int)) {
+		free := map[string][]int{}
 		for j := range a.Rules {
-			if usedA[j] || b.Rules[i].ID == "" || b.Rules[i].ID != a.Rules[j].ID {
-				continue
-			}
-			usedB[i], usedA[j] = true, true
-			if ruleSig(&b.Rules[i]) != ruleSig(&a.Rules[j]) {
-				edited = append(edited, pair{i, j})
-			} else if b.Rules[i].Description != a.Rules[j].Description {
-				c.ignore("descriptions", 1)
-			}
-			break
-		}
-	}
-	for i := range b.Rules {
-		for j := range a.Rules {
-			if usedB[i] || usedA[j] || ruleSig(&b.Rules[i]) != ruleSig(&a.Rules[j]) {
-				continue
-			}
-			usedB[i], usedA[j] = true, true
-			if b.Rules[i].Description != a.Rules[j].Description {
-				c.ignore("descriptions", 1)
+			if k := keyA(j); !usedA[j] && k != "" {
+				free[k] = append(free[k], j)
 			}
 		}
+		for i := range b.Rules {
+			k := keyB(i)
+			if usedB[i] || k == "" || len(free[k]) == 0 {
+				continue
+			}
+			j := free[k][0]
+			free[k] = free[k][1:]
+			usedB[i], usedA[j] = true, true
+			paired(i, j)
+		}
 	}
+	unchanged := func(i, j int) {
+		if b.Rules[i].Description != a.Rules[j].Description {
+			c.ignore("descriptions", 1)
+		}
+	}
+	// Same id: the same rule, possibly edited; then same content under a new id.
+	pairUp(func(i int) string { return b.Rules[i].ID }, func(j int) string { return a.Rules[j].ID }, func(i, j int) {
+		if sigB[i] != sigA[j] {
+			edited = append(edited, pair{i, j})
+		} else {
+			unchanged(i, j)
+		}
+	})
+	pairUp(func(i int) string { return sigB[i] }, func(j int) string { return sigA[j] }, unchanged)
 	for _, p := range edited {
 		br, ar := &b.Rules[p.i], &a.Rules[p.j]
 		if !c.ruleMatters(c.bv, b.ID, p.i) && !c.ruleMatters(c.cv, a.ID, p.j) {
@@ -684,7 +758,11 @@ func (c *comparer) ruleMatters(v *diagnose.View, group string, index int) bool {
 
 func (c *comparer) touchRule(ch *Change, group string, rs ...*snapshot.Rule) {
 	gw := c.cv.Snapshot.Gateway.SecurityGroupID == group || c.bv.Snapshot.Gateway.SecurityGroupID == group
-	c.touch(ch, func(ep *diagnose.Endpoint) bool {
+	touch := func(pred func(*diagnose.Endpoint) bool) { c.touchIn(ch, byGroup(group), pred) }
+	if gw && slices.ContainsFunc(rs, func(r *snapshot.Rule) bool { return r.Direction == snapshot.DirectionEgress }) {
+		touch = func(pred func(*diagnose.Endpoint) bool) { c.touch(ch, pred) } // gateway egress: every path
+	}
+	touch(func(ep *diagnose.Endpoint) bool {
 		for _, r := range rs {
 			onPath := slices.Contains(ep.GroupIDs, group) || (gw && r.Direction == snapshot.DirectionEgress)
 			if onPath && coversPort(r.Protocol, r.PortRange, r.PortRangeListID != "", ep) {
@@ -714,20 +792,12 @@ func nodeSubjects(n *snapshot.Node) []string {
 	return out
 }
 
-// hostsEndpoints reports whether any endpoint, on either side, resolved to n.
-func (c *comparer) hostsEndpoints(key string) bool {
-	for _, e := range c.eps {
-		for _, ep := range e.sides() {
-			if ep.Node != nil && nodeKey(ep.Node) == key {
-				return true
-			}
-		}
-	}
-	return false
-}
+// hostsEndpoints reports whether any endpoint, on either side, resolved to
+// the node with this key.
+func (c *comparer) hostsEndpoints(key string) bool { return len(c.index[byNode(key)]) > 0 }
 
 func (c *comparer) touchNode(ch *Change, key string) {
-	c.touch(ch, func(ep *diagnose.Endpoint) bool { return ep.Node != nil && nodeKey(ep.Node) == key })
+	c.touchIn(ch, byNode(key), func(ep *diagnose.Endpoint) bool { return ep.Node != nil && nodeKey(ep.Node) == key })
 }
 
 func (c *comparer) nodes() {
@@ -804,7 +874,7 @@ func (c *comparer) nodeChanged(b, a *snapshot.Node) {
 			ch := &Change{Kind: KindENIAdded, Subjects: append([]string{ae.ID}, nodeSubjects(a)...),
 				Message: fmt.Sprintf("ENI %s added to node %s with groups %s", ae.ID, diagnose.NodeName(a), listOrNone(ae.SecurityGroupIDs)),
 				After:   strings.Join(ae.SecurityGroupIDs, ","), rank: rankENI, touches: map[int]bool{}}
-			c.touch(ch, onENI(ae.ID))
+			c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
 			if len(ch.touches) > 0 || c.anyRelated(ae.SecurityGroupIDs) {
 				c.add(ch)
 			} else {
@@ -819,13 +889,13 @@ func (c *comparer) nodeChanged(b, a *snapshot.Node) {
 			ch := c.add(&Change{Kind: KindGroupAttached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
 				Message: fmt.Sprintf("group %s attached to ENI %s on node %s (groups now %s)", g, ae.ID, diagnose.NodeName(a), listOrNone(ae.SecurityGroupIDs)),
 				Before:  strings.Join(be.SecurityGroupIDs, ","), After: strings.Join(ae.SecurityGroupIDs, ","), rank: rankENI})
-			c.touch(ch, onENI(ae.ID))
+			c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
 		}
 		for _, g := range setDiff(be.SecurityGroupIDs, ae.SecurityGroupIDs) {
 			ch := c.add(&Change{Kind: KindGroupDetached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
 				Message: fmt.Sprintf("group %s detached from ENI %s on node %s (groups now %s)", g, ae.ID, diagnose.NodeName(a), listOrNone(ae.SecurityGroupIDs)),
 				Before:  strings.Join(be.SecurityGroupIDs, ","), After: strings.Join(ae.SecurityGroupIDs, ","), rank: rankENI + 1})
-			c.touch(ch, onENI(ae.ID))
+			c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
 		}
 	}
 	for i := range b.ENIs {
@@ -836,7 +906,7 @@ func (c *comparer) nodeChanged(b, a *snapshot.Node) {
 		ch := &Change{Kind: KindENIRemoved, Subjects: append([]string{be.ID}, nodeSubjects(a)...),
 			Message: fmt.Sprintf("ENI %s (groups %s) removed from node %s", be.ID, listOrNone(be.SecurityGroupIDs), diagnose.NodeName(a)),
 			Before:  strings.Join(be.SecurityGroupIDs, ","), rank: rankENI, touches: map[int]bool{}}
-		c.touch(ch, onENI(be.ID))
+		c.touchIn(ch, byENI(be.ID), onENI(be.ID))
 		if len(ch.touches) > 0 || c.anyRelated(be.SecurityGroupIDs) {
 			c.add(ch)
 		} else {
@@ -911,14 +981,14 @@ func (c *comparer) services() {
 		b := bs[k]
 		if b == nil {
 			ch := c.add(&Change{Kind: KindServiceAdded, Subjects: []string{k}, Message: fmt.Sprintf("service %s added to the gateway", k), rank: rankService})
-			c.touch(ch, onService(k))
+			c.touchIn(ch, byService(k), onService(k))
 			continue
 		}
 		if orAll(b.Protocol) != orAll(a.Protocol) {
 			ch := c.add(&Change{Kind: KindServiceProtocol, Subjects: []string{k},
 				Message: fmt.Sprintf("service %s protocol changed from %s to %s", k, orAll(b.Protocol), orAll(a.Protocol)),
 				Before:  orAll(b.Protocol), After: orAll(a.Protocol), rank: rankEndpoint})
-			c.touch(ch, onService(k))
+			c.touchIn(ch, byService(k), onService(k))
 		}
 		if b.Source != a.Source {
 			c.ignore("service source types", 1)
@@ -927,7 +997,7 @@ func (c *comparer) services() {
 	for _, b := range c.bv.Services {
 		if !seen[b.Key()] {
 			ch := c.add(&Change{Kind: KindServiceRemoved, Subjects: []string{b.Key()}, Message: fmt.Sprintf("service %s is no longer on the gateway", b.Key()), rank: rankService})
-			c.touch(ch, onService(b.Key()))
+			c.touchIn(ch, byService(b.Key()), onService(b.Key()))
 		}
 	}
 }
@@ -998,9 +1068,9 @@ func (c *comparer) endpoints() {
 			continue
 		}
 		b, a := e.base, e.cur
-		subjects := append(epSubjects(a), epSubjects(b)...)
+		subjects := func() []string { return dedupe(append(epSubjects(a), epSubjects(b)...)) }
 		if b.NodeLabel() != a.NodeLabel() || eniID(b) != eniID(a) {
-			subj := append(slices.Clone(subjects), nodeNames(b, a)...)
+			subj := append(subjects(), nodeNames(b, a)...)
 			subj = append(subj, b.GroupIDs...)
 			subj = append(subj, a.GroupIDs...)
 			verb := "moved"
@@ -1015,7 +1085,7 @@ func (c *comparer) endpoints() {
 			c.ignore("endpoint addresses changed on the same ENI", 1)
 		}
 		if b.Endpoint.Port != a.Endpoint.Port {
-			ch := c.add(&Change{Kind: KindEndpointPort, Subjects: dedupe(append(subjects, a.GroupIDs...)),
+			ch := c.add(&Change{Kind: KindEndpointPort, Subjects: dedupe(append(subjects(), a.GroupIDs...)),
 				Message: fmt.Sprintf("%s now listens on port %d instead of %d; its groups: %s", epName(a), a.Endpoint.Port, b.Endpoint.Port, groupsWithAuth(c.cv, a)),
 				Before:  strconv.Itoa(b.Endpoint.Port), After: strconv.Itoa(a.Endpoint.Port), rank: rankEndpoint})
 			ch.touches[i] = true
@@ -1025,7 +1095,7 @@ func (c *comparer) endpoints() {
 			if !a.Endpoint.IsReady() {
 				kind, msg = KindEndpointNotReady, fmt.Sprintf("%s is no longer ready: the gateway does not send it traffic", epName(a))
 			}
-			ch := c.add(&Change{Kind: kind, Subjects: dedupe(subjects), Message: msg,
+			ch := c.add(&Change{Kind: kind, Subjects: subjects(), Message: msg,
 				Before: readyWord(b), After: readyWord(a), rank: rankEndpoint})
 			ch.touches[i] = true
 		}
@@ -1089,10 +1159,11 @@ func nodeNames(eps ...*diagnose.Endpoint) []string {
 	return out
 }
 
-// epName is "pod orders-7d9f-abc (shop/orders 10.0.0.1:8080)" or the endpoint label.
+// epName is "pod orders-7d9f-abc", or "endpoint shop/orders 10.0.0.1:8080"
+// without a pod name. (Changes list the endpoints they affect beside.)
 func epName(ep *diagnose.Endpoint) string {
 	if ep.Endpoint.Pod != "" {
-		return fmt.Sprintf("pod %s (%s)", ep.Endpoint.Pod, ep.Label())
+		return "pod " + ep.Endpoint.Pod
 	}
 	return "endpoint " + ep.Label()
 }

@@ -147,6 +147,7 @@ type Change struct {
 	Breaking bool `json:"breaking"`
 
 	rank    int
+	order   int             // detection order, for stable ties
 	touches map[int]bool    // indexes into the endpoint states
 	tokens  map[string]bool // subjects, for linking findings
 	rules   []string        // "group\x00ruleID-or-#index" of rules it changes, both sides

@@ -8,6 +8,15 @@ import (
 	"github.com/gwdoctor/gwdoctor/diagnose"
 )
 
+func sortedInts(m map[int]bool) []int {
+	out := make([]int, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
+}
+
 // stateOf is an endpoint's one-word state on one side.
 func stateOf(r *diagnose.EndpointResult) string {
 	if r == nil {
@@ -56,6 +65,23 @@ func (c *comparer) link() *Result {
 		ch.Services = sortedKeys(svcs)
 	}
 
+	// Reverse indexes: endpoint → changes touching it, subject token →
+	// changes, service → changes; each list in detection order.
+	epCauses := make([][]*Change, len(c.eps))
+	tokenChanges, serviceChanges := map[string][]*Change{}, map[string][]*Change{}
+	for n, ch := range c.changes {
+		ch.order = n
+		for _, i := range sortedInts(ch.touches) {
+			epCauses[i] = append(epCauses[i], ch)
+		}
+		for _, tok := range sortedKeys(ch.tokens) {
+			tokenChanges[tok] = append(tokenChanges[tok], ch)
+		}
+		for _, svc := range ch.Services {
+			serviceChanges[svc] = append(serviceChanges[svc], ch)
+		}
+	}
+
 	servingNow, servedBefore := map[string]bool{}, map[string]bool{}
 	for _, e := range c.eps {
 		if serving(e.curRes) {
@@ -101,11 +127,7 @@ func (c *comparer) link() *Result {
 				d.Pod = ep.Endpoint.Pod
 			}
 		}
-		for _, ch := range c.changes {
-			if ch.touches[i] {
-				d.causes = append(d.causes, ch)
-			}
-		}
+		d.causes = slices.Clone(epCauses[i])
 		slices.SortStableFunc(d.causes, func(a, b *Change) int { return score(b, e) - score(a, e) })
 		deltas = append(deltas, d)
 	}
@@ -143,26 +165,32 @@ func (c *comparer) link() *Result {
 			}
 		}
 		linked := map[*Change]bool{}
-		for _, ch := range c.changes {
-			hit := false
-			for _, i := range fd.eps {
-				hit = hit || ch.touches[i]
-			}
-			for s := range subj {
-				hit = hit || ch.tokens[s]
-			}
-			if !hit && len(fd.eps) == 0 {
-				// A finding about a whole service: the changes to its endpoints.
-				for _, s := range f.Services {
-					hit = hit || slices.Contains(ch.Services, s)
+		link := func(chs []*Change) {
+			for _, ch := range chs {
+				if !linked[ch] {
+					linked[ch] = true
+					fd.causes = append(fd.causes, ch)
 				}
 			}
-			if hit {
-				linked[ch] = true
-				fd.causes = append(fd.causes, ch)
+		}
+		for _, i := range fd.eps {
+			link(epCauses[i])
+		}
+		for _, s := range sortedKeys(subj) {
+			link(tokenChanges[s])
+		}
+		if len(fd.eps) == 0 && len(fd.causes) == 0 {
+			// A finding about a whole service: the changes to its endpoints.
+			for _, s := range f.Services {
+				link(serviceChanges[s])
 			}
 		}
-		slices.SortStableFunc(fd.causes, func(a, b *Change) int { return b.rank - a.rank })
+		slices.SortStableFunc(fd.causes, func(a, b *Change) int {
+			if a.rank != b.rank {
+				return b.rank - a.rank
+			}
+			return a.order - b.order
+		})
 		fds = append(fds, fd)
 	}
 
