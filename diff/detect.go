@@ -286,8 +286,14 @@ func (c *comparer) gateway() {
 			Before:  b.VpcID, After: s.VpcID, rank: rankGateway})
 		c.touch(ch, all)
 	}
-	if b.ID != s.ID || b.Name != s.Name {
-		c.ignore("names and ids of the gateway", 1)
+	if b.ID != s.ID {
+		ch := c.add(&Change{Kind: KindGatewayReplaced, Subjects: []string{b.ID, s.ID},
+			Message: fmt.Sprintf("the snapshots are of different gateways: %s, then %s (recreated, or the wrong file?)", b.ID, s.ID),
+			Before:  b.ID, After: s.ID, rank: rankGateway})
+		c.touch(ch, all)
+	}
+	if b.Name != s.Name {
+		c.ignore("names", 1)
 	}
 }
 

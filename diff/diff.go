@@ -54,6 +54,7 @@ const (
 	KindENIAdded          = "eni-added"
 	KindENIRemoved        = "eni-removed"
 	KindNodeVPC           = "node-vpc-changed"
+	KindGatewayReplaced   = "gateway-replaced" // another gateway id
 	KindGatewayGroup      = "gateway-group-changed"
 	KindGatewayAddresses  = "gateway-addresses-changed"
 	KindGatewayVPC        = "gateway-vpc-changed"

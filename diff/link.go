@@ -106,6 +106,8 @@ func (c *comparer) link() *Result {
 			kind = DeltaRegressed // a replacement pod that does not serve
 		case e.curRes == nil && serving(e.baseRes) && !servingNow[e.service()]:
 			kind = DeltaRegressed // the last serving endpoint is gone
+		case e.baseRes == nil && !servedBefore[e.service()] && serving(e.curRes):
+			kind = DeltaRecovered // the first serving endpoint of a service that had none
 		case e.baseRes == nil:
 			kind = DeltaAppeared
 		case e.curRes == nil:

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -213,5 +215,59 @@ func TestVerifyWatchGivesUp(t *testing.T) {
 	var v verify.Verification
 	if err := json.Unmarshal([]byte(out), &v); err != nil || v.Checks < 2 {
 		t.Errorf("json after watching: %v, checks %d", err, v.Checks)
+	}
+}
+
+// verify --probe --watch re-probes at every check: the backend's port is
+// closed at first (refused: blocked), a listener starts after the first
+// check, and the next probe finds it open. Loopback only.
+func TestVerifyWatchReprobes(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	snap := fmt.Sprintf(`version: 1
+gateway: {id: gw-1, securityGroupId: sg-gw, addresses: [192.168.0.0/24], authorizations: [{securityGroupId: sg-a, portRange: 1/65535}]}
+securityGroups:
+  - {id: sg-gw}
+  - id: sg-a
+    rules: [{direction: ingress, policy: accept, protocol: TCP, portRange: 1/65535, sourceGroupId: sg-gw}]
+nodes:
+  - {name: node-a, enis: [{id: eni-a, primary: true, ips: [127.0.0.1], securityGroupIds: [sg-a]}]}
+services:
+  - {name: orders, namespace: shop, endpoints: [{ip: 127.0.0.1, port: %d, pod: orders-0}]}
+`, port)
+	state := filepath.Join(t.TempDir(), "state.yaml")
+	if err := os.WriteFile(state, []byte(snap), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var listener net.Listener
+	afterVerifyCheck = func(n int) {
+		if n == 1 {
+			if listener, err = net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err != nil {
+				t.Errorf("listen: %v", err)
+			}
+		}
+	}
+	t.Cleanup(func() {
+		afterVerifyCheck = nil
+		if listener != nil {
+			listener.Close()
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	t.Setenv("NO_COLOR", "1")
+	code, out, errw := runCtx(ctx, "verify", state, "--probe", "--probe-timeout", "2s", "--watch", "50s", "--interval", "10ms")
+	if code != ExitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errw)
+	}
+	target := fmt.Sprintf("127.0.0.1:%d", port)
+	for _, want := range []string{"check 1: FAIL", "endpoint shop/orders " + target + ": blocked → reachable", "the verification passes"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
 	}
 }
