@@ -54,12 +54,17 @@ type EndpointPair struct{ Base, Current int }
 // rest by service and ip:port. Unpaired ones disappeared (removed, indexes
 // into base) or appeared (added, indexes into cur). Output is in list order.
 func MatchEndpoints(base, cur []EndpointID) (pairs []EndpointPair, removed, added []int) {
+	type podKey struct{ service, pod string }
+	type addrKey struct {
+		service, ip string
+		port        int
+	}
 	usedBase := make([]bool, len(base))
 	usedCur := make([]bool, len(cur))
-	byPod := map[string][]int{}
+	byPod := make(map[podKey][]int, len(base))
 	for i, id := range base {
 		if id.Pod != "" {
-			k := id.Service + "\x00" + id.Pod
+			k := podKey{id.Service, id.Pod}
 			byPod[k] = append(byPod[k], i)
 		}
 	}
@@ -67,17 +72,17 @@ func MatchEndpoints(base, cur []EndpointID) (pairs []EndpointPair, removed, adde
 		if id.Pod == "" {
 			continue
 		}
-		k := id.Service + "\x00" + id.Pod
+		k := podKey{id.Service, id.Pod}
 		if c := byPod[k]; len(c) > 0 {
 			pairs = append(pairs, EndpointPair{c[0], j})
 			usedBase[c[0]], usedCur[j] = true, true
 			byPod[k] = c[1:]
 		}
 	}
-	byAddr := map[string][]int{}
+	byAddr := map[addrKey][]int{}
 	for i, id := range base {
 		if !usedBase[i] {
-			k := id.Service + "\x00" + JoinHostPort(id.IP, id.Port)
+			k := addrKey{id.Service, id.IP, id.Port}
 			byAddr[k] = append(byAddr[k], i)
 		}
 	}
@@ -85,7 +90,7 @@ func MatchEndpoints(base, cur []EndpointID) (pairs []EndpointPair, removed, adde
 		if usedCur[j] {
 			continue
 		}
-		k := id.Service + "\x00" + JoinHostPort(id.IP, id.Port)
+		k := addrKey{id.Service, id.IP, id.Port}
 		if c := byAddr[k]; len(c) > 0 {
 			pairs = append(pairs, EndpointPair{c[0], j})
 			usedBase[c[0]], usedCur[j] = true, true

@@ -69,6 +69,8 @@ type comparer struct {
 	baseEPOf map[*diagnose.Endpoint]int
 	curEPOf  map[*diagnose.Endpoint]int
 	index    map[indexKey][]int // see indexEndpoints
+	// baseAuth and curAuth are each side's authorizations by group.
+	baseAuth, curAuth map[string][]*snapshot.Authorization
 }
 
 func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
@@ -103,6 +105,7 @@ func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
 	}
 	c.related = c.relatedGroups()
 	c.indexEndpoints()
+	c.baseAuth, c.curAuth = authsByGroup(bv.Snapshot), authsByGroup(cv.Snapshot)
 	return c
 }
 
@@ -1010,7 +1013,7 @@ func (c *comparer) services() {
 
 // where describes an endpoint's place: node (pool) and its groups with their
 // authorization for the endpoint's port: "node B in pool np-b (sg-b, not authorized)".
-func where(v *diagnose.View, ep *diagnose.Endpoint) string {
+func where(auths map[string][]*snapshot.Authorization, ep *diagnose.Endpoint) string {
 	node := ep.NodeLabel()
 	if node == "" {
 		node = "an unknown node"
@@ -1025,7 +1028,7 @@ func where(v *diagnose.View, ep *diagnose.Endpoint) string {
 	}
 	var gs []string
 	for _, g := range ep.GroupIDs {
-		gs = append(gs, g+", "+authStatus(v, g, ep))
+		gs = append(gs, g+", "+authStatus(auths, g, ep))
 	}
 	if len(gs) == 0 {
 		gs = []string{"no security groups"}
@@ -1037,15 +1040,12 @@ func where(v *diagnose.View, ep *diagnose.Endpoint) string {
 	return node + eni + " (" + strings.Join(gs, "; ") + ")"
 }
 
-// authStatus says whether the gateway's authorizations cover group g for the
-// endpoint's port: authorized, authorized for other ports, or not authorized.
-func authStatus(v *diagnose.View, g string, ep *diagnose.Endpoint) string {
+// authStatus says whether the gateway's authorizations (auths, by group)
+// cover group g for the endpoint's port: authorized, authorized for other
+// ports, or not authorized.
+func authStatus(auths map[string][]*snapshot.Authorization, g string, ep *diagnose.Endpoint) string {
 	var other []string
-	for i := range v.Snapshot.Gateway.Authorizations {
-		a := &v.Snapshot.Gateway.Authorizations[i]
-		if a.SecurityGroupID != g {
-			continue
-		}
+	for _, a := range auths[g] {
 		if coversPort(a.Protocol, a.PortRange, false, ep) {
 			return "authorized"
 		}
@@ -1057,18 +1057,28 @@ func authStatus(v *diagnose.View, g string, ep *diagnose.Endpoint) string {
 	return "not authorized"
 }
 
+// authsByGroup indexes a snapshot's authorizations by group.
+func authsByGroup(s *snapshot.Snapshot) map[string][]*snapshot.Authorization {
+	m := map[string][]*snapshot.Authorization{}
+	for i := range s.Gateway.Authorizations {
+		a := &s.Gateway.Authorizations[i]
+		m[a.SecurityGroupID] = append(m[a.SecurityGroupID], a)
+	}
+	return m
+}
+
 func (c *comparer) endpoints() {
 	for i, e := range c.eps {
 		switch {
 		case e.base == nil:
 			ch := c.add(&Change{Kind: KindEndpointAdded, Subjects: epSubjects(e.cur),
-				Message: fmt.Sprintf("%s appeared on %s", epName(e.cur), where(c.cv, e.cur)), After: e.cur.Target(), rank: rankService})
+				Message: fmt.Sprintf("%s appeared on %s", epName(e.cur), where(c.curAuth, e.cur)), After: e.cur.Target(), rank: rankService})
 			ch.touches[i] = true
 			c.touchSiblings(ch, e.cur.ServiceKey)
 			continue
 		case e.cur == nil:
 			ch := c.add(&Change{Kind: KindEndpointRemoved, Subjects: epSubjects(e.base),
-				Message: fmt.Sprintf("%s is gone (it ran on %s)", epName(e.base), where(c.bv, e.base)), Before: e.base.Target(), rank: rankService})
+				Message: fmt.Sprintf("%s is gone (it ran on %s)", epName(e.base), where(c.baseAuth, e.base)), Before: e.base.Target(), rank: rankService})
 			ch.touches[i] = true
 			c.touchSiblings(ch, e.base.ServiceKey)
 			continue
@@ -1084,7 +1094,7 @@ func (c *comparer) endpoints() {
 				verb = "moved to another ENI"
 			}
 			ch := c.add(&Change{Kind: KindEndpointMoved, Subjects: dedupe(subj),
-				Message: fmt.Sprintf("%s %s from %s to %s", epName(a), verb, where(c.bv, b), where(c.cv, a)),
+				Message: fmt.Sprintf("%s %s from %s to %s", epName(a), verb, where(c.baseAuth, b), where(c.curAuth, a)),
 				Before:  placeShort(b), After: placeShort(a), rank: rankEndpoint})
 			ch.touches[i] = true
 		} else if b.Endpoint.IP != a.Endpoint.IP {
@@ -1092,7 +1102,7 @@ func (c *comparer) endpoints() {
 		}
 		if b.Endpoint.Port != a.Endpoint.Port {
 			ch := c.add(&Change{Kind: KindEndpointPort, Subjects: dedupe(append(subjects(), a.GroupIDs...)),
-				Message: fmt.Sprintf("%s now listens on port %d instead of %d; its groups: %s", epName(a), a.Endpoint.Port, b.Endpoint.Port, groupsWithAuth(c.cv, a)),
+				Message: fmt.Sprintf("%s now listens on port %d instead of %d; its groups: %s", epName(a), a.Endpoint.Port, b.Endpoint.Port, groupsWithAuth(c.curAuth, a)),
 				Before:  strconv.Itoa(b.Endpoint.Port), After: strconv.Itoa(a.Endpoint.Port), rank: rankEndpoint})
 			ch.touches[i] = true
 		}
@@ -1121,13 +1131,13 @@ func readyWord(ep *diagnose.Endpoint) string {
 	return "not ready"
 }
 
-func groupsWithAuth(v *diagnose.View, ep *diagnose.Endpoint) string {
+func groupsWithAuth(auths map[string][]*snapshot.Authorization, ep *diagnose.Endpoint) string {
 	if len(ep.GroupIDs) == 0 {
 		return "unknown"
 	}
 	var gs []string
 	for _, g := range ep.GroupIDs {
-		gs = append(gs, g+" "+authStatus(v, g, ep))
+		gs = append(gs, g+" "+authStatus(auths, g, ep))
 	}
 	return strings.Join(gs, "; ")
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -212,11 +213,13 @@ func (r *Result) ExitCode() int {
 // between them that matters to reachability, linked to the endpoints and
 // findings it explains. Both snapshots must be valid (snapshot.Load).
 func Compare(ctx context.Context, base, cur *snapshot.Snapshot, opts Options) *Result {
-	bv := diagnose.NewView(base)
-	cv := diagnose.NewView(cur)
+	// The two sides are independent until the current view gets its
+	// baseline: build, then diagnose, both at once.
+	var bv, cv *diagnose.View
+	both(func() { bv = diagnose.NewView(base) }, func() { cv = diagnose.NewView(cur) })
 	cv.Baseline = bv
-	br := diagnose.Run(ctx, bv, opts.Checks)
-	cr := diagnose.Run(ctx, cv, opts.Checks)
+	var br, cr *diagnose.Report
+	both(func() { br = diagnose.Run(ctx, bv, opts.Checks) }, func() { cr = diagnose.Run(ctx, cv, opts.Checks) })
 	cr.CompareBaseline(br, &diagnose.SourceInfo{Kind: "file", Name: opts.BaselineName, CapturedAt: base.CapturedAt}, opts.Checks)
 
 	c := newComparer(bv, cv, br, cr)
@@ -227,6 +230,18 @@ func Compare(ctx context.Context, base, cur *snapshot.Snapshot, opts Options) *R
 	res.Current = Side{Name: opts.CurrentName, CapturedAt: cur.CapturedAt, Summary: cr.Summary}
 	res.BaselineReport, res.CurrentReport = br, cr
 	return res
+}
+
+// both runs a and b concurrently and waits for both.
+func both(a, b func()) {
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		a()
+	}()
+	b()
+	wg.Wait()
 }
 
 // sortedKeys returns a set's members in order.
