@@ -555,7 +555,7 @@ func (c *comparer) touchGroup(ch *Change, g string) {
 func (c *comparer) groups() {
 	bg, cg := groupIndex(c.bv.Snapshot.SecurityGroups), groupIndex(c.cv.Snapshot.SecurityGroups)
 	for _, g := range c.bv.Snapshot.SecurityGroups {
-		if cg[g.ID] != nil {
+		if cg[g.ID] != nil || c.uncollected(g.ID, snapshot.PartSecurityGroups) {
 			continue
 		}
 		if !c.related[g.ID] {
@@ -567,7 +567,7 @@ func (c *comparer) groups() {
 		c.touchGroup(ch, g.ID)
 	}
 	for _, g := range c.cv.Snapshot.SecurityGroups {
-		if bg[g.ID] != nil {
+		if bg[g.ID] != nil || c.uncollected(g.ID, snapshot.PartSecurityGroups) {
 			continue
 		}
 		if !c.related[g.ID] {
@@ -611,7 +611,9 @@ func (c *comparer) groups() {
 				Before:  b.VpcID, After: a.VpcID, rank: rankGroup})
 			c.touchGroup(ch, a.ID)
 		}
-		c.rules(b, a)
+		if !c.uncollected(a.ID, snapshot.PartSecurityGroups, snapshot.PartRules) {
+			c.rules(b, a)
+		}
 	}
 }
 
@@ -1222,7 +1224,6 @@ func (c *comparer) missing() {
 		bm[missingKey(m)] = true
 	}
 	cm := map[string]bool{}
-	all := func(*diagnose.Endpoint) bool { return true }
 	for _, m := range c.cv.Snapshot.Missing {
 		cm[missingKey(m)] = true
 		if bm[missingKey(m)] {
@@ -1233,15 +1234,55 @@ func (c *comparer) missing() {
 			msg += " (" + m.Action + ")"
 		}
 		ch := c.add(&Change{Kind: KindDataMissing, Subjects: append([]string{m.Part}, m.IDs...), Message: msg, After: "missing", rank: rankData})
-		c.touch(ch, all)
+		c.touchMissing(ch, m)
 	}
 	for _, m := range c.bv.Snapshot.Missing {
 		if !cm[missingKey(m)] {
 			ch := c.add(&Change{Kind: KindDataRecovered, Subjects: append([]string{m.Part}, m.IDs...),
 				Message: fmt.Sprintf("%s, missing in the baseline, is in the data now", missingText(m)), Before: "missing", rank: rankData})
-			c.touch(ch, all)
+			c.touchMissing(ch, m)
 		}
 	}
+}
+
+// touchMissing marks the endpoints a missing part can make undecidable: those
+// behind the named groups, on the named nodes or ENIs, of the named services;
+// every endpoint when the part is missing whole.
+func (c *comparer) touchMissing(ch *Change, m snapshot.MissingPart) {
+	all := func(*diagnose.Endpoint) bool { return true }
+	if len(m.IDs) == 0 {
+		c.touch(ch, all)
+		return
+	}
+	for _, id := range m.IDs {
+		switch m.Part {
+		case snapshot.PartSecurityGroups, snapshot.PartRules:
+			c.touchIn(ch, byGroup(id), all)
+		case snapshot.PartNodes, snapshot.PartENIs:
+			c.touchIn(ch, byENI(id), all)
+			for _, key := range []string{"i:" + id, "n:" + id} {
+				c.touchIn(ch, byNode(key), all)
+			}
+		case snapshot.PartServices, snapshot.PartEndpoints:
+			c.touchIn(ch, byService(id), all)
+		default:
+			c.touch(ch, all)
+			return
+		}
+	}
+}
+
+// uncollected reports whether either side could not collect part for id: a
+// difference there is missing data (a data-missing change), not an edit.
+func (c *comparer) uncollected(id string, parts ...string) bool {
+	for _, v := range []*diagnose.View{c.bv, c.cv} {
+		for _, p := range parts {
+			if missing, _ := v.Missing(p, id); missing {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // probes counts recorded probe observations that differ; the verdicts they

@@ -108,6 +108,7 @@ var cases = []struct {
 	result      string
 	regressions []regression
 	kinds       []string // change kinds that must be listed
+	notKinds    []string // change kinds that must not be listed
 	recovered   []string
 	ignored     []string          // ignored categories that must be counted
 	findingLink map[string]string // new finding code → change kind it must be linked to
@@ -172,6 +173,10 @@ var cases = []struct {
 	{name: "endpoints-gone", result: ResultBroken, regressions: []regression{
 		{endpoint: "shop/orders 172.20.1.10:8080", causeKind: KindEndpointRemoved, subject: "orders-7d9f-abc12", text: "(reachable → absent) because pod orders-7d9f-abc12 is gone"},
 	}},
+	{name: "data-missing", result: ResultInconclusive, notKinds: []string{KindRuleRemoved, KindGroupRemoved}, regressions: []regression{
+		{endpoint: "shop/cart 172.20.1.11:8080", causeKind: KindDataMissing, subject: "sg-a", text: "can no longer be verified (reachable → unknown) because rules (sg-a) could not be collected now"},
+		{endpoint: "shop/orders 172.20.1.10:8080", causeKind: KindDataMissing, subject: "sg-a", text: "ecs:DescribeSecurityGroupAttribute"},
+	}},
 	{name: "unrelated-only", result: ResultUnchanged, ignored: []string{"capture time", "descriptions", "names", "unrelated security groups", "rules that do not admit or drop the gateway", "probe observations (their effect is in the endpoint verdicts)"}},
 }
 
@@ -196,6 +201,11 @@ func TestScenarioPairs(t *testing.T) {
 			for _, k := range tc.kinds {
 				if !kinds[k] {
 					t.Errorf("no %s change listed; changes: %v", k, changeKinds(res))
+				}
+			}
+			for _, k := range tc.notKinds {
+				if kinds[k] {
+					t.Errorf("a %s change is listed; changes: %v", k, changeKinds(res))
 				}
 			}
 			var regressed []string

@@ -35,6 +35,9 @@ func broken(after string) bool { return after != diagnose.VerdictUnknown }
 // when it changes the rule that decided the endpoint on either side.
 func score(ch *Change, e *epState) int {
 	s := ch.rank
+	if ch.Kind == KindDataMissing && e.curRes != nil && e.curRes.Verdict == diagnose.VerdictUnknown {
+		return rankDecidingRule + 1 // unknown now because the data is missing: that is the cause
+	}
 	for _, r := range []*diagnose.EndpointResult{e.baseRes, e.curRes} {
 		if r == nil || r.DecidingRule == nil {
 			continue
@@ -351,7 +354,11 @@ type fdelta struct {
 func explainEndpoint(d *EndpointDelta, causes []*Change, fs []*fdelta) Explanation {
 	ex := Explanation{Subject: d.Label(), Causes: []string{}}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s broke (%s → %s)", d.Label(), d.Before, d.After)
+	verb := "broke"
+	if d.After == diagnose.VerdictUnknown {
+		verb = "can no longer be verified"
+	}
+	fmt.Fprintf(&b, "%s %s (%s → %s)", d.Label(), verb, d.Before, d.After)
 	if len(causes) == 0 {
 		b.WriteString(": no change in the data explains it (a probe result, or something outside the snapshot)")
 	} else {
