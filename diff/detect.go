@@ -60,22 +60,21 @@ const (
 )
 
 type comparer struct {
-	bv, cv   *diagnose.View
-	br, cr   *diagnose.Report
-	eps      []*epState
-	changes  []*Change
-	ignored  map[string]int
-	related  map[string]bool // groups that can affect reachability
-	baseEPOf map[*diagnose.Endpoint]int
-	curEPOf  map[*diagnose.Endpoint]int
-	index    map[indexKey][]int // see indexEndpoints
+	bv, cv  *diagnose.View
+	br, cr  *diagnose.Report
+	eps     []*epState
+	changes []*Change
+	ignored map[string]int
+	related map[string]bool    // groups that can affect reachability
+	index   map[indexKey][]int // see indexEndpoints
 	// baseAuth and curAuth are each side's authorizations by group.
 	baseAuth, curAuth map[string][]*snapshot.Authorization
+	nodeKeys          map[*snapshot.Node]string
 }
 
 func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
 	c := &comparer{bv: bv, cv: cv, br: br, cr: cr, ignored: map[string]int{},
-		baseEPOf: map[*diagnose.Endpoint]int{}, curEPOf: map[*diagnose.Endpoint]int{}}
+		nodeKeys: map[*snapshot.Node]string{}}
 	ids := func(v *diagnose.View) []diagnose.EndpointID {
 		out := make([]diagnose.EndpointID, len(v.Endpoints))
 		for i, e := range v.Endpoints {
@@ -95,14 +94,7 @@ func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
 	for _, i := range removed {
 		c.eps = append(c.eps, &epState{base: bv.Endpoints[i], baseRes: &br.Endpoints[i]})
 	}
-	for i, e := range c.eps {
-		if e.base != nil {
-			c.baseEPOf[e.base] = i
-		}
-		if e.cur != nil {
-			c.curEPOf[e.cur] = i
-		}
-	}
+
 	c.related = c.relatedGroups()
 	c.indexEndpoints()
 	c.baseAuth, c.curAuth = authsByGroup(bv.Snapshot), authsByGroup(cv.Snapshot)
@@ -226,7 +218,7 @@ func (c *comparer) indexEndpoints() {
 				keys = append(keys, byGroup(g))
 			}
 			if ep.Node != nil {
-				keys = append(keys, byNode(nodeKey(ep.Node)))
+				keys = append(keys, byNode(c.nodeKeyOf(ep.Node)))
 			}
 			if ep.ENI != nil {
 				keys = append(keys, byENI(ep.ENI.ID))
@@ -784,6 +776,16 @@ func (c *comparer) touchRule(ch *Change, group string, rs ...*snapshot.Rule) {
 	})
 }
 
+// nodeKeyOf is nodeKey, computed once per node.
+func (c *comparer) nodeKeyOf(n *snapshot.Node) string {
+	k, ok := c.nodeKeys[n]
+	if !ok {
+		k = nodeKey(n)
+		c.nodeKeys[n] = k
+	}
+	return k
+}
+
 // nodeKey matches nodes across snapshots: instance id, else name.
 func nodeKey(n *snapshot.Node) string {
 	if n.InstanceID != "" {
@@ -808,7 +810,7 @@ func nodeSubjects(n *snapshot.Node) []string {
 func (c *comparer) hostsEndpoints(key string) bool { return len(c.index[byNode(key)]) > 0 }
 
 func (c *comparer) touchNode(ch *Change, key string) {
-	c.touchIn(ch, byNode(key), func(ep *diagnose.Endpoint) bool { return ep.Node != nil && nodeKey(ep.Node) == key })
+	c.touchIn(ch, byNode(key), func(ep *diagnose.Endpoint) bool { return ep.Node != nil && c.nodeKeyOf(ep.Node) == key })
 }
 
 func (c *comparer) nodes() {
