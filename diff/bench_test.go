@@ -2,7 +2,9 @@ package diff
 
 import (
 	"context"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gwdoctor/gwdoctor/checks"
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -58,6 +60,8 @@ func BenchmarkCompareLarge(b *testing.B) {
 	ctx := context.Background()
 	catalog := checks.All()
 	b.Run("compare", func(b *testing.B) {
+		start := cpuTime()
+		defer reportCPU(b, start)
 		for b.Loop() {
 			res := Compare(ctx, base, cur, Options{Checks: catalog})
 			if res.Result != ResultBroken {
@@ -66,6 +70,8 @@ func BenchmarkCompareLarge(b *testing.B) {
 		}
 	})
 	b.Run("diagnose-twice", func(b *testing.B) {
+		start := cpuTime()
+		defer reportCPU(b, start)
 		for b.Loop() {
 			diagnose.Run(ctx, diagnose.NewView(base), catalog)
 			diagnose.Run(ctx, diagnose.NewView(cur), catalog)
@@ -75,6 +81,8 @@ func BenchmarkCompareLarge(b *testing.B) {
 	br, cr := diagnose.Run(ctx, bv, catalog), diagnose.Run(ctx, cv, catalog)
 	cr.CompareBaseline(br, nil, catalog)
 	b.Run("detect-link", func(b *testing.B) {
+		start := cpuTime()
+		defer reportCPU(b, start)
 		for b.Loop() {
 			c := newComparer(bv, cv, br, cr)
 			c.detect()
@@ -87,4 +95,18 @@ func BenchmarkCompareLarge(b *testing.B) {
 	res := Compare(ctx, base, cur, Options{Checks: catalog})
 	b.Logf("%d changes, %d endpoint deltas (%d regressions), %d finding deltas, %d ignored",
 		len(res.Changes), len(res.Endpoints), res.Summary.Regressions, len(res.Findings), res.Summary.Ignored)
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds cpu-ms/op: steadier than wall time on a shared machine.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }

@@ -5,7 +5,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/gen"
@@ -54,6 +56,8 @@ func BenchmarkDiffCommandLarge(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Run("gwdoctor-diff", func(b *testing.B) {
+		start := cpuTime()
+		defer reportCPU(b, start)
 		for b.Loop() {
 			if code := Main([]string{"diff", base, cur, "-o", "json"}, strings.NewReader(""), io.Discard, io.Discard); code != ExitFindings {
 				b.Fatalf("exit %d", code)
@@ -64,12 +68,29 @@ func BenchmarkDiffCommandLarge(b *testing.B) {
 		if _, err := exec.LookPath("diff"); err != nil {
 			b.Skip("GNU diff not installed")
 		}
+		var child time.Duration // the child process's CPU, not ours
 		for b.Loop() {
 			cmd := exec.Command("diff", "-u", base, cur)
 			cmd.Stdout = io.Discard
 			if err := cmd.Run(); err == nil {
 				b.Fatal("diff found no difference")
 			}
+			child += cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 		}
+		b.ReportMetric(float64(child)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 	})
+}
+
+// cpuTime is the process's user+system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU adds cpu-ms/op: steadier than wall time on a shared machine.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 }
