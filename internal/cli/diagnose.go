@@ -101,9 +101,11 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, serviceFilter(rf.services))
 			}
 			src := &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
-			report := diagnoseSnapshot(cmd.Context(), snap, src)
+			var report *diagnose.Report
 			if base != nil {
 				report = diagnoseAgainst(cmd.Context(), snap, src, base, baseline)
+			} else {
+				report = diagnoseSnapshot(cmd.Context(), snap, src)
 			}
 			report.ApplyFilter(rf.services, sup)
 			return writeReport(s.Out, report, format, failOn)
