@@ -79,7 +79,7 @@ func diffText(w io.Writer, r *diff.Result) error {
 	word, style := resultWord(r)
 	fmt.Fprintf(&b, "%s  %s\n", statusStyle(style).Render(word), diffHeadline(r))
 	if len(r.Explanations) > 0 {
-		fmt.Fprintf(&b, "\n%s\n", styles.bold.Render("Why it broke"))
+		fmt.Fprintf(&b, "\n%s\n", styles.bold.Render(whyHeading(r)))
 		for _, ex := range r.Explanations {
 			fmt.Fprintf(&b, "  %s %s\n", styles.err.Render("✗"), ex.Text)
 			for i, s := range ex.Fix {
@@ -139,6 +139,14 @@ func diffText(w io.Writer, r *diff.Result) error {
 	return err
 }
 
+// whyHeading titles the explanations: broken, or only undecidable now.
+func whyHeading(r *diff.Result) string {
+	if r.Result == diff.ResultInconclusive {
+		return "Why it can no longer be verified"
+	}
+	return "Why it broke"
+}
+
 func ignoredText(ig []diff.IgnoredCount) string {
 	var parts []string
 	for _, i := range ig {
@@ -163,7 +171,7 @@ func diffMarkdown(w io.Writer, r *diff.Result) error {
 	fmt.Fprintf(&b, "## gwdoctor diff: %s → %s\n\n", mdEscape(sideText(r.Baseline)), mdEscape(sideText(r.Current)))
 	fmt.Fprintf(&b, "**%s** — %s\n\n", word, mdEscape(diffHeadline(r)))
 	if len(r.Explanations) > 0 {
-		b.WriteString("### Why it broke\n\n")
+		fmt.Fprintf(&b, "### %s\n\n", whyHeading(r))
 		for _, ex := range r.Explanations {
 			fmt.Fprintf(&b, "- %s\n", mdEscape(ex.Text))
 		}

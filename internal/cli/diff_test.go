@@ -22,6 +22,7 @@ func TestDiffExitCodes(t *testing.T) {
 	for name, want := range map[string]int{
 		"wrong-node": ExitFindings, "deny-rule": ExitFindings, "endpoints-gone": ExitFindings,
 		"unrelated-only": ExitOK, "auth-widened": ExitOK, "node-pool-groups": ExitOK, "auth-added": ExitOK,
+		"data-missing": ExitInconclusive,
 	} {
 		b, c := pair(name)
 		code, out, errw := run(t, "", "diff", b, c, "-o", "json")
