@@ -65,8 +65,8 @@ type comparer struct {
 	eps     []*epState
 	changes []*Change
 	ignored map[string]int
-	related map[string]bool    // groups that can affect reachability
-	index   map[indexKey][]int // see indexEndpoints
+	related map[string]bool           // groups that can affect reachability
+	index   map[byte]map[string][]int // see indexOf
 	// baseAuth and curAuth are each side's authorizations by group.
 	baseAuth, curAuth map[string][]*snapshot.Authorization
 	nodeKeys          map[*snapshot.Node]string
@@ -96,7 +96,7 @@ func newComparer(bv, cv *diagnose.View, br, cr *diagnose.Report) *comparer {
 	}
 
 	c.related = c.relatedGroups()
-	c.indexEndpoints()
+	c.index = map[byte]map[string][]int{}
 	c.baseAuth, c.curAuth = authsByGroup(bv.Snapshot), authsByGroup(cv.Snapshot)
 	return c
 }
@@ -181,9 +181,9 @@ func (c *comparer) touch(ch *Change, pred func(ep *diagnose.Endpoint) bool) {
 }
 
 // touchIn is touch over the endpoints filed under key in the index (see
-// indexEndpoints): the same result, without scanning every endpoint.
+// indexOf): the same result, without scanning every endpoint.
 func (c *comparer) touchIn(ch *Change, key indexKey, pred func(ep *diagnose.Endpoint) bool) {
-	for _, i := range c.index[key] {
+	for _, i := range c.indexOf(key.kind)[key.id] {
 		c.touchOne(ch, i, pred)
 	}
 }
@@ -206,31 +206,41 @@ func byNode(key string) indexKey  { return indexKey{'n', key} }
 func byENI(id string) indexKey    { return indexKey{'e', id} }
 func byService(k string) indexKey { return indexKey{'s', k} }
 
-// indexEndpoints files every endpoint state under its groups, node, ENI and
-// service, on either side, once per key.
-func (c *comparer) indexEndpoints() {
-	c.index = map[indexKey][]int{}
-	var keys []indexKey
+// indexOf files every endpoint state under its groups, node, ENI or service
+// (one kind), on either side, once per id. Built on first use: most diffs
+// need only some kinds.
+func (c *comparer) indexOf(kind byte) map[string][]int {
+	if idx, ok := c.index[kind]; ok {
+		return idx
+	}
+	idx := map[string][]int{}
+	var ids []string
 	for i, e := range c.eps {
-		keys = keys[:0]
+		ids = ids[:0]
 		for _, ep := range e.sides() {
-			for _, g := range ep.GroupIDs {
-				keys = append(keys, byGroup(g))
+			switch kind {
+			case 'g':
+				ids = append(ids, ep.GroupIDs...)
+			case 'n':
+				if ep.Node != nil {
+					ids = append(ids, c.nodeKeyOf(ep.Node))
+				}
+			case 'e':
+				if ep.ENI != nil {
+					ids = append(ids, ep.ENI.ID)
+				}
+			case 's':
+				ids = append(ids, ep.ServiceKey)
 			}
-			if ep.Node != nil {
-				keys = append(keys, byNode(c.nodeKeyOf(ep.Node)))
-			}
-			if ep.ENI != nil {
-				keys = append(keys, byENI(ep.ENI.ID))
-			}
-			keys = append(keys, byService(ep.ServiceKey))
 		}
-		for k, key := range keys {
-			if !slices.Contains(keys[:k], key) {
-				c.index[key] = append(c.index[key], i)
+		for k, id := range ids {
+			if !slices.Contains(ids[:k], id) {
+				idx[id] = append(idx[id], i)
 			}
 		}
 	}
+	c.index[kind] = idx
+	return idx
 }
 
 func protoOf(ep *diagnose.Endpoint) string {
@@ -807,7 +817,7 @@ func nodeSubjects(n *snapshot.Node) []string {
 
 // hostsEndpoints reports whether any endpoint, on either side, resolved to
 // the node with this key.
-func (c *comparer) hostsEndpoints(key string) bool { return len(c.index[byNode(key)]) > 0 }
+func (c *comparer) hostsEndpoints(key string) bool { return len(c.indexOf('n')[key]) > 0 }
 
 func (c *comparer) touchNode(ch *Change, key string) {
 	c.touchIn(ch, byNode(key), func(ep *diagnose.Endpoint) bool { return ep.Node != nil && c.nodeKeyOf(ep.Node) == key })

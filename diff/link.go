@@ -2,7 +2,9 @@ package diff
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -55,15 +57,12 @@ func score(ch *Change, e *epState) int {
 func (c *comparer) link() *Result {
 	res := &Result{Changes: []Change{}, Endpoints: []EndpointDelta{}, Findings: []FindingDelta{}, Explanations: []Explanation{}, Ignored: []IgnoredCount{}}
 
-	// Services and tokens of each change, from the endpoints it touches.
+	// Services of each change, from the endpoints it touches. (Findings
+	// reach the changes touching the endpoints they name through epCauses.)
 	for _, ch := range c.changes {
 		svcs := setOf(ch.Services)
 		for i := range ch.touches {
-			e := c.eps[i]
-			svcs[e.service()] = true
-			for _, ep := range e.sides() {
-				ch.tokens[ep.Label()] = true
-			}
+			svcs[c.eps[i].service()] = true
 		}
 		ch.Services = sortedKeys(svcs)
 	}
@@ -139,33 +138,61 @@ func (c *comparer) link() *Result {
 
 	// Findings that appeared or went away, each linked to the changes that
 	// touch its subjects.
-	labelIdx := func(base bool) map[string]int {
-		m := map[string]int{}
+	// Findings name endpoints by label ("ns/name ip:port"); match labels to
+	// endpoint states structurally, without formatting every endpoint's label.
+	type epAddr struct {
+		service, ip string
+		port        int
+	}
+	labelIdx := func(base bool) map[epAddr]int {
+		m := make(map[epAddr]int, len(c.eps))
 		for i, e := range c.eps {
 			ep := e.cur
 			if base {
 				ep = e.base
 			}
 			if ep != nil {
-				m[ep.Label()] = i
+				m[epAddr{ep.ServiceKey, ep.Endpoint.IP, ep.Endpoint.Port}] = i
 			}
 		}
 		return m
 	}
-	curLabels, baseLabels := labelIdx(false), labelIdx(true)
+	var curLabels, baseLabels map[epAddr]int
+	lookupLabel := func(label string, base bool) (int, bool) {
+		svc, target, ok := strings.Cut(label, " ")
+		if !ok {
+			return 0, false
+		}
+		host, portText, err := net.SplitHostPort(target)
+		if err != nil {
+			return 0, false
+		}
+		port, err := strconv.Atoi(portText)
+		if err != nil {
+			return 0, false
+		}
+		if base {
+			if baseLabels == nil {
+				baseLabels = labelIdx(true)
+			}
+			i, ok := baseLabels[epAddr{svc, host, port}]
+			return i, ok
+		}
+		if curLabels == nil {
+			curLabels = labelIdx(false)
+		}
+		i, ok := curLabels[epAddr{svc, host, port}]
+		return i, ok
+	}
 	var fds []*fdelta
 	for _, f := range c.cr.Findings {
 		if f.Status == diagnose.StatusPresent || f.Status == "" {
 			continue
 		}
 		fd := &fdelta{FindingDelta: FindingDelta{Status: f.Status, Key: f.Key(), Finding: f}}
-		labels := curLabels
-		if f.Status != diagnose.StatusNew {
-			labels = baseLabels
-		}
 		subj := setOf(f.Subjects)
 		for _, s := range f.Subjects {
-			if i, ok := labels[s]; ok {
+			if i, ok := lookupLabel(s, f.Status != diagnose.StatusNew); ok {
 				fd.eps = append(fd.eps, i)
 			}
 		}
