@@ -38,3 +38,11 @@ func diagnoseAgainst(ctx context.Context, snap *snapshot.Snapshot, src *diagnose
 	report.CompareBaseline(baseReport, &diagnose.SourceInfo{Kind: "file", Name: baseName, CapturedAt: base.CapturedAt}, catalog)
 	return report
 }
+
+// warnOtherGateway warns when the baseline is of another gateway: the
+// comparison then says little (a recreated gateway, or the wrong file).
+func warnOtherGateway(w io.Writer, base, cur *snapshot.Snapshot) {
+	if base.Gateway.ID != cur.Gateway.ID {
+		fmt.Fprintf(w, "gwdoctor: warning: the baseline is of gateway %s, the current state of gateway %s: is it the right file?\n", base.Gateway.ID, cur.Gateway.ID)
+	}
+}

@@ -95,3 +95,24 @@ func TestDiagnoseBaselineInputErrors(t *testing.T) {
 	}
 	_ = b
 }
+
+func TestBaselineOfAnotherGatewayWarns(t *testing.T) {
+	b, c := pair("wrong-node")
+	data, err := os.ReadFile(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := filepath.Join(t.TempDir(), "other.yaml")
+	if err := os.WriteFile(other, []byte(strings.Replace(string(data), "id: gw-1", "id: gw-2", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"diagnose", other, "--baseline", b}, {"verify", other, "--baseline", b}, {"diff", b, other}} {
+		_, _, errw := run(t, "", args...)
+		if !strings.Contains(errw, "the baseline is of gateway gw-1, the current state of gateway gw-2") {
+			t.Errorf("%v: no warning about another gateway: %q", args, errw)
+		}
+	}
+	if _, _, errw := run(t, "", "diff", b, c); strings.Contains(errw, "warning") {
+		t.Errorf("same gateway, yet %q", errw)
+	}
+}

@@ -103,6 +103,7 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			src := &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
 			var report *diagnose.Report
 			if base != nil {
+				warnOtherGateway(s.Err, base, snap)
 				report = diagnoseAgainst(cmd.Context(), snap, src, base, baseline)
 			} else {
 				report = diagnoseSnapshot(cmd.Context(), snap, src)

@@ -53,6 +53,7 @@ served are now unknown, and nothing worse.`,
 			if err != nil {
 				return inputError(err)
 			}
+			warnOtherGateway(s.Err, base, cur)
 			res := diff.Compare(cmd.Context(), base, cur, diff.Options{Checks: checks.All(), BaselineName: args[0], CurrentName: args[1]})
 			w := s.Out
 			if format == render.FormatText {

@@ -49,6 +49,8 @@ type verifier struct {
 	baseView   *diagnose.View
 	baseReport *diagnose.Report
 	baseSrc    *diagnose.SourceInfo
+	warn       io.Writer // warnings (standard error)
+	warned     bool
 }
 
 func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
@@ -58,6 +60,10 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	}
 	if err := checkServices(snap, vr.services); err != nil {
 		return nil, err
+	}
+	if vr.baseView != nil && !vr.warned {
+		vr.warned = true
+		warnOtherGateway(vr.warn, vr.baseView.Snapshot, snap)
 	}
 	if vr.probe != nil {
 		vr.probe(ctx, snap)
@@ -138,7 +144,7 @@ reachable, and nothing worse).`,
 					}
 				}
 			}
-			vr := &verifier{source: fileSource(args[0], s.In), services: services, catalog: checks.All()}
+			vr := &verifier{source: fileSource(args[0], s.In), services: services, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
 				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot) {
 					probeEndpoints(ctx, s, snap, pf.from, probeOpts, serviceFilter(services))
