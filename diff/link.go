@@ -302,7 +302,7 @@ func (c *comparer) link() *Result {
 		case DeltaRegressed:
 			res.Summary.Regressions++
 			fs := newAbout[d.idx]
-			res.Explanations = append(res.Explanations, explainEndpoint(&d.EndpointDelta, d.causes, fs))
+			res.Explanations = append(res.Explanations, explainEndpoint(&d.EndpointDelta, c.eps[d.idx], d.causes, fs))
 			for _, fd := range fs {
 				explained[fd.Key] = true
 			}
@@ -378,7 +378,7 @@ type fdelta struct {
 
 // explainEndpoint writes the answer for one regressed endpoint: what changed
 // in its state, the most likely cause, the finding that names it and its fix.
-func explainEndpoint(d *EndpointDelta, causes []*Change, fs []*fdelta) Explanation {
+func explainEndpoint(d *EndpointDelta, e *epState, causes []*Change, fs []*fdelta) Explanation {
 	ex := Explanation{Subject: d.Label(), Causes: []string{}}
 	var b strings.Builder
 	verb := "broke"
@@ -387,7 +387,7 @@ func explainEndpoint(d *EndpointDelta, causes []*Change, fs []*fdelta) Explanati
 	}
 	fmt.Fprintf(&b, "%s %s (%s → %s)", d.Label(), verb, d.Before, d.After)
 	if len(causes) == 0 {
-		b.WriteString(": no change in the data explains it (a probe result, or something outside the snapshot)")
+		b.WriteString(": " + unexplained(e))
 	} else {
 		fmt.Fprintf(&b, " because %s [%s]", causes[0].Message, causes[0].ID)
 		var also []string
@@ -411,6 +411,34 @@ func explainEndpoint(d *EndpointDelta, causes []*Change, fs []*fdelta) Explanati
 	}
 	ex.Text = b.String()
 	return ex
+}
+
+// unexplained says what is left when no configuration change touches the
+// endpoint: a probe that now disagrees, or nothing in the data.
+func unexplained(e *epState) string {
+	probe := func(r *diagnose.EndpointResult) string {
+		if r == nil || r.Probe == "" {
+			return ""
+		}
+		p := r.Probe
+		if r.ProbeFrom != "" {
+			p += " from " + r.ProbeFrom
+		}
+		return p
+	}
+	before, after := probe(e.baseRes), probe(e.curRes)
+	if after != "" && after != before {
+		was := ""
+		if before != "" {
+			was = " (it was " + before + ")"
+		}
+		why := "something the snapshot does not model drops it (host firewall, NetworkPolicy, network ACL)"
+		if e.curRes.Probe == "refused" {
+			why = "the host answers but nothing listens on the port (the service is down, or listens elsewhere)"
+		}
+		return fmt.Sprintf("no configuration change explains it, but the probe now answers %s%s: %s", after, was, why)
+	}
+	return "no change in the data explains it (something the snapshot does not model changed)"
 }
 
 // explainFinding writes the answer for a new error finding that no
