@@ -80,8 +80,9 @@ func diffText(w io.Writer, r *diff.Result) error {
 	fmt.Fprintf(&b, "%s  %s\n", statusStyle(style).Render(word), diffHeadline(r))
 	if len(r.Explanations) > 0 {
 		fmt.Fprintf(&b, "\n%s\n", styles.bold.Render(whyHeading(r)))
-		for _, ex := range r.Explanations {
-			fmt.Fprintf(&b, "  %s %s\n", styles.err.Render("✗"), ex.Text)
+		for _, g := range groupExplanations(r.Explanations) {
+			ex := g.ex
+			fmt.Fprintf(&b, "  %s %s\n", styles.err.Render("✗"), g.text())
 			for i, s := range ex.Fix {
 				if i > 0 {
 					fmt.Fprintf(&b, "      %d. %s\n", i+1, s)
@@ -139,6 +140,53 @@ func diffText(w io.Writer, r *diff.Result) error {
 	return err
 }
 
+// explanationGroup is explanations that say the same of several endpoints:
+// at scale one cause breaks hundreds of them, and the reader needs the cause
+// once (JSON keeps one explanation per endpoint).
+type explanationGroup struct {
+	subjects []string
+	rest     string // the text after the subject
+	ex       diff.Explanation
+}
+
+// groupExplanations merges explanations whose text, subject aside, is
+// identical, in order of first appearance.
+func groupExplanations(exs []diff.Explanation) []*explanationGroup {
+	var out []*explanationGroup
+	index := map[string]*explanationGroup{}
+	for _, ex := range exs {
+		rest, ok := strings.CutPrefix(ex.Text, ex.Subject)
+		if !ok || ex.Subject == "" {
+			out = append(out, &explanationGroup{subjects: []string{ex.Subject}, ex: ex})
+			continue
+		}
+		if g := index[rest]; g != nil {
+			g.subjects = append(g.subjects, ex.Subject)
+			continue
+		}
+		g := &explanationGroup{subjects: []string{ex.Subject}, rest: rest, ex: ex}
+		index[rest] = g
+		out = append(out, g)
+	}
+	return out
+}
+
+// shownSubjects is how many endpoints a group names before "and N more".
+const shownSubjects = 3
+
+func (g *explanationGroup) text() string {
+	if len(g.subjects) == 1 {
+		return g.ex.Text
+	}
+	names := g.subjects
+	more := ""
+	if len(names) > shownSubjects {
+		more = fmt.Sprintf(" and %d more", len(names)-shownSubjects)
+		names = names[:shownSubjects]
+	}
+	return fmt.Sprintf("%d endpoints (%s%s)%s", len(g.subjects), strings.Join(names, ", "), more, g.rest)
+}
+
 // whyHeading titles the explanations: broken, or only undecidable now.
 func whyHeading(r *diff.Result) string {
 	if r.Result == diff.ResultInconclusive {
@@ -172,8 +220,8 @@ func diffMarkdown(w io.Writer, r *diff.Result) error {
 	fmt.Fprintf(&b, "**%s** — %s\n\n", word, mdEscape(diffHeadline(r)))
 	if len(r.Explanations) > 0 {
 		fmt.Fprintf(&b, "### %s\n\n", whyHeading(r))
-		for _, ex := range r.Explanations {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(ex.Text))
+		for _, g := range groupExplanations(r.Explanations) {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(g.text()))
 		}
 		b.WriteString("\n")
 		for _, ex := range r.Explanations {
