@@ -16,7 +16,7 @@ func TestExplanationsGroupedByCause(t *testing.T) {
 	exs = append(exs, diff.Explanation{Subject: "shop/cart 10.0.0.9:8080", Text: "shop/cart 10.0.0.9:8080 broke (reachable → blocked) because pod cart-1 moved [C2]"})
 	r := &diff.Result{Result: diff.ResultBroken, Explanations: exs}
 	var b strings.Builder
-	if err := WriteDiff(&b, r, FormatText); err != nil {
+	if err := WriteDiff(Terminal(&b), r, FormatText); err != nil { // not a terminal: plain text
 		t.Fatal(err)
 	}
 	want := "✗ 5 endpoints (shop/orders 10.0.0.1:8080, shop/orders 10.0.0.2:8080, shop/orders 10.0.0.3:8080 and 2 more) broke (reachable → blocked) because rule sg-a/sgr-1 removed [C1]"
