@@ -851,8 +851,8 @@ func (c *comparer) nodes() {
 	for i := range c.bv.Snapshot.Nodes {
 		b := &c.bv.Snapshot.Nodes[i]
 		k := nodeKey(b)
-		if cn[k] {
-			continue
+		if cn[k] || c.uncollected(b.InstanceID, snapshot.PartNodes, snapshot.PartENIs) {
+			continue // present, or not collected now (a data-missing change says so)
 		}
 		if !c.hostsEndpoints(k) {
 			c.ignore("nodes added or removed that host no endpoint", 1)
@@ -909,16 +909,20 @@ func (c *comparer) nodeChanged(b, a *snapshot.Node) {
 			c.ignore("ENI address lists", 1)
 		}
 		for _, g := range setDiff(ae.SecurityGroupIDs, be.SecurityGroupIDs) {
-			ch := c.add(&Change{Kind: KindGroupAttached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
+			ch := c.addIfRelevant(g, byENI(ae.ID), &Change{Kind: KindGroupAttached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
 				Message: fmt.Sprintf("group %s attached to ENI %s on node %s (groups now %s)", g, ae.ID, diagnose.NodeName(a), listOrNone(ae.SecurityGroupIDs)),
 				Before:  strings.Join(be.SecurityGroupIDs, ","), After: strings.Join(ae.SecurityGroupIDs, ","), rank: rankENI})
-			c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
+			if ch != nil {
+				c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
+			}
 		}
 		for _, g := range setDiff(be.SecurityGroupIDs, ae.SecurityGroupIDs) {
-			ch := c.add(&Change{Kind: KindGroupDetached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
+			ch := c.addIfRelevant(g, byENI(ae.ID), &Change{Kind: KindGroupDetached, Subjects: append([]string{g, ae.ID}, nodeSubjects(a)...),
 				Message: fmt.Sprintf("group %s detached from ENI %s on node %s (groups now %s)", g, ae.ID, diagnose.NodeName(a), listOrNone(ae.SecurityGroupIDs)),
 				Before:  strings.Join(be.SecurityGroupIDs, ","), After: strings.Join(ae.SecurityGroupIDs, ","), rank: rankENI + 1})
-			c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
+			if ch != nil {
+				c.touchIn(ch, byENI(ae.ID), onENI(ae.ID))
+			}
 		}
 	}
 	for i := range b.ENIs {
@@ -936,6 +940,16 @@ func (c *comparer) nodeChanged(b, a *snapshot.Node) {
 			c.ignore("ENIs added or removed that carry no endpoint", 1)
 		}
 	}
+}
+
+// addIfRelevant adds a group attach/detach when the ENI carries an endpoint
+// or the group is related; otherwise it only counts it (nil).
+func (c *comparer) addIfRelevant(group string, eni indexKey, ch *Change) *Change {
+	if len(c.indexOf(eni.kind)[eni.id]) == 0 && !c.related[group] {
+		c.ignore("groups attached to or detached from ENIs that carry no endpoint", 1)
+		return nil
+	}
+	return c.add(ch)
 }
 
 func (c *comparer) anyRelated(gs []string) bool {
@@ -1088,13 +1102,13 @@ func (c *comparer) endpoints() {
 			ch := c.add(&Change{Kind: KindEndpointAdded, Subjects: epSubjects(e.cur),
 				Message: fmt.Sprintf("%s appeared on %s", epName(e.cur), where(c.curAuth, e.cur)), After: e.cur.Target(), rank: rankService})
 			ch.touches[i] = true
-			c.touchSiblings(ch, e.cur.ServiceKey)
+			ch.Services = append(ch.Services, e.cur.ServiceKey) // a service that gains or loses endpoints changes as a whole
 			continue
 		case e.cur == nil:
 			ch := c.add(&Change{Kind: KindEndpointRemoved, Subjects: epSubjects(e.base),
 				Message: fmt.Sprintf("%s is gone (it ran on %s)", epName(e.base), where(c.baseAuth, e.base)), Before: e.base.Target(), rank: rankService})
 			ch.touches[i] = true
-			c.touchSiblings(ch, e.base.ServiceKey)
+			ch.Services = append(ch.Services, e.base.ServiceKey)
 			continue
 		}
 		b, a := e.base, e.cur
@@ -1130,12 +1144,6 @@ func (c *comparer) endpoints() {
 			ch.touches[i] = true
 		}
 	}
-}
-
-// touchSiblings marks the service's other endpoints: a service that loses or
-// gains endpoints changes for all of them (service-down, partial reachability).
-func (c *comparer) touchSiblings(ch *Change, svc string) {
-	ch.Services = append(ch.Services, svc)
 }
 
 func readyWord(ep *diagnose.Endpoint) string {
