@@ -30,6 +30,7 @@ func TestVerifyExitCodes(t *testing.T) {
 		"no baseline, all work":    {[]string{wb}, ExitOK},
 		"no baseline, one blocked": {[]string{ab}, ExitFindings},
 		"baseline was broken":      {[]string{ab, "--baseline", ab}, ExitOK}, // search blocked then and now: not required
+		"only the healthy service": {[]string{wc, "--baseline", wb, "--service", "shop/cart"}, ExitOK},
 	} {
 		code, out, errw := run(t, "", append([]string{"verify"}, c.args...)...)
 		if code != c.want {
