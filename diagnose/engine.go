@@ -180,6 +180,9 @@ func runGuarded(p *Pass) (err error) {
 func SortFindings(fs []Finding) {
 	sort.SliceStable(fs, func(i, j int) bool {
 		a, b := &fs[i], &fs[j]
+		if ra, rb := statusRank(a.Status), statusRank(b.Status); ra != rb {
+			return ra < rb
+		}
 		if a.Level() != b.Level() {
 			return a.Level() > b.Level()
 		}

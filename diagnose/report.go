@@ -23,6 +23,9 @@ type Report struct {
 	CheckErrors   []CheckError     `json:"checkErrors,omitempty"`
 	// Filter says what --service / --suppress hid, when anything was.
 	Filter *FilterInfo `json:"filter,omitempty"`
+	// Baseline compares the report with a baseline report (diagnose
+	// --baseline): findings then carry Status, and fixed ones are listed.
+	Baseline *BaselineInfo `json:"baseline,omitempty"`
 }
 
 // GatewayInfo names the gateway.
@@ -167,6 +170,9 @@ func (r *Report) finish() {
 		}
 	}
 	for i := range r.Findings {
+		if !r.Findings[i].Counted() {
+			continue
+		}
 		switch r.Findings[i].Level() {
 		case Error:
 			sum.Errors++
@@ -241,6 +247,12 @@ func (r *Report) ApplyFilter(services []string, suppress []Suppression) {
 	}
 	r.Findings = kept
 	r.Filter = info
+	if r.Baseline != nil {
+		if len(services) > 0 {
+			r.Baseline.filter(services)
+		}
+		r.Baseline.recount(r.Findings)
+	}
 	r.finish()
 }
 
@@ -277,7 +289,7 @@ func (r *Report) ExitCode(t FailOn) int {
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.Code != CodeVerdictUnknown && f.Code != CodeCheckSkipped && f.Level() >= t.Severity {
+		if f.Counted() && f.Code != CodeVerdictUnknown && f.Code != CodeCheckSkipped && f.Level() >= t.Severity {
 			return 1
 		}
 	}
@@ -285,7 +297,7 @@ func (r *Report) ExitCode(t FailOn) int {
 		return 3
 	}
 	for i := range r.Findings {
-		if r.Findings[i].Code == CodeVerdictUnknown {
+		if r.Findings[i].Counted() && r.Findings[i].Code == CodeVerdictUnknown {
 			return 3
 		}
 	}

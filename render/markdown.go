@@ -14,6 +14,7 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## gwdoctor report: %s\n\n", mdEscape(gatewayLine(r)))
 	fmt.Fprintf(&b, "**%s**\n\n", mdEscape(summaryLine(r.Summary)))
+	writeBaselineMarkdown(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {
 		fmt.Fprintf(&b, "### %s — %s\n\n", mdEscape(g.key), g.status())
@@ -60,7 +61,11 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 }
 
 func writeMarkdownFinding(b *strings.Builder, f *diagnose.Finding) {
-	fmt.Fprintf(b, "#### %s %s `%s`: %s\n\n", strings.ToUpper(f.Level().String()), f.Code, f.Check, mdEscape(f.Message))
+	tag := ""
+	if f.Status == diagnose.StatusNew {
+		tag = "NEW "
+	}
+	fmt.Fprintf(b, "#### %s%s %s `%s`: %s\n\n", tag, strings.ToUpper(f.Level().String()), f.Code, f.Check, mdEscape(f.Message))
 	if len(f.Chain) > 0 {
 		fmt.Fprintf(b, "Path: %s\n\n", mdEscape(chainText(f.Chain, false)))
 	}

@@ -89,8 +89,8 @@ func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagn
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.Code == diagnose.CodeCheckSkipped {
-			continue
+		if f.Code == diagnose.CodeCheckSkipped || !f.Counted() {
+			continue // skipped checks and fixed findings have blocks of their own
 		}
 		if len(f.Services) == 0 {
 			global = append(global, f)

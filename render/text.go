@@ -90,6 +90,7 @@ func Text(w io.Writer, r *diagnose.Report) error {
 		}
 		fmt.Fprintf(&b, "%s\n", styles.dim.Render(strings.Join(parts, " · ")))
 	}
+	writeBaselineText(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {
 		b.WriteString("\n")
@@ -188,7 +189,11 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 
 func writeFinding(b *strings.Builder, f *diagnose.Finding) {
 	sev := f.Level()
-	fmt.Fprintf(b, "\n  %s %s %s\n", severityStyle(sev).Render(strings.ToUpper(sev.String())),
+	tag := ""
+	if f.Status == diagnose.StatusNew {
+		tag = styles.err.Render("NEW") + " "
+	}
+	fmt.Fprintf(b, "\n  %s%s %s %s\n", tag, severityStyle(sev).Render(strings.ToUpper(sev.String())),
 		styles.code.Render(f.Code+" "+f.Check), f.Message)
 	if len(f.Chain) > 0 {
 		fmt.Fprintf(b, "    %s %s\n", styles.label.Render("path:"), chainText(f.Chain, true))

@@ -55,8 +55,9 @@ func (f *reportFlags) parsed() (render.Format, diagnose.FailOn, []diagnose.Suppr
 
 func newDiagnoseCmd(s *Streams) *cobra.Command {
 	var (
-		rf reportFlags
-		pf endpointProbeFlags
+		rf       reportFlags
+		pf       endpointProbeFlags
+		baseline string
 	)
 	cmd := &cobra.Command{
 		Use:   "diagnose [FILE]",
@@ -67,7 +68,8 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 		Example: `  gwdoctor diagnose snapshot.yaml
   gwdoctor diagnose snapshot.yaml -o json --fail-on warning
   gwdoctor diagnose snapshot.yaml --service shop/orders --suppress broad-authorization
-  gwdoctor diagnose snapshot.yaml --probe --probe-from gateway   # run on a host in the gateway's vSwitch`,
+  gwdoctor diagnose snapshot.yaml --probe --probe-from gateway   # run on a host in the gateway's vSwitch
+  gwdoctor diagnose now.yaml --baseline before.yaml             # lead with what got worse`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, failOn, sup, err := rf.parsed()
@@ -81,7 +83,14 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			if len(args) == 0 {
 				return inputError(fmt.Errorf("diagnose needs a snapshot FILE (or - for standard input)"))
 			}
+			if baseline == "-" && args[0] == "-" {
+				return inputError(fmt.Errorf("--baseline -: standard input is already the current snapshot"))
+			}
 			snap, err := loadSnapshot(args[0], s.In)
+			if err != nil {
+				return inputError(err)
+			}
+			base, err := loadBaseline(baseline, s.In)
 			if err != nil {
 				return inputError(err)
 			}
@@ -91,13 +100,21 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			if pf.enabled {
 				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, serviceFilter(rf.services))
 			}
-			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt})
+			src := &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
+			var report *diagnose.Report
+			if base != nil {
+				warnOtherGateway(s.Err, base, snap)
+				report = diagnoseAgainst(cmd.Context(), snap, src, base, baseline)
+			} else {
+				report = diagnoseSnapshot(cmd.Context(), snap, src)
+			}
 			report.ApplyFilter(rf.services, sup)
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}
 	rf.register(cmd)
 	pf.register(cmd)
+	cmd.Flags().StringVar(&baseline, "baseline", "", "a snapshot from when it worked: findings are marked new, present or fixed, and the report leads with regressions")
 	return cmd
 }
 
