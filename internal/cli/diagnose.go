@@ -58,18 +58,26 @@ func newDiagnoseCmd(s *Streams) *cobra.Command {
 		rf       reportFlags
 		pf       endpointProbeFlags
 		baseline string
+		live     liveFlags
+		isLive   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "diagnose [FILE]",
 		Short: "Diagnose a snapshot: every endpoint's verdict, the cause of every broken one, and the fix",
-		Long: `Reads a snapshot (YAML or JSON, format v1; "-" for standard input) and reports, for every
-service endpoint, whether the gateway can reach it (reachable / blocked / unknown), the ENI and
-security groups that decide it, the deciding rule, and the findings with evidence and fix.`,
+		Long: `Reads a snapshot (YAML or JSON, format v1; "-" for standard input), or with --live collects
+the current state from Alibaba Cloud and Kubernetes, and reports, for every service endpoint,
+whether the gateway can reach it (reachable / blocked / unknown), the ENI and security groups
+that decide it, the deciding rule, and the findings with evidence and fix.
+
+With --live, parts that cannot be read (a missing RAM permission, throttling) are printed and
+marked missing: the checks that need them are skipped and the verdicts that depend on them
+are unknown, never healthy.`,
 		Example: `  gwdoctor diagnose snapshot.yaml
   gwdoctor diagnose snapshot.yaml -o json --fail-on warning
   gwdoctor diagnose snapshot.yaml --service shop/orders --suppress broad-authorization
   gwdoctor diagnose snapshot.yaml --probe --probe-from gateway   # run on a host in the gateway's vSwitch
-  gwdoctor diagnose now.yaml --baseline before.yaml             # lead with what got worse`,
+  gwdoctor diagnose now.yaml --baseline before.yaml             # lead with what got worse
+  gwdoctor diagnose --live --region cn-hangzhou --gateway gw-3f9a --context prod --probe`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, failOn, sup, err := rf.parsed()
@@ -80,13 +88,24 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			if err != nil {
 				return inputError(err)
 			}
-			if len(args) == 0 {
-				return inputError(fmt.Errorf("diagnose needs a snapshot FILE (or - for standard input)"))
-			}
-			if baseline == "-" && args[0] == "-" {
+			var src *diagnose.SourceInfo
+			switch {
+			case isLive && len(args) > 0:
+				return inputError(fmt.Errorf("give a snapshot FILE or --live, not both"))
+			case !isLive && len(args) == 0:
+				return inputError(fmt.Errorf("diagnose needs a snapshot FILE (or - for standard input), or --live"))
+			case !isLive && baseline == "-" && args[0] == "-":
 				return inputError(fmt.Errorf("--baseline -: standard input is already the current snapshot"))
 			}
-			snap, err := loadSnapshot(args[0], s.In)
+			var snap *snapshot.Snapshot
+			if isLive {
+				snap, src, err = live.liveSource(s.Err)(cmd.Context())
+			} else {
+				snap, err = loadSnapshot(args[0], s.In)
+				if snap != nil {
+					src = &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
+				}
+			}
 			if err != nil {
 				return inputError(err)
 			}
@@ -100,7 +119,6 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 			if pf.enabled {
 				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, serviceFilter(rf.services))
 			}
-			src := &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
 			var report *diagnose.Report
 			if base != nil {
 				warnOtherGateway(s.Err, base, snap)
@@ -114,6 +132,8 @@ security groups that decide it, the deciding rule, and the findings with evidenc
 	}
 	rf.register(cmd)
 	pf.register(cmd)
+	cmd.Flags().BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes instead of reading a FILE (see the live flags)")
+	live.register(cmd.Flags())
 	cmd.Flags().StringVar(&baseline, "baseline", "", "a snapshot from when it worked: findings are marked new, present or fixed, and the report leads with regressions")
 	return cmd
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/gwdoctor/gwdoctor/collect"
+	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -131,4 +133,32 @@ func startSpinner(w io.Writer) (progress func(string), stop func()) {
 			close(s.done)
 			s.wg.Wait()
 		}
+}
+
+// liveSource collects the current state with a spinner on a terminal. A
+// partial collection is not an error: every failure is printed to errw, the
+// missing parts are in the snapshot (so the checks that need them are skipped
+// and the verdicts that depend on them are unknown); only a collection that
+// could not start (no gateway, no credentials) is an input error.
+func (f *liveFlags) liveSource(errw io.Writer) stateSource {
+	return func(ctx context.Context) (*snapshot.Snapshot, *diagnose.SourceInfo, error) {
+		progress, stop := startSpinner(errw)
+		snap, err := f.collect(ctx, progress)
+		stop()
+		if snap == nil {
+			return nil, nil, err
+		}
+		if err != nil {
+			var me *multierror.Error
+			if errors.As(err, &me) {
+				for _, e := range me.Errors {
+					fmt.Fprintf(errw, "gwdoctor: %v\n", e)
+				}
+			} else {
+				fmt.Fprintf(errw, "gwdoctor: %v\n", err)
+			}
+			fmt.Fprintf(errw, "gwdoctor: the live snapshot is partial (%d part(s) missing): verdicts that depend on them are unknown\n", len(snap.Missing))
+		}
+		return snap, &diagnose.SourceInfo{Kind: "live", Name: snap.Gateway.ID, CapturedAt: snap.CapturedAt}, nil
+	}
 }

@@ -88,6 +88,8 @@ func newVerifyCmd(s *Streams) *cobra.Command {
 		interval time.Duration
 		services []string
 		pf       endpointProbeFlags
+		live     liveFlags
+		isLive   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
@@ -111,7 +113,8 @@ Exit codes: 0 pass; 1 an endpoint that must be reachable is not, or a new error 
 reachable, and nothing worse).`,
 		Example: `  gwdoctor verify now.yaml --baseline before.yaml
   gwdoctor verify now.yaml --baseline before.yaml --probe --probe-from gateway --junit verify.xml
-  gwdoctor verify state.yaml --baseline before.yaml --watch 10m --interval 15s   # while the fix rolls out`,
+  gwdoctor verify state.yaml --baseline before.yaml --watch 10m --interval 15s   # while the fix rolls out
+  gwdoctor verify --live --gateway gw-3f9a --baseline before.yaml --probe --watch 10m`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := render.ParseFormat(output)
@@ -125,16 +128,22 @@ reachable, and nothing worse).`,
 			if err != nil {
 				return inputError(err)
 			}
+			current := ""
+			if len(args) > 0 {
+				current = args[0]
+			}
 			switch {
-			case len(args) == 0:
-				return inputError(fmt.Errorf("verify needs a snapshot FILE (or - for standard input)"))
+			case isLive && current != "":
+				return inputError(fmt.Errorf("give a snapshot FILE or --live, not both"))
+			case !isLive && current == "":
+				return inputError(fmt.Errorf("verify needs a snapshot FILE (or - for standard input), or --live"))
 			case watch < 0:
 				return inputError(fmt.Errorf("--watch %s: must not be negative", watch))
 			case interval <= 0:
 				return inputError(fmt.Errorf("--interval %s: must be positive", interval))
-			case watch > 0 && args[0] == "-":
+			case watch > 0 && current == "-":
 				return inputError(fmt.Errorf("--watch re-reads the snapshot: give a FILE, not standard input"))
-			case baseline == "-" && args[0] == "-":
+			case baseline == "-" && current == "-":
 				return inputError(fmt.Errorf("--baseline -: standard input is already the current snapshot"))
 			}
 			if junit != "" {
@@ -144,7 +153,11 @@ reachable, and nothing worse).`,
 					}
 				}
 			}
-			vr := &verifier{source: fileSource(args[0], s.In), services: services, catalog: checks.All(), warn: s.Err}
+			source := fileSource(current, s.In)
+			if isLive {
+				source = live.liveSource(s.Err) // re-collected at every check, so --watch follows the cloud
+			}
+			vr := &verifier{source: source, services: services, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
 				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot) {
 					probeEndpoints(ctx, s, snap, pf.from, probeOpts, serviceFilter(services))
@@ -175,6 +188,8 @@ reachable, and nothing worse).`,
 	fs.DurationVar(&interval, "interval", 5*time.Second, "time between checks with --watch")
 	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
 	pf.register(cmd)
+	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes at every check instead of reading a FILE")
+	live.register(fs)
 	return cmd
 }
 
