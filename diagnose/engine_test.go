@@ -298,3 +298,21 @@ func TestCatalogLookup(t *testing.T) {
 		}
 	}
 }
+
+// When some ENIs could not be read, an IP on no collected ENI is unknown,
+// not the node's primary ENI's: it may sit on an ENI that was not read.
+func TestLocateIPWithMissingENIs(t *testing.T) {
+	s := testSnapshot()
+	s.Missing = []snapshot.MissingPart{{Part: snapshot.PartENIs, IDs: []string{"172.20.2.9"}, Error: "Forbidden.RAM", Action: "ecs:DescribeNetworkInterfaces"}}
+	v := NewView(s)
+	ref, _, why := v.LocateIP(netip.MustParseAddr("172.20.2.9"), "node-b")
+	if ref.ENI != nil || !strings.Contains(why, "could not be read") {
+		t.Errorf("LocateIP with missing ENIs = %v, %q; want unresolved", ref.ENI, why)
+	}
+	if ref, how, _ := v.LocateIP(netip.MustParseAddr("10.0.1.5"), ""); ref.ENI == nil || how != ResolvedByIP {
+		t.Errorf("an IP on a collected ENI must still resolve, got %v %q", ref.ENI, how)
+	}
+	if ep := v.ByService["shop/orders"][1]; ep.Verdict != VerdictUnknown {
+		t.Errorf("endpoint on an unread ENI: verdict %s, want unknown", ep.Verdict)
+	}
+}

@@ -258,6 +258,13 @@ func (v *View) LocateIP(ip netip.Addr, node string) (ref ENIRef, how, why string
 			return p.ref, ResolvedByPrefix, ""
 		}
 	}
+	// Falling back to the node's primary ENI is only sound when every ENI was
+	// read: the IP may sit on an ENI (a Terway pod ENI) whose lookup failed.
+	for _, m := range v.Snapshot.Missing {
+		if m.Part == snapshot.PartENIs {
+			return ENIRef{}, "", fmt.Sprintf("no collected ENI holds %s, and some ENIs could not be read (%s): the one holding it may be among them", ip, m.Error)
+		}
+	}
 	if node == "" {
 		return ENIRef{}, "", fmt.Sprintf("no ENI holds %s and the endpoint names no node", ip)
 	}

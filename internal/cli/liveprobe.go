@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -25,7 +26,11 @@ type endpointProbeFlags struct {
 func (f *endpointProbeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.enabled, "probe", false, "probe every endpoint live (TCP) and join the results with the configuration")
-	fs.StringVar(&f.from, "probe-from", "operator", "vantage point recorded with live probes: \"gateway\" only when running where the gateway's traffic comes from (then timeouts prove a block)")
+	from := "operator"
+	if os.Getenv("GWDOCTOR_LAB") != "" {
+		from = "gateway" // inside `gwdoctor lab exec`: the gateway's namespace
+	}
+	fs.StringVar(&f.from, "probe-from", from, "vantage point recorded with live probes: \"gateway\" only when running where the gateway's traffic comes from, so timeouts prove a block (default \"gateway\" inside gwdoctor lab exec)")
 	fs.DurationVar(&f.timeout, "probe-timeout", probe.DefaultTimeout, "longest wait per probe attempt")
 	fs.IntVar(&f.concurrency, "probe-concurrency", 256, "endpoints probed at once")
 	fs.IntVar(&f.retries, "probe-retries", probe.DefaultRetries, "further SYNs sent to a silent endpoint before it is called filtered")
