@@ -198,6 +198,14 @@ func NewView(s *snapshot.Snapshot) *View {
 		p := &s.Probes[i]
 		v.Probes[p.Target] = append(v.Probes[p.Target], p)
 	}
+	total := 0
+	for i := range s.Services {
+		total += len(s.Services[i].Endpoints)
+	}
+	// One backing array for every endpoint: 100,000 endpoints are one
+	// allocation, not 100,000.
+	storage := make([]Endpoint, 0, total)
+	v.Endpoints = make([]*Endpoint, 0, total)
 	for i := range s.Services {
 		svc := &s.Services[i]
 		v.Services = append(v.Services, svc)
@@ -206,7 +214,9 @@ func NewView(s *snapshot.Snapshot) *View {
 			v.ByService[key] = nil
 		}
 		for j := range svc.Endpoints {
-			ep := v.resolve(svc, key, &svc.Endpoints[j])
+			storage = append(storage, Endpoint{})
+			ep := &storage[len(storage)-1]
+			v.resolveInto(ep, svc, key, &svc.Endpoints[j])
 			v.Endpoints = append(v.Endpoints, ep)
 			v.ByService[key] = append(v.ByService[key], ep)
 		}
@@ -215,8 +225,8 @@ func NewView(s *snapshot.Snapshot) *View {
 }
 
 // resolve finds the endpoint's ENI, evaluates it and joins the probe.
-func (v *View) resolve(svc *snapshot.Service, key string, se *snapshot.Endpoint) *Endpoint {
-	ep := &Endpoint{Service: svc, ServiceKey: key, Endpoint: se}
+func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *snapshot.Endpoint) {
+	*ep = Endpoint{Service: svc, ServiceKey: key, Endpoint: se}
 	ep.Addr, _ = netip.ParseAddr(se.IP)
 	ref, how, why := v.LocateIP(ep.Addr, se.Node)
 	if ref.ENI != nil {
@@ -241,7 +251,6 @@ func (v *View) resolve(svc *snapshot.Service, key string, se *snapshot.Endpoint)
 		ep.Probe = newestProbe(ps)
 	}
 	ep.Verdict = JoinVerdict(ep.Decision.Verdict, ep.Probe)
-	return ep
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI

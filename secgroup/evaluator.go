@@ -72,6 +72,9 @@ type compiledGroup struct {
 	rulesKnown bool   // its rules and innerAccessPolicy are in the data
 	missing    string // why it is not readable, for notes
 	ingress    []*compiledRule
+
+	viewsOnce sync.Once
+	views     []RuleView // IngressRules' answer, built on first use
 }
 
 // groupSet is the merged view of the groups on one ENI, with its memoised

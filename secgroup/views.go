@@ -16,17 +16,20 @@ import (
 // IngressRules returns groupID's ingress rules in evaluation order (priority,
 // then drop before accept), each with its source already matched against the
 // gateway. readable is false — and rules nil — when the group or its rules
-// are not in the data.
+// are not in the data. The slice is built once per group and shared by every
+// caller: read it, never modify it.
 func (e *Evaluator) IngressRules(groupID string) (rules []RuleView, readable bool) {
 	cg := e.groups[groupID]
 	if cg == nil || !cg.rulesKnown {
 		return nil, false
 	}
-	rules = make([]RuleView, len(cg.ingress))
-	for i, r := range cg.ingress {
-		rules[i] = r.view
-	}
-	return rules, true
+	cg.viewsOnce.Do(func() {
+		cg.views = make([]RuleView, len(cg.ingress))
+		for i, r := range cg.ingress {
+			cg.views[i] = r.view
+		}
+	})
+	return cg.views, true
 }
 
 // EgressRules returns the gateway group's egress rules in evaluation order.
