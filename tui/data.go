@@ -1,0 +1,245 @@
+package tui
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
+)
+
+// Service badges: words, so the state reads without colour.
+const (
+	StatusBroken  = "BROKEN"
+	StatusUnknown = "UNKNOWN"
+	StatusWarning = "WARNING"
+	StatusInfo    = "INFO"
+	StatusOK      = "OK"
+)
+
+// gatewayWide is the key of the list entry that gathers findings naming no
+// service (stale authorizations, node-pool drift, skipped checks).
+const gatewayWide = ""
+
+// Finding change states against the previous run.
+const (
+	changeNew       = "NEW"
+	changeFixed     = "FIXED"
+	changeUnchanged = ""
+)
+
+// serviceEntry is one row of the services list with everything the right
+// column shows for it, as indices into the report (built once per report).
+type serviceEntry struct {
+	key       string // "namespace/name"; gatewayWide for the gateway-wide entry
+	endpoints []int  // into Report.Endpoints, report order
+	findings  []int  // into Report.Findings, report order (severity first)
+	fixed     []*diagnose.Finding
+	reachable int
+	blocked   int
+	unknown   int
+	worst     diagnose.Severity // worst finding, verdict-unknown excluded
+	hasWorst  bool
+	status    string
+	// search is what "/" matches: the key and the codes and slugs of its findings.
+	search string
+}
+
+func (s *serviceEntry) title() string {
+	if s.key == gatewayWide {
+		return "(gateway-wide)"
+	}
+	return s.key
+}
+
+// rank orders statuses worst first.
+func statusRank(status string) int {
+	switch status {
+	case StatusBroken:
+		return 0
+	case StatusUnknown:
+		return 1
+	case StatusWarning:
+		return 2
+	case StatusInfo:
+		return 3
+	}
+	return 4
+}
+
+// index is the report split by service, built once per report so that every
+// frame reads slices instead of scanning the report.
+type index struct {
+	report   *diagnose.Report
+	services []*serviceEntry // worst first, then by name; gateway-wide last
+	byKey    map[string]*serviceEntry
+	// changes maps Finding.Key() to NEW (absent from the previous run) or
+	// "" (unchanged); nil when there is no previous run.
+	changes map[string]string
+	diff    *runDiff
+}
+
+// runDiff counts what changed since the previous run.
+type runDiff struct {
+	New, Fixed, Unchanged int
+}
+
+func newIndex(r *diagnose.Report, previous *diagnose.Report) *index {
+	ix := &index{report: r, byKey: map[string]*serviceEntry{}}
+	get := func(key string) *serviceEntry {
+		if s, ok := ix.byKey[key]; ok {
+			return s
+		}
+		s := &serviceEntry{key: key}
+		ix.byKey[key] = s
+		ix.services = append(ix.services, s)
+		return s
+	}
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		s := get(e.Service)
+		s.endpoints = append(s.endpoints, i)
+		switch e.Verdict {
+		case diagnose.VerdictReachable:
+			s.reachable++
+		case diagnose.VerdictBlocked:
+			s.blocked++
+		default:
+			s.unknown++
+		}
+	}
+	addFinding := func(s *serviceEntry, i int) {
+		f := &r.Findings[i]
+		s.findings = append(s.findings, i)
+		if f.Code != diagnose.CodeVerdictUnknown && (!s.hasWorst || f.Level() > s.worst) {
+			s.worst, s.hasWorst = f.Level(), true
+		}
+	}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if len(f.Services) == 0 {
+			addFinding(get(gatewayWide), i)
+			continue
+		}
+		for _, key := range uniq(f.Services) {
+			addFinding(get(key), i)
+		}
+	}
+	if previous != nil {
+		ix.diffWith(previous, get)
+	}
+	for _, s := range ix.services {
+		s.status = serviceStatus(s)
+		var b strings.Builder
+		b.WriteString(strings.ToLower(s.title()))
+		for _, i := range s.findings {
+			f := &r.Findings[i]
+			b.WriteString(" " + strings.ToLower(f.Code) + " " + f.Check)
+		}
+		s.search = b.String()
+	}
+	slices.SortStableFunc(ix.services, func(a, b *serviceEntry) int {
+		if (a.key == gatewayWide) != (b.key == gatewayWide) {
+			if a.key == gatewayWide {
+				return 1
+			}
+			return -1
+		}
+		if c := cmp.Compare(statusRank(a.status), statusRank(b.status)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	return ix
+}
+
+// diffWith compares findings by Finding.Key with the previous run's: new
+// ones are marked, fixed ones are kept (to be shown struck off) under their
+// services.
+func (ix *index) diffWith(prev *diagnose.Report, get func(string) *serviceEntry) {
+	ix.changes = map[string]string{}
+	ix.diff = &runDiff{}
+	before := make(map[string]bool, len(prev.Findings))
+	for i := range prev.Findings {
+		before[prev.Findings[i].Key()] = true
+	}
+	now := make(map[string]bool, len(ix.report.Findings))
+	for i := range ix.report.Findings {
+		k := ix.report.Findings[i].Key()
+		now[k] = true
+		if before[k] {
+			ix.changes[k] = changeUnchanged
+			ix.diff.Unchanged++
+		} else {
+			ix.changes[k] = changeNew
+			ix.diff.New++
+		}
+	}
+	for i := range prev.Findings {
+		f := &prev.Findings[i]
+		if now[f.Key()] {
+			continue
+		}
+		ix.diff.Fixed++
+		keys := uniq(f.Services)
+		if len(keys) == 0 {
+			keys = []string{gatewayWide}
+		}
+		for _, key := range keys {
+			s := get(key)
+			s.fixed = append(s.fixed, f)
+		}
+	}
+}
+
+// change is a finding's state against the previous run.
+func (ix *index) change(f *diagnose.Finding) string {
+	if ix.changes == nil {
+		return changeUnchanged
+	}
+	return ix.changes[f.Key()]
+}
+
+// serviceStatus is the badge: BROKEN when an endpoint is blocked, a finding
+// is an error, or there is no endpoint at all; UNKNOWN when an endpoint's
+// verdict is unknown (never OK); WARNING for warnings; INFO for the
+// gateway-wide entry with notes only.
+func serviceStatus(s *serviceEntry) string {
+	switch {
+	case s.blocked > 0 || (s.hasWorst && s.worst == diagnose.Error):
+		return StatusBroken
+	case s.unknown > 0:
+		return StatusUnknown
+	case s.hasWorst && s.worst == diagnose.Warning:
+		return StatusWarning
+	case s.key == gatewayWide:
+		return StatusInfo
+	case len(s.endpoints) == 0:
+		return StatusBroken
+	}
+	return StatusOK
+}
+
+// statusAtLeast reports whether a service passes the severity filter.
+func statusAtLeast(status string, min diagnose.Severity) bool {
+	switch min {
+	case diagnose.Error:
+		return status == StatusBroken
+	case diagnose.Warning:
+		return status != StatusOK && status != StatusInfo
+	}
+	return true
+}
+
+func uniq(xs []string) []string {
+	if len(xs) < 2 {
+		return xs
+	}
+	out := make([]string, 0, len(xs))
+	for _, x := range xs {
+		if !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
+}

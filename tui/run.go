@@ -1,0 +1,34 @@
+package tui
+
+import (
+	"context"
+	"io"
+	"os"
+
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
+)
+
+// Run runs the UI on the terminal until the user quits or ctx ends. in and
+// out are the terminal (nil: standard input and output). With NO_COLOR set
+// to anything (no-color.org), colours are dropped and bold, reverse and the
+// status words remain.
+func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
+	opts := []tea.ProgramOption{tea.WithContext(ctx)}
+	if in != nil {
+		opts = append(opts, tea.WithInput(in))
+	}
+	if out != nil {
+		opts = append(opts, tea.WithOutput(out))
+	}
+	if os.Getenv("NO_COLOR") != "" {
+		opts = append(opts, tea.WithColorProfile(colorprofile.ASCII))
+	}
+	cfg.Dark = true
+	m := New(cfg)
+	_, err := tea.NewProgram(m, opts...).Run()
+	if m.job != nil {
+		m.job.kill()
+	}
+	return err
+}
