@@ -45,8 +45,8 @@ func (m *Model) layout() layout {
 	nEP, nF := len(m.currentEndpoints()), len(m.fRows)
 	// Each list gets up to a quarter of the body; the detail the rest.
 	quarter := max(1, l.bodyH/4)
-	epH := 2 + clamp(nEP, 1, quarter)  // title, column header, rows
-	fH := 1 + clamp(nF, 1, quarter)    // title, rows
+	epH := 2 + clamp(nEP, 1, quarter) // title, column header, rows
+	fH := 1 + clamp(nF, 1, quarter)   // title, rows
 	if m.focus == paneDetail && l.bodyH < 30 {
 		// Drilled into the detail on a small screen: the lists shrink to
 		// their titles and the selected row, the detail gets the room.

@@ -113,7 +113,7 @@ type Model struct {
 	report   *diagnose.Report
 	previous *diagnose.Report
 	ix       *index
-	loadErr  error  // the last load's error (partial data, or no data at all)
+	loadErr  error // the last load's error (partial data, or no data at all)
 	loadedAt time.Time
 	runs     int
 

@@ -49,7 +49,9 @@ command to the clipboard (OSC 52); e exports the report as Markdown; ? explains 
 				return inputError(err)
 			}
 			cfg := tui.Config{
-				Diagnose:     func(ctx context.Context, snap *snapshot.Snapshot) *diagnose.Report { return diagnoseSnapshot(ctx, snap, nil) },
+				Diagnose: func(ctx context.Context, snap *snapshot.Snapshot) *diagnose.Report {
+					return diagnoseSnapshot(ctx, snap, nil)
+				},
 				Probe:        tuiProber(probeOpts),
 				ProbeFrom:    pf.from,
 				ProbeAtStart: pf.enabled,
