@@ -102,7 +102,6 @@ func (m *Model) startJob(title string, p pipeline) tea.Cmd {
 	m.jobSeq++
 	j := &job{title: title, step: title + "…", started: m.cfg.Now(), ch: make(chan tea.Msg), cancel: cancel, kill: kill}
 	m.job = j
-	m.keys.Stop.SetEnabled(true)
 	cfg := m.cfg
 	var reprobe func(*snapshot.Snapshot) []probe.Target
 	if p.reprobe {
@@ -263,7 +262,6 @@ func countEndpoints(s *snapshot.Snapshot) int {
 func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 	j := m.job
 	m.job = nil
-	m.keys.Stop.SetEnabled(false)
 	m.live, m.pending = nil, nil
 	m.loadErr = msg.loadErr
 	if msg.report == nil {

@@ -30,7 +30,7 @@ func DefaultKeyMap() KeyMap {
 		Probe:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "probe service")),
 		ProbeAll: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "probe all")),
 		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload & compare")),
-		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop"), key.WithDisabled()),
+		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop probe/reload")),
 		Copy:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy fix command")),
 		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export markdown")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
@@ -41,7 +41,7 @@ func DefaultKeyMap() KeyMap {
 // ShortHelp is the one-line help at the bottom, most useful first: the
 // line is cut at the terminal's width.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Help, k.Up, k.NextPane, k.Enter, k.Copy, k.Probe, k.Reload, k.Stop, k.Filter, k.Severity, k.Export, k.Quit}
+	return []key.Binding{k.Help, k.Up, k.NextPane, k.Enter, k.Copy, k.Probe, k.Reload, k.Filter, k.Severity, k.Export, k.Quit}
 }
 
 // FullHelp is the help view's columns.

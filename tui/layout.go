@@ -34,6 +34,9 @@ func (m *Model) layout() layout {
 	w, h := max(m.width, minWidth), max(m.height, minHeight)
 	l := layout{bodyY: headerLines, bodyH: h - headerLines - footerLines}
 	l.leftW = clamp(w*3/10, 24, 44)
+	if w >= 110 {
+		l.leftW = max(l.leftW, 40) // room for each service's cause
+	}
 	rx, rw := l.leftW+1, w-l.leftW-1
 	if m.focus == paneDetail && w < 100 {
 		// Drilled into the detail on a narrow screen: it takes the whole

@@ -251,10 +251,6 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		var cmd tea.Cmd
 		m.spinner, cmd = m.spinner.Update(msg)
 		return m, cmd
-	case progress.FrameMsg:
-		var cmd tea.Cmd
-		m.progress, cmd = m.progress.Update(msg)
-		return m, cmd
 	case jobStepMsg:
 		if m.job == nil || msg.job != m.job {
 			return m, nil
@@ -272,7 +268,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, t := range msg.targets {
 			m.pending[t.String()] = true
 		}
-		return m, tea.Batch(m.job.wait(), m.progress.SetPercent(0))
+		return m, m.job.wait()
 	case jobProbeResultsMsg:
 		if m.job == nil || msg.job != m.job {
 			return m, nil
@@ -283,7 +279,7 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			delete(m.pending, key)
 		}
 		m.job.done += len(msg.results)
-		return m, tea.Batch(m.job.wait(), m.progress.SetPercent(m.job.fraction()))
+		return m, m.job.wait()
 	case jobDoneMsg:
 		if m.job == nil || msg.job != m.job {
 			return m, nil
@@ -320,6 +316,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 	if m.filtering {
 		return m.handleFilterKey(msg)
 	}
+	// A status message lasts until the next key; the hint then returns.
+	m.status, m.statusErr = "", false
 	if m.showHelp {
 		switch {
 		case key.Matches(msg, m.keys.Quit):
@@ -339,6 +337,8 @@ func (m *Model) handleKey(msg tea.KeyPressMsg) (tea.Model, tea.Cmd) {
 		if m.job != nil {
 			m.job.cancel()
 			m.setStatus(false, "stopping %s…", m.job.title)
+		} else {
+			m.setStatus(false, "nothing is running")
 		}
 	case m.report == nil:
 		// Until the first report arrives only quit, help, stop and reload apply.

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"charm.land/bubbles/v2/key"
 	tea "charm.land/bubbletea/v2"
 	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
@@ -113,11 +114,10 @@ func (m *Model) headerLines(w int) []string {
 	if r.Gateway.Name != "" {
 		gw += " (" + r.Gateway.Name + ")"
 	}
-	parts := []string{gw}
+	parts := []string{gw, m.sourceText()}
 	if r.Gateway.Region != "" {
 		parts = append(parts, r.Gateway.Region)
 	}
-	parts = append(parts, m.sourceText())
 	line1 := title + "  " + strings.Join(parts, " · ")
 
 	s := r.Summary
@@ -139,7 +139,7 @@ func (m *Model) headerLines(w int) []string {
 // sourceText is "file x.yaml, captured 2026-11-28 10:00 UTC (3h ago)".
 func (m *Model) sourceText() string {
 	src := m.cfg.Source.Kind
-	if m.cfg.Source.Name != "" {
+	if m.cfg.Source.Name != "" && m.cfg.Source.Kind != "demo" {
 		src += " " + m.cfg.Source.Name
 	}
 	captured := ""
@@ -147,12 +147,17 @@ func (m *Model) sourceText() string {
 		captured = m.snap.CapturedAt
 	}
 	if t, err := time.Parse(time.RFC3339, captured); err == nil {
-		return fmt.Sprintf("%s, captured %s (%s)", src, t.UTC().Format("2006-01-02 15:04 UTC"), age(m.cfg.Now().Sub(t)))
+		now := m.cfg.Now()
+		layout := "2006-01-02 15:04 UTC"
+		if now.UTC().Format("20060102") == t.UTC().Format("20060102") {
+			layout = "15:04 UTC"
+		}
+		return fmt.Sprintf("%s · data %s (captured %s)", src, age(now.Sub(t)), t.UTC().Format(layout))
 	}
 	if captured != "" {
-		return src + ", captured " + captured
+		return src + " · captured " + captured
 	}
-	return fmt.Sprintf("%s, loaded %s", src, age(m.cfg.Now().Sub(m.loadedAt)))
+	return fmt.Sprintf("%s · loaded %s", src, age(m.cfg.Now().Sub(m.loadedAt)))
 }
 
 func age(d time.Duration) string {
@@ -162,11 +167,11 @@ func age(d time.Duration) string {
 	case d < time.Minute:
 		return "just now"
 	case d < time.Hour:
-		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+		return fmt.Sprintf("%dm old", int(d.Minutes()))
 	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm ago", int(d.Hours()), int(d.Minutes())%60)
+		return fmt.Sprintf("%dh%02dm old", int(d.Hours()), int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%d days ago", int(d.Hours()/24))
+	return fmt.Sprintf("%d days old", int(d.Hours()/24))
 }
 
 func plural(n int, one, many string) string {
@@ -205,9 +210,8 @@ func (m *Model) servicesPane(r rect) []string {
 	var title string
 	switch {
 	case m.filtering:
-		m.filter.SetWidth(max(r.w-16, 4))
-		title = fmt.Sprintf("SERVICES %d/%d ", len(m.visible), total)
-		lines = append(lines, m.styles.PaneTitleFocused.Render(fit("▶ "+title, 12+len(title)-10))+fit(m.filter.View(), r.w-(2+len(title))))
+		title = fmt.Sprintf("SERVICES %d/%d /%s▏", len(m.visible), total, m.filter.Value())
+		lines = append(lines, m.styles.PaneTitleFocused.Render(fit("▶ "+title, r.w)))
 	default:
 		title = fmt.Sprintf("SERVICES %d", total)
 		if len(m.visible) != total {
@@ -226,6 +230,13 @@ func (m *Model) servicesPane(r rect) []string {
 		lines = append(lines, fit("  "+m.styles.Dim.Render("no service matches (esc clears)"), r.w))
 	}
 	showCause := r.w >= 36
+	nameW := 0
+	if showCause {
+		for i := m.svc.offset; i < len(m.visible) && i < m.svc.offset+rows; i++ {
+			nameW = max(nameW, ansi.StringWidth(m.visible[i].title()))
+		}
+		nameW = min(nameW, r.w-2-8-2-10)
+	}
 	for i := m.svc.offset; i < len(m.visible) && len(lines) < rows+1; i++ {
 		s := m.visible[i]
 		badge := fmt.Sprintf("%-8s", s.status)
@@ -233,8 +244,9 @@ func (m *Model) servicesPane(r rect) []string {
 		styled := m.styles.status(s.status).Render(badge) + s.title()
 		if showCause {
 			if c := m.cause(s); c != "" {
-				plain += "  " + c
-				styled += "  " + m.styles.Dim.Render(c)
+				name := padRight(truncate(s.title(), nameW), nameW)
+				plain = badge + name + "  " + c
+				styled = m.styles.status(s.status).Render(badge) + name + "  " + m.styles.Dim.Render(c)
 			}
 		}
 		lines = append(lines, m.row(paneServices, i == m.svc.cursor, styled, plain, r.w))
@@ -413,7 +425,11 @@ func (m *Model) detailPane(r rect) []string {
 	}
 	if title == "" {
 		title = "DETAIL"
-		body = []string{m.styles.Dim.Render("select a finding (tab) to see its evidence path and fix")}
+		msg := "select a finding (tab) to see its evidence path and fix"
+		if len(m.fRows) == 0 {
+			msg = "no finding here; tab to ENDPOINTS and enter shows an endpoint's details"
+		}
+		body = []string{m.styles.Dim.Render(msg)}
 	}
 	rows := r.rows()
 	maxOff := max(0, len(body)-rows)
@@ -668,11 +684,14 @@ func (m *Model) loadingBody(w, h int) []string {
 
 func (m *Model) progressView() string {
 	j := m.job
-	return m.progress.View() + fmt.Sprintf(" %d/%d", j.done, j.total)
+	return m.progress.ViewAs(j.fraction()) + fmt.Sprintf(" %d/%d", j.done, j.total)
 }
 
 func (m *Model) statusLine(w int) string {
 	st := &m.styles
+	if m.report == nil {
+		return "" // the loading screen shows the step
+	}
 	if j := m.job; j != nil {
 		s := st.Spinner.Render(m.spinner.View()) + " " + j.step
 		if j.total > 0 {
@@ -706,13 +725,20 @@ func (m *Model) hint() string {
 	case paneEndpoints:
 		return "enter shows the endpoint's details · p probes this service's endpoints · esc back"
 	}
+	if m.detailOfEP {
+		return "j/k scroll · p probes this service's endpoints · esc back"
+	}
 	return "j/k scroll · c copies the fix command · esc back"
 }
 
 func (m *Model) helpLine(w int) string {
 	m.help.SetWidth(w)
 	m.help.ShowAll = false
-	return m.help.ShortHelpView(m.keys.ShortHelp())
+	bindings := m.keys.ShortHelp()
+	if m.job != nil {
+		bindings = append([]key.Binding{m.keys.Stop}, bindings...)
+	}
+	return m.help.ShortHelpView(bindings)
 }
 
 // helpBody is the ? screen: how to read the screen, then every key.
