@@ -31,7 +31,9 @@ func (s *tmuxSession) tmux(args ...string) string {
 func (s *tmuxSession) capture() string { return s.tmux("capture-pane", "-p", "-t", "gwd") }
 
 // send types keys: tmux key names (Enter, Down, Tab) or literal text.
-func (s *tmuxSession) send(keys ...string) { s.tmux(append([]string{"send-keys", "-t", "gwd"}, keys...)...) }
+func (s *tmuxSession) send(keys ...string) {
+	s.tmux(append([]string{"send-keys", "-t", "gwd"}, keys...)...)
+}
 
 func (s *tmuxSession) literal(text string) { s.tmux("send-keys", "-t", "gwd", "-l", text) }
 
