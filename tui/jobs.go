@@ -25,6 +25,7 @@ import (
 type job struct {
 	title   string
 	step    string
+	note    string // said again when the job ends (skipped endpoints)
 	total   int // probe targets
 	done    int // probe results in
 	started time.Time
@@ -281,6 +282,9 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 		parts = append(parts, j.title+" stopped; results so far are in")
 	case strings.HasPrefix(j.title, "probing"):
 		parts = append(parts, fmt.Sprintf("probed %d endpoints in %s", msg.probed, elapsed))
+		if j.note != "" {
+			parts = append(parts, j.note)
+		}
 	case previous == nil:
 		parts = append(parts, fmt.Sprintf("diagnosed %d endpoints in %s", len(msg.report.Endpoints), elapsed))
 	default:
@@ -294,7 +298,11 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 		parts = append(parts, fmt.Sprintf("%s in %s", what, elapsed))
 	}
 	if d := m.ix.diff; d != nil {
-		parts = append(parts, fmt.Sprintf("vs previous run: %d new, %d fixed, %d unchanged", d.New, d.Fixed, d.Unchanged))
+		if d.New == 0 && d.Fixed == 0 {
+			parts = append(parts, fmt.Sprintf("findings unchanged (%d)", d.Unchanged))
+		} else {
+			parts = append(parts, fmt.Sprintf("vs previous run: %d new, %d fixed, %d unchanged", d.New, d.Fixed, d.Unchanged))
+		}
 	}
 	isErr := false
 	if msg.loadErr != nil {

@@ -711,7 +711,9 @@ func (m *Model) startProbe(all bool) tea.Cmd {
 		note = fmt.Sprintf("; %d skipped: %s", skipped, why)
 	}
 	m.setStatus(false, "probing %s: %d endpoints%s", what, len(targets), note)
-	return m.startJob("probing "+what, pipeline{snap: m.snap, probe: targets})
+	cmd := m.startJob("probing "+what, pipeline{snap: m.snap, probe: targets})
+	m.job.note = strings.TrimPrefix(note, "; ")
+	return cmd
 }
 
 // reload re-reads (file), re-collects (live) or re-runs (demo) the source,

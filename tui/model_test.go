@@ -377,6 +377,9 @@ func TestProbeSkipAndUnavailable(t *testing.T) {
 	if n := len(fp.targets[0]); n != 2 {
 		t.Fatalf("P with skips probed %d", n)
 	}
+	mustContain(t, m.status, "probed 2 endpoints", "5 skipped: blocked by configuration")
+	press(m, "tab", "enter") // the orders endpoint's detail says why it was not probed
+	mustContain(t, screen(m), "not probed: blocked by configuration")
 }
 
 func TestStopCancelsAProbe(t *testing.T) {

@@ -626,6 +626,11 @@ func (m *Model) endpointDetail(e *diagnose.EndpointResult, w int) []string {
 	probeText, _ := m.cell("PROBE", e)
 	if probeText == "-" {
 		probeText = "not probed (p probes this service)"
+		if m.cfg.ProbeSkip != nil {
+			if why := m.cfg.ProbeSkip(*e); why != "" {
+				probeText = "not probed: " + why
+			}
+		}
 	}
 	if e.ProbeFrom != "" && m.live == nil {
 		probeText += " from " + e.ProbeFrom
