@@ -3,6 +3,7 @@ package tui
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/gwdoctor/gwdoctor/checks"
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/gen"
+	"github.com/gwdoctor/gwdoctor/render"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -76,5 +78,20 @@ func BenchmarkScroll(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkPeerTextReport is the peer: gwdoctor diagnose's text renderer
+// writing the same report in full (what a non-virtualised view pays).
+func BenchmarkPeerTextReport(b *testing.B) {
+	for _, services := range []int{300, 1} {
+		_, r := largeReport(b, services)
+		b.Run(fmt.Sprintf("endpoints=10000/services=%d", services), func(b *testing.B) {
+			for b.Loop() {
+				if err := render.Text(io.Discard, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
