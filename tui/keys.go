@@ -22,17 +22,17 @@ func DefaultKeyMap() KeyMap {
 		Top:      key.NewBinding(key.WithKeys("home", "g"), key.WithHelp("g/home", "first")),
 		Bottom:   key.NewBinding(key.WithKeys("end", "G"), key.WithHelp("G/end", "last")),
 		NextPane: key.NewBinding(key.WithKeys("tab", "right", "l"), key.WithHelp("tab", "next pane")),
-		PrevPane: key.NewBinding(key.WithKeys("shift+tab", "left", "h"), key.WithHelp("shift+tab", "previous pane")),
+		PrevPane: key.NewBinding(key.WithKeys("shift+tab", "left", "h"), key.WithHelp("⇧tab", "prev pane")),
 		Enter:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open")),
 		Back:     key.NewBinding(key.WithKeys("esc", "backspace"), key.WithHelp("esc", "back")),
-		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter services")),
-		Severity: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "severity filter")),
+		Filter:   key.NewBinding(key.WithKeys("/"), key.WithHelp("/", "filter")),
+		Severity: key.NewBinding(key.WithKeys("s"), key.WithHelp("s", "severity")),
 		Probe:    key.NewBinding(key.WithKeys("p"), key.WithHelp("p", "probe service")),
 		ProbeAll: key.NewBinding(key.WithKeys("P"), key.WithHelp("P", "probe all")),
-		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload & compare")),
-		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop probe/reload")),
-		Copy:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy fix command")),
-		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export markdown")),
+		Reload:   key.NewBinding(key.WithKeys("r"), key.WithHelp("r", "reload, compare")),
+		Stop:     key.NewBinding(key.WithKeys("x"), key.WithHelp("x", "stop")),
+		Copy:     key.NewBinding(key.WithKeys("c"), key.WithHelp("c", "copy fix")),
+		Export:   key.NewBinding(key.WithKeys("e"), key.WithHelp("e", "export .md")),
 		Help:     key.NewBinding(key.WithKeys("?"), key.WithHelp("?", "help")),
 		Quit:     key.NewBinding(key.WithKeys("q", "ctrl+c"), key.WithHelp("q", "quit")),
 	}
@@ -49,6 +49,7 @@ func (k KeyMap) FullHelp() [][]key.Binding {
 	return [][]key.Binding{
 		{k.Up, k.Down, k.PageUp, k.PageDown, k.Top, k.Bottom},
 		{k.NextPane, k.PrevPane, k.Enter, k.Back, k.Filter, k.Severity},
-		{k.Probe, k.ProbeAll, k.Reload, k.Stop, k.Copy, k.Export, k.Help, k.Quit},
+		{k.Probe, k.ProbeAll, k.Reload, k.Stop},
+		{k.Copy, k.Export, k.Help, k.Quit},
 	}
 }

@@ -51,18 +51,15 @@ func (m *Model) layout() layout {
 	epH := 2 + clamp(nEP, 1, quarter) // title, column header, rows
 	fH := 1 + clamp(nF, 1, quarter)   // title, rows
 	if m.focus == paneDetail && l.bodyH < 30 {
-		// Drilled into the detail on a small screen: the lists shrink to
-		// their titles and the selected row, the detail gets the room.
-		if m.detailOfEP {
-			epH, fH = 3, 1
-		} else {
-			epH, fH = 1, 2
-		}
+		// Drilled into the detail on a small screen: the detail takes the
+		// whole column (its title names the service and the finding), so
+		// the path and the fix fit without scrolling; esc brings the lists back.
+		epH, fH = 0, 0
 	}
 	detailH := max(l.bodyH-epH-fH, 3)
 	if epH+fH+detailH > l.bodyH { // tiny: squeeze the lists
-		fH = max(1, l.bodyH-epH-detailH)
-		epH = max(1, l.bodyH-fH-detailH)
+		fH = max(min(fH, 1), l.bodyH-epH-detailH)
+		epH = max(min(epH, 1), l.bodyH-fH-detailH)
 	}
 	l.endpoints = rect{x: rx, y: l.bodyY, w: rw, h: epH}
 	l.findings = rect{x: rx, y: l.bodyY + epH, w: rw, h: fH}

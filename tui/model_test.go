@@ -132,7 +132,7 @@ func TestEnterDrillsInEscBacksOut(t *testing.T) {
 	if m.focus != paneDetail || !m.detailOfEP {
 		t.Fatalf("enter on an endpoint: %v %v", m.focus, m.detailOfEP)
 	}
-	mustContain(t, screen(m), "DETAIL endpoint 127.0.10.11:8080", "sg-pool-a/sgr-a-gw", "open")
+	mustContain(t, screen(m), "DETAIL shop/cart · endpoint 127.0.10.11:8080", "sg-pool-a/sgr-a-gw", "open")
 	press(m, "backspace")
 	if m.focus != paneEndpoints {
 		t.Fatalf("backspace from endpoint detail: %v", m.focus)

@@ -51,8 +51,12 @@ func (m *Model) Render() string {
 		lines = append(lines, m.loadingBody(w, l.bodyH)...)
 	default:
 		right := make([]string, 0, l.bodyH)
-		right = append(right, m.endpointsPane(l.endpoints)...)
-		right = append(right, m.findingsPane(l.findings)...)
+		if l.endpoints.h > 0 {
+			right = append(right, m.endpointsPane(l.endpoints)...)
+		}
+		if l.findings.h > 0 {
+			right = append(right, m.findingsPane(l.findings)...)
+		}
 		right = append(right, m.detailPane(l.detail)...)
 		if l.leftW == 0 { // zoomed into the detail on a narrow screen
 			lines = append(lines, right...)
@@ -411,15 +415,22 @@ func (m *Model) detailPane(r rect) []string {
 	var title string
 	var body []string
 	w := r.w - 2
+	zoomed := m.layout().findings.h == 0
 	switch {
 	case m.detailOfEP:
 		if e := m.currentEndpoint(); e != nil {
 			title = "DETAIL endpoint " + diagnose.JoinHostPort(e.IP, e.Port)
+			if zoomed {
+				title = "DETAIL " + e.Service + " · endpoint " + diagnose.JoinHostPort(e.IP, e.Port)
+			}
 			body = m.endpointDetail(e, w)
 		}
 	default:
 		if fr := m.currentFinding(); fr != nil {
 			title = "DETAIL " + fr.f.Code + " " + fr.f.Check
+			if s := m.currentService(); zoomed && s != nil {
+				title = fmt.Sprintf("DETAIL %s · finding %d of %d · %s %s", s.title(), m.fnd.cursor+1, len(m.fRows), fr.f.Code, fr.f.Check)
+			}
 			body = m.findingDetail(fr, w)
 		}
 	}
@@ -437,12 +448,7 @@ func (m *Model) detailPane(r rect) []string {
 		m.detail = maxOff
 	}
 	if len(body) > rows {
-		title += fmt.Sprintf("  [lines %d-%d of %d", m.detail+1, min(m.detail+rows, len(body)), len(body))
-		if m.focus == paneDetail {
-			title += ", j/k scroll]"
-		} else {
-			title += ", enter to read]"
-		}
+		title += fmt.Sprintf("  [lines %d-%d of %d]", m.detail+1, min(m.detail+rows, len(body)), len(body))
 	}
 	lines := []string{m.paneTitle(paneDetail, title, r.w)}
 	for i := m.detail; i < len(body) && len(lines) < r.h; i++ {
@@ -536,9 +542,6 @@ func (m *Model) findingDetail(fr *findingRow, w int) []string {
 	}
 	out = append(out, head)
 	out = append(out, wrapped("", f.Message, w, st.App)...)
-	if len(f.Subjects) > 0 {
-		out = append(out, wrapped(st.Label.Render("Affects: "), strings.Join(f.Subjects, ", "), w, st.App)...)
-	}
 	if len(f.Chain) > 0 {
 		out = append(out, st.Label.Render("Path")+st.Dim.Render(" (gateway → backend; ✗ marks where it breaks)"))
 		labelW := 0
@@ -587,6 +590,9 @@ func (m *Model) findingDetail(fr *findingRow, w int) []string {
 		for _, e := range f.Evidence {
 			out = append(out, wrapped(" • ", e, w, st.App)...)
 		}
+	}
+	if len(f.Subjects) > 0 {
+		out = append(out, wrapped(st.Label.Render("Subjects: "), strings.Join(f.Subjects, ", "), w, st.App)...)
 	}
 	return out
 }
@@ -722,7 +728,7 @@ func (m *Model) hint() string {
 	switch m.focus {
 	case paneServices:
 		if s != nil && s.status != StatusOK && len(m.fRows) > 0 {
-			return fmt.Sprintf("%s is %s: %s. enter shows the findings; the evidence and fix are in DETAIL", s.title(), s.status, m.cause(s))
+			return fmt.Sprintf("%s %s: %s · enter: its findings, enter again: the fix", s.title(), s.status, m.cause(s))
 		}
 		return "↑/↓ select a service · BROKEN and UNKNOWN are listed first · ? explains the screen"
 	case paneFindings:
@@ -754,18 +760,18 @@ func (m *Model) helpBody(w, h int) []string {
 		out = append(out, wrapped("  "+st.Label.Render(padRight(label, 10)), text, w-2, st.App)...)
 	}
 	out = append(out, st.Title.Render("  How to read this screen")+st.Dim.Render("  (? or esc closes)"))
-	add("SERVICES", "every upstream service of the gateway, worst first: BROKEN (an endpoint is blocked or an error was found), UNKNOWN (the data cannot decide: never assume healthy), WARNING, OK.")
-	add("ENDPOINTS", "the selected service's backends: pod, node, ENI and security groups, what the configuration decides (allow/deny), the live probe (open/refused/filtered) and the verdict.")
-	add("FINDINGS", "why it is broken: code, cause and message. NEW/FIXED compare with the previous run (r).")
-	add("DETAIL", "the selected finding: the path gateway group → rule → backend group → ENI → node → pod with ✗ where it breaks, the rules considered, and the fix with the exact command (c copies it).")
-	add("Workflow", "↓ to a BROKEN service, enter, read DETAIL, c to copy the command, apply it, r to reload and see it FIXED. p probes the service live.")
+	add("SERVICES", "worst first: BROKEN (an endpoint blocked or an error found), UNKNOWN (the data cannot decide: never assume healthy), WARNING, OK.")
+	add("ENDPOINTS", "pod, node, ENI, groups; CONFIG allow/deny; live PROBE open/refused/filtered; VERDICT.")
+	add("FINDINGS", "the causes. NEW and FIXED compare with the previous run (r).")
+	add("DETAIL", "the path gateway group → rule → backend group → ENI → node → pod, ✗ where it breaks; the fix and its command; the rules considered.")
+	add("Workflow", "select a BROKEN service, enter, enter: read the fix, c copies the command; apply it, then r shows it FIXED.")
 	out = append(out, "")
 	m.help.SetWidth(w - 2)
 	m.help.ShowAll = true
 	for _, line := range strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n") {
 		out = append(out, "  "+line)
 	}
-	out = append(out, "", st.Dim.Render("  Mouse wheel scrolls the pane under the pointer. NO_COLOR=1 turns colours off."))
+	out = append(out, st.Dim.Render("  The mouse wheel scrolls the pane under the pointer. NO_COLOR=1 turns colours off."))
 	if len(out) > h {
 		out = out[:h]
 	}
