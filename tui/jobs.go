@@ -26,8 +26,8 @@ type job struct {
 	title   string
 	step    string
 	note    string // said again when the job ends (skipped endpoints)
-	total   int // probe targets
-	done    int // probe results in
+	total   int    // probe targets
+	done    int    // probe results in
 	started time.Time
 	ch      chan tea.Msg
 	// cancel stops the work (x): the job still reports what it has. kill

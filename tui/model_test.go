@@ -264,7 +264,7 @@ func TestHelpToggles(t *testing.T) {
 	m, _ := newTestModel(t, testOpts{w: 80, h: 24})
 	press(m, "?")
 	s := screen(m)
-	mustContain(t, s, "How to read this screen", "BROKEN", "UNKNOWN", "copy fix command", "filter services")
+	mustContain(t, s, "How to read this screen", "BROKEN", "UNKNOWN", "c copy fix", "/     filter", "x stop", "q quit")
 	press(m, "j") // ignored while help is open
 	if m.svc.cursor != 0 || !m.showHelp {
 		t.Fatal("keys leak through the help screen")
