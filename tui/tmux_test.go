@@ -113,7 +113,9 @@ func TestRealTerminal(t *testing.T) {
 
 	s.send("?")
 	s.waitFor("help", "How to read this screen")
+	// Wait for esc to land before q: ESC and a key in the same read are alt+key.
 	s.send("Escape")
+	s.waitFor("help closed", "▶ DETAIL")
 	s.send("q")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
