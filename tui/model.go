@@ -130,6 +130,12 @@ type Model struct {
 
 	fRows  []findingRow
 	epCols []column
+	// detailCache keeps the last detail body: wrapping it is most of a
+	// frame's cost, and scrolling other panes does not change it.
+	detailCache struct {
+		key   detailKey
+		lines []string
+	}
 
 	sevLevel  int
 	filtering bool
@@ -192,6 +198,8 @@ func New(cfg Config) *Model {
 }
 
 func (m *Model) setStyles(s Styles) {
+	m.detailCache.lines = nil
+	m.detailCache.key = detailKey{}
 	m.styles = s
 	m.help.Styles = s.Help
 	m.spinner.Style = s.Spinner

@@ -431,7 +431,11 @@ func (m *Model) detailPane(r rect) []string {
 			if s := m.currentService(); zoomed && s != nil {
 				title = fmt.Sprintf("DETAIL %s · finding %d of %d · %s %s", s.title(), m.fnd.cursor+1, len(m.fRows), fr.f.Code, fr.f.Check)
 			}
-			body = m.findingDetail(fr, w)
+			key := detailKey{f: fr.f, fixed: fr.fixed, ix: m.ix, width: w}
+			if m.detailCache.key != key {
+				m.detailCache.key, m.detailCache.lines = key, m.findingDetail(fr, w)
+			}
+			body = m.detailCache.lines
 		}
 	}
 	if title == "" {
@@ -595,6 +599,14 @@ func (m *Model) findingDetail(fr *findingRow, w int) []string {
 		out = append(out, wrapped(st.Label.Render("Subjects: "), strings.Join(f.Subjects, ", "), w, st.App)...)
 	}
 	return out
+}
+
+// detailKey identifies a rendered finding detail.
+type detailKey struct {
+	f     *diagnose.Finding
+	fixed bool
+	ix    *index
+	width int
 }
 
 func linkLabel(kind string) string {
