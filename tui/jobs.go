@@ -100,7 +100,6 @@ const probeBatchEvery = 50 * time.Millisecond
 func (m *Model) startJob(title string, p pipeline) tea.Cmd {
 	life, kill := context.WithCancel(context.Background())
 	ctx, cancel := context.WithCancel(life)
-	m.jobSeq++
 	j := &job{title: title, step: title + "…", started: m.cfg.Now(), ch: make(chan tea.Msg), cancel: cancel, kill: kill}
 	m.job = j
 	cfg := m.cfg

@@ -142,7 +142,6 @@ type Model struct {
 	showHelp  bool
 
 	job     *job
-	jobSeq  int
 	live    map[string]probe.Result // results of the running probe job, by target
 	pending map[string]bool         // targets of the running probe job not yet decided
 	// probed remembers what this session probed live, so r re-probes it
@@ -189,6 +188,8 @@ func New(cfg Config) *Model {
 	m.filter.Prompt = "/"
 	m.filter.Placeholder = "name, code or slug"
 	m.filter.CharLimit = 64
+	// The filter is drawn in the services title; no blinking cursor to drive.
+	m.filter.SetVirtualCursor(false)
 	m.setStyles(NewStyles(cfg.Dark))
 	m.snap = cfg.Snapshot
 	if cfg.Report != nil {

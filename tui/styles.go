@@ -63,7 +63,7 @@ func NewStyles(isDark bool) Styles {
 		SevWarning: base.Bold(true).Foreground(lipgloss.Yellow),
 		SevInfo:    base.Foreground(lipgloss.Blue),
 		New:        base.Bold(true).Foreground(lipgloss.Cyan),
-		Fixed:      base.Faint(true).Strikethrough(false).Foreground(lipgloss.Green),
+		Fixed:      base.Faint(true).Foreground(lipgloss.Green),
 
 		LinkOK:     base,
 		LinkBroken: base.Bold(true).Foreground(lipgloss.Red),
