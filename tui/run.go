@@ -9,6 +9,13 @@ import (
 	"github.com/charmbracelet/colorprofile"
 )
 
+// NoDataError is what Run returns when the user quit before any data could
+// be loaded: the last load's error, for the caller to report (exit 2).
+type NoDataError struct{ Err error }
+
+func (e *NoDataError) Error() string { return "no data loaded: " + e.Err.Error() }
+func (e *NoDataError) Unwrap() error { return e.Err }
+
 // Run runs the UI on the terminal until the user quits or ctx ends. in and
 // out are the terminal (nil: standard input and output). With NO_COLOR set
 // to anything (no-color.org), colours are dropped and bold, reverse and the
@@ -29,6 +36,9 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	_, err := tea.NewProgram(m, opts...).Run()
 	if m.job != nil {
 		m.job.kill()
+	}
+	if err == nil && m.report == nil && m.loadErr != nil {
+		return &NoDataError{Err: m.loadErr}
 	}
 	return err
 }

@@ -89,7 +89,12 @@ command to the clipboard (OSC 52); e exports the report as Markdown; ? explains 
 			if fi, err := os.Stat(exportTo); err != nil || !fi.IsDir() {
 				return inputError(fmt.Errorf("--export-dir %q: not a directory", exportTo))
 			}
-			return tui.Run(cmd.Context(), cfg, nil, out)
+			err = tui.Run(cmd.Context(), cfg, nil, out)
+			var noData *tui.NoDataError
+			if errors.As(err, &noData) {
+				return inputError(noData.Err)
+			}
+			return err
 		},
 	}
 	pf.register(cmd)
