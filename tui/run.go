@@ -19,8 +19,9 @@ func (e *NoDataError) Unwrap() error { return e.Err }
 // Run runs the UI on the terminal until the user quits or ctx ends. in and
 // out are the terminal (nil: standard input and output). With NO_COLOR set
 // to anything (no-color.org), colours are dropped and bold, reverse and the
-// status words remain.
-func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
+// status words remain. extra options go to the bubbletea program (tests
+// give tea.WithWindowSize when out is not a terminal).
+func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, extra ...tea.ProgramOption) error {
 	opts := []tea.ProgramOption{tea.WithContext(ctx)}
 	if in != nil {
 		opts = append(opts, tea.WithInput(in))
@@ -33,7 +34,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer) error {
 	}
 	cfg.Dark = true
 	m := New(cfg)
-	_, err := tea.NewProgram(m, opts...).Run()
+	_, err := tea.NewProgram(m, append(opts, extra...)...).Run()
 	if m.job != nil {
 		m.job.kill()
 	}
