@@ -386,7 +386,9 @@ func TestStopCancelsAProbe(t *testing.T) {
 	fp := &fakeProber{hold: make(chan struct{})}
 	m, fd := newTestModel(t, testOpts{prober: fp})
 	press(m, "P")
-	next(t, m)
+	for len(m.pending) != 6 { // the start, then the first result
+		next(t, m)
+	}
 	press(m, "x")
 	mustContain(t, m.status, "stopping")
 	drain(t, m)
