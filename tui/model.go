@@ -626,7 +626,11 @@ func (m *Model) clampAll() {
 	}
 	l := m.layout()
 	m.svc.cursor = clamp(m.svc.cursor, 0, len(m.visible)-1)
-	m.svc.keepVisible(l.services.rows())
+	svcRows := l.services.rows()
+	if len(m.visible) > svcRows {
+		svcRows-- // the last line shows the scroll position
+	}
+	m.svc.keepVisible(svcRows)
 	m.ep.cursor = clamp(m.ep.cursor, 0, len(m.currentEndpoints())-1)
 	m.ep.keepVisible(l.endpoints.rows() - 1) // minus the column header
 	m.fnd.cursor = clamp(m.fnd.cursor, 0, len(m.fRows)-1)

@@ -640,3 +640,21 @@ func TestStaleJobMessagesAreDropped(t *testing.T) {
 		t.Fatal("a stale job's message changed the model")
 	}
 }
+
+func TestLongServiceListKeepsTheCursorVisible(t *testing.T) {
+	r := fixtureReport(t)
+	for i := 0; i < 60; i++ { // 60 more healthy services
+		e := r.Endpoints[0]
+		e.Service = fmt.Sprintf("bulk/svc-%02d", i)
+		r.Endpoints = append(r.Endpoints, e)
+	}
+	m, _ := newTestModel(t, testOpts{w: 80, h: 24, reports: []*diagnose.Report{r}})
+	m.setReport(r, m.snap, nil)
+	for i := 0; i < 40; i++ {
+		press(m, "down")
+		if !strings.Contains(screen(m), "▸ "+m.currentService().status) {
+			t.Fatalf("after %d downs the selected row is not on screen:\n%s", i+1, screen(m))
+		}
+	}
+	mustContain(t, screen(m), "of 68")
+}
