@@ -751,7 +751,7 @@ func (m *Model) reload() tea.Cmd {
 // copyCommand puts the selected finding's commands on the clipboard (OSC 52).
 func (m *Model) copyCommand() tea.Cmd {
 	row := m.currentFinding()
-	if row == nil || (m.focus == paneEndpoints || (m.focus == paneDetail && m.detailOfEP)) && len(m.fRows) == 0 {
+	if row == nil {
 		m.setStatus(true, "no finding selected: select a service with findings")
 		return nil
 	}
