@@ -658,3 +658,12 @@ func TestLongServiceListKeepsTheCursorVisible(t *testing.T) {
 	}
 	mustContain(t, screen(m), "of 68")
 }
+
+func TestEmptyReport(t *testing.T) {
+	empty := &diagnose.Report{SchemaVersion: 1, Gateway: diagnose.GatewayInfo{ID: "gw-empty"}}
+	m, _ := newTestModel(t, testOpts{})
+	m.setReport(empty, m.snap, nil)
+	press(m, "j", "tab", "enter", "enter", "c", "p", "P", "e")
+	s := screen(m)
+	mustContain(t, s, "the snapshot lists no services", "0 endpoints")
+}

@@ -230,7 +230,10 @@ func (m *Model) servicesPane(r rect) []string {
 		lines = append(lines, m.paneTitle(paneServices, title, r.w))
 	}
 	rows := r.rows()
-	if len(m.visible) == 0 {
+	switch {
+	case total == 0:
+		lines = append(lines, fit("  "+m.styles.Dim.Render("the snapshot lists no services"), r.w))
+	case len(m.visible) == 0:
 		lines = append(lines, fit("  "+m.styles.Dim.Render("no service matches (esc clears)"), r.w))
 	}
 	showCause := r.w >= 36
