@@ -29,6 +29,7 @@ func Run(ctx context.Context, cfg Config, in io.Reader, out io.Writer, extra ...
 	if out != nil {
 		opts = append(opts, tea.WithOutput(out))
 	}
+	// no-color.org: any non-empty value; colorprofile only reads booleans.
 	if os.Getenv("NO_COLOR") != "" {
 		opts = append(opts, tea.WithColorProfile(colorprofile.ASCII))
 	}

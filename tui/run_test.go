@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -81,5 +82,43 @@ func TestRunReportsALoadThatNeverSucceeded(t *testing.T) {
 	var nd *NoDataError
 	if !errors.As(err, &nd) || !errors.Is(err, cause) {
 		t.Fatalf("err %v, want NoDataError wrapping the load error", err)
+	}
+}
+
+// sgrColour finds SGR sequences that set a colour (30–38, 40–48, 90–97,
+// 100–107); 39/49 (default colour) are not colours.
+var sgrColour = regexp.MustCompile(`\x1b\[([0-9:;]*;)?(3[0-8]|4[0-8]|9[0-7]|10[0-7])([;:m])`)
+
+func TestRunWithNoColorDrawsNoColour(t *testing.T) {
+	fd := &fakeDiagnoser{reports: []*diagnose.Report{fixtureReport(t)}}
+	cfg := Config{Source: Source{Kind: "file", Name: "x.yaml"}, Snapshot: demoSnapshot(t), Diagnose: fd.diagnose, Now: func() time.Time { return testNow }}
+	for _, tc := range []struct {
+		noColor    string
+		wantColour bool
+	}{{"1", false}, {"yes", false}, {"", true}} {
+		t.Setenv("NO_COLOR", tc.noColor)
+		t.Setenv("TERM", "xterm-256color")
+		t.Setenv("COLORTERM", "truecolor")
+		t.Setenv("TTY_FORCE", "1") // colorprofile: treat the pipe as a terminal
+		in, typist := io.Pipe()
+		out := &syncBuffer{}
+		done := make(chan error, 1)
+		go func() { done <- Run(context.Background(), cfg, in, out, tea.WithWindowSize(120, 40)) }()
+		for !out.contains("shop/orders") {
+			time.Sleep(10 * time.Millisecond)
+		}
+		typist.Write([]byte("q"))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		out.mu.Lock()
+		text := out.buf.String()
+		out.mu.Unlock()
+		if got := sgrColour.MatchString(text); got != tc.wantColour {
+			t.Errorf("NO_COLOR=%q: colour sequences present = %v, want %v (first: %q)", tc.noColor, got, tc.wantColour, sgrColour.FindString(text))
+		}
+		if !strings.Contains(text, "BROKEN") {
+			t.Errorf("NO_COLOR=%q: the status words are missing", tc.noColor)
+		}
 	}
 }
