@@ -23,13 +23,14 @@ import (
 // message at a time (each message's handler waits for the next), so the UI
 // never blocks and a stopped job's late messages are recognised and dropped.
 type job struct {
-	title   string
-	step    string
-	note    string // said again when the job ends (skipped endpoints)
-	total   int    // probe targets
-	done    int    // probe results in
-	started time.Time
-	ch      chan tea.Msg
+	title    string
+	step     string
+	note     string // said again when the job ends (skipped endpoints)
+	total    int    // probe targets
+	done     int    // probe results in
+	filtered int    // results that timed out
+	started  time.Time
+	ch       chan tea.Msg
 	// cancel stops the work (x): the job still reports what it has. kill
 	// also abandons the reporting (quit), so the goroutine never blocks.
 	cancel context.CancelFunc
@@ -283,6 +284,10 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 		parts = append(parts, fmt.Sprintf("probed %d endpoints in %s", msg.probed, elapsed))
 		if j.note != "" {
 			parts = append(parts, j.note)
+		}
+		if j.filtered > 0 && m.cfg.ProbeFrom != diagnose.ProbeFromGateway {
+			// DESIGN: a timeout from the operator's seat proves nothing about the gateway's path.
+			parts = append(parts, fmt.Sprintf("%d timed out from %s: that alone does not prove the gateway is blocked (--probe-from gateway where its traffic comes from)", j.filtered, m.cfg.ProbeFrom))
 		}
 	case previous == nil:
 		parts = append(parts, fmt.Sprintf("diagnosed %d endpoints in %s", len(msg.report.Endpoints), elapsed))

@@ -286,6 +286,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			key := r.Target.String()
 			m.live[key] = r
 			delete(m.pending, key)
+			if r.State == probe.StateFiltered {
+				m.job.filtered++
+			}
 		}
 		m.job.done += len(msg.results)
 		return m, m.job.wait()
