@@ -24,11 +24,13 @@ func init() { register("tui", newTUICmd) }
 func newTUICmd(s *Streams) *cobra.Command {
 	var (
 		pf       endpointProbeFlags
+		live     liveFlags
+		useLive  bool
 		useDemo  bool
 		exportTo string
 	)
 	cmd := &cobra.Command{
-		Use:   "tui [FILE | --demo]",
+		Use:   "tui [FILE | --live | --demo]",
 		Short: "Interactive terminal UI: find the broken service, see why, check the fix, probe and re-check",
 		Long: `Opens a full-screen view of a diagnosis: the gateway's services with a status badge
 (BROKEN, UNKNOWN, WARNING, OK), the selected service's endpoints (pod, node, ENI, groups,
@@ -36,11 +38,16 @@ configuration verdict, probe, RTT) and findings, and the selected finding's evid
 (gateway group → rule → backend group → ENI → node → pod, ✗ where it breaks), the rules
 considered and the fix with the exact command.
 
-p probes the selected service's endpoints live (P: all), r reloads the file and re-diagnoses,
-showing which findings are new and which are fixed since the previous run; c copies the fix
-command to the clipboard (OSC 52); e exports the report as Markdown; ? explains the screen.`,
+p probes the selected service's endpoints live (P: all), r reloads the file (or, with --live,
+collects again) and re-diagnoses, showing which findings are new and which are fixed since the
+previous run — the check after applying a fix; c copies the fix command to the clipboard
+(OSC 52); e exports the report as Markdown; ? explains the screen.
+
+With --live the data is collected from Alibaba Cloud (MSE, ECS, ACK) and Kubernetes with the
+same flags and credentials as gwdoctor snapshot --live; the screen shows each step while it runs.`,
 		Example: `  gwdoctor tui --demo
   gwdoctor tui snapshot.yaml
+  gwdoctor tui --live --gateway gw-3f9a --region cn-hangzhou
   gwdoctor tui snapshot.yaml --probe --probe-from gateway   # probe every endpoint at start`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -57,9 +64,25 @@ command to the clipboard (OSC 52); e exports the report as Markdown; ? explains 
 				ProbeAtStart: pf.enabled,
 				ExportDir:    exportTo,
 			}
+			sources := len(args)
+			if useDemo {
+				sources++
+			}
+			if useLive {
+				sources++
+			}
 			switch {
-			case useDemo && len(args) > 0:
-				return inputError(errors.New("give a snapshot FILE or --demo, not both"))
+			case sources > 1:
+				return inputError(errors.New("give one of a snapshot FILE, --live or --demo"))
+			case useLive:
+				if live.gateway == "" {
+					return inputError(fmt.Errorf("--gateway is required: the MSE gateway's unique id (gw-…), or set $%s", envGateway))
+				}
+				name := live.gateway
+				if live.region != "" {
+					name = live.region + "/" + live.gateway
+				}
+				cfg.Source = tui.Source{Kind: "live", Name: name, Load: live.collect}
 			case useDemo:
 				src, closeDemo := demoSource()
 				defer closeDemo()
@@ -80,7 +103,7 @@ command to the clipboard (OSC 52); e exports the report as Markdown; ? explains 
 					return snapshot.Load(path)
 				}}
 			default:
-				return inputError(errors.New("tui needs a snapshot FILE or --demo"))
+				return inputError(errors.New("tui needs a snapshot FILE, --live or --demo"))
 			}
 			out, ok := s.Out.(*os.File)
 			if !ok || !term.IsTerminal(out.Fd()) {
@@ -98,6 +121,8 @@ command to the clipboard (OSC 52); e exports the report as Markdown; ? explains 
 		},
 	}
 	pf.register(cmd)
+	cmd.Flags().BoolVar(&useLive, "live", false, "collect live from Alibaba Cloud and Kubernetes (--gateway, --region and the other collection flags, as for snapshot --live); r collects again")
+	live.register(cmd.Flags())
 	cmd.Flags().BoolVar(&useDemo, "demo", false, "open the embedded demo scenario (healthy backends served and probed on loopback)")
 	cmd.Flags().StringVar(&exportTo, "export-dir", ".", "directory where e writes the Markdown report")
 	return cmd

@@ -22,8 +22,10 @@ func TestTUIUsageErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"tui"}, "needs a snapshot FILE or --demo"},
-		{[]string{"tui", "--demo", "x.yaml"}, "not both"},
+		{[]string{"tui"}, "needs a snapshot FILE, --live or --demo"},
+		{[]string{"tui", "--demo", "x.yaml"}, "one of a snapshot FILE, --live or --demo"},
+		{[]string{"tui", "--live", "--demo"}, "one of a snapshot FILE, --live or --demo"},
+		{[]string{"tui", "--live", "--gateway", ""}, "--gateway is required"},
 		{[]string{"tui", "-"}, "cannot read the snapshot from standard input"},
 		{[]string{"tui", filepath.Join(t.TempDir(), "missing.yaml")}, "missing.yaml"},
 		{[]string{"tui", bad}, "bad.yaml:4"},
