@@ -6,9 +6,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/gwdoctor/gwdoctor/collect/aliyun"
+	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 	"github.com/gwdoctor/gwdoctor/internal/testenv"
 )
 
@@ -60,24 +63,88 @@ func (s *tmuxSession) waitFor(what string, wants ...string) string {
 	return ""
 }
 
+var buildOnce struct {
+	sync.Once
+	bin string
+	err error
+	out []byte
+}
+
+// gwdoctorBinary builds gwdoctor once for the package's terminal tests.
+func gwdoctorBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gwdoctor-tui-test-")
+		if err != nil {
+			buildOnce.err = err
+			return
+		}
+		buildOnce.bin = filepath.Join(dir, "gwdoctor")
+		buildOnce.out, buildOnce.err = exec.Command("go", "build", "-o", buildOnce.bin, "github.com/gwdoctor/gwdoctor/cmd/gwdoctor").CombinedOutput()
+	})
+	if buildOnce.err != nil {
+		t.Fatalf("go build: %v\n%s", buildOnce.err, buildOnce.out)
+	}
+	return buildOnce.bin
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildOnce.bin != "" {
+		os.RemoveAll(filepath.Dir(buildOnce.bin))
+	}
+	os.Exit(code)
+}
+
+// startTUI runs gwdoctor with args in a 120×40 tmux pane, in dir, with env
+// (NAME=value), through a wrapper that writes the exit status to the
+// returned file and keeps the pane for reading.
+func startTUI(t *testing.T, dir string, env []string, args ...string) (*tmuxSession, string) {
+	t.Helper()
+	testenv.NeedTools(t, "tmux", "go")
+	bin := gwdoctorBinary(t)
+	rc := filepath.Join(dir, "exit-status")
+	quoted := make([]string, len(args))
+	for i, a := range args {
+		quoted[i] = fmt.Sprintf("%q", a)
+	}
+	script := fmt.Sprintf("cd %q && %q %s; echo $? > %q; sleep 60", dir, bin, strings.Join(quoted, " "), rc)
+	s := &tmuxSession{t: t, socket: filepath.Join(dir, "tmux.sock")}
+	cmd := []string{"-f", "/dev/null", "new-session", "-d", "-s", "gwd", "-x", "120", "-y", "40", "-e", "TERM=xterm-256color"}
+	for _, e := range env {
+		cmd = append(cmd, "-e", e)
+	}
+	s.tmux(append(cmd, "sh", "-c", script)...)
+	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
+	return s, rc
+}
+
+// quitWithZero presses q and waits for the exit status 0.
+func (s *tmuxSession) quitWithZero(rc string) {
+	s.t.Helper()
+	s.send("q")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		data, err := os.ReadFile(rc)
+		if err == nil && strings.TrimSpace(string(data)) != "" {
+			if got := strings.TrimSpace(string(data)); got != "0" {
+				s.t.Fatalf("gwdoctor tui exited %s after q", got)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("gwdoctor tui did not exit after q:\n%s", s.capture())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // TestRealTerminal runs the gwdoctor binary's TUI on the demo under tmux at
 // 120×40 and goes where a newcomer goes: find the service broken by the
 // wrong node, read the cause and the command, copy it, export, quit with 0.
 func TestRealTerminal(t *testing.T) {
-	testenv.NeedTools(t, "tmux", "go")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gwdoctor")
-	build := exec.Command("go", "build", "-o", bin, "github.com/gwdoctor/gwdoctor/cmd/gwdoctor")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	rc := filepath.Join(dir, "exit-status")
-	// The wrapper records the exit status, then keeps the pane so the
-	// test can read it.
-	script := fmt.Sprintf("cd %q && %q tui --demo; echo $? > %q; sleep 60", dir, bin, rc)
-	s := &tmuxSession{t: t, socket: filepath.Join(dir, "tmux.sock")}
-	s.tmux("-f", "/dev/null", "new-session", "-d", "-s", "gwd", "-x", "120", "-y", "40", "-e", "TERM=xterm-256color", "sh", "-c", script)
-	t.Cleanup(func() { exec.Command("tmux", "-S", s.socket, "kill-server").Run() })
+	s, rc := startTUI(t, dir, nil, "tui", "--demo")
 
 	screen := s.waitFor("first screen", "gw-demo3f9a", "SERVICES", "BROKEN", "shop/orders")
 	if !strings.Contains(screen, "wrong-node") {
@@ -116,19 +183,38 @@ func TestRealTerminal(t *testing.T) {
 	// Wait for esc to land before q: ESC and a key in the same read are alt+key.
 	s.send("Escape")
 	s.waitFor("help closed", "▶ DETAIL")
-	s.send("q")
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		data, err := os.ReadFile(rc)
-		if err == nil && strings.TrimSpace(string(data)) != "" {
-			if got := strings.TrimSpace(string(data)); got != "0" {
-				t.Fatalf("gwdoctor tui exited %s after q", got)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gwdoctor tui did not exit after q:\n%s", s.capture())
-		}
-		time.Sleep(100 * time.Millisecond)
+	s.quitWithZero(rc)
+}
+
+// TestRealTerminalLive runs gwdoctor tui --live under tmux against the fake
+// Alibaba Cloud and Kubernetes APIs on loopback: the collection's steps and
+// result appear, r collects again and compares, q exits 0.
+func TestRealTerminalLive(t *testing.T) {
+	dir := t.TempDir()
+	c, k := fakecloud.Shop()
+	cloud, kube := fakecloud.NewAliyun(c), fakecloud.NewKube(k)
+	t.Cleanup(cloud.Close)
+	t.Cleanup(kube.Close)
+	kubeconfig, err := kube.WriteKubeconfig(dir, "prod")
+	if err != nil {
+		t.Fatal(err)
 	}
+	env := []string{
+		"HOME=" + dir, "KUBECONFIG=",
+		aliyun.EnvAccessKeyID + "=LTAI5tTuiTestKey01", aliyun.EnvAccessKeySecret + "=tui-secret-Never-Printed",
+		aliyun.EnvECSMetadataDisabled + "=true", aliyun.EnvRegion + "=",
+	}
+	s, rc := startTUI(t, dir, env, "tui", "--live", "--aliyun-endpoint", cloud.URL, "--kubeconfig", kubeconfig,
+		"--context", "prod", "--region", "cn-hangzhou", "--gateway", "gw-3f9a")
+	screen := s.waitFor("collected", "gw-3f9a (prod-gateway)", "live cn-hangzhou/gw-3f9a", "SERVICES", "diagnosed")
+	if strings.Contains(screen, "tui-secret") {
+		t.Fatalf("the secret is on screen:\n%s", screen)
+	}
+	calls := cloud.TotalCalls()
+	s.send("r")
+	s.waitFor("re-collected", "re-collected in")
+	if cloud.TotalCalls() <= calls {
+		t.Errorf("r did not call the cloud again (%d calls before, %d after)", calls, cloud.TotalCalls())
+	}
+	s.quitWithZero(rc)
 }
