@@ -290,7 +290,14 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 			parts = append(parts, fmt.Sprintf("%d timed out from %s: that alone does not prove the gateway is blocked (--probe-from gateway where its traffic comes from)", j.filtered, m.cfg.ProbeFrom))
 		}
 	case previous == nil:
-		parts = append(parts, fmt.Sprintf("diagnosed %d endpoints in %s", len(msg.report.Endpoints), elapsed))
+		what := "diagnosed"
+		if j.title == "loading" {
+			what = "loaded and diagnosed"
+			if m.cfg.Source.Kind == "live" {
+				what = "collected and diagnosed"
+			}
+		}
+		parts = append(parts, fmt.Sprintf("%s %d endpoints in %s", what, len(msg.report.Endpoints), elapsed))
 	default:
 		what := "reloaded"
 		if m.cfg.Source.Kind == "live" {
