@@ -320,6 +320,11 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 		parts = append(parts, "data incomplete: "+firstLine(msg.loadErr.Error()))
 		isErr = true
 	}
+	if previous == nil && !isErr && !msg.stopped {
+		// The first screen: the hint (what to do next) is worth more than
+		// how long the load took.
+		parts = nil
+	}
 	m.setStatus(isErr, "%s", strings.Join(parts, " · "))
 	if previous == nil && m.cfg.ProbeAtStart && m.cfg.Probe != nil {
 		return m.startProbe(true)

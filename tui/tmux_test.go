@@ -206,7 +206,7 @@ func TestRealTerminalLive(t *testing.T) {
 	}
 	s, rc := startTUI(t, dir, env, "tui", "--live", "--aliyun-endpoint", cloud.URL, "--kubeconfig", kubeconfig,
 		"--context", "prod", "--region", "cn-hangzhou", "--gateway", "gw-3f9a")
-	screen := s.waitFor("collected", "gw-3f9a (prod-gateway)", "live cn-hangzhou/gw-3f9a", "SERVICES", "diagnosed")
+	screen := s.waitFor("collected", "gw-3f9a (prod-gateway)", "live cn-hangzhou/gw-3f9a", "▶ SERVICES", "BROKEN", "enter: its findings")
 	if strings.Contains(screen, "tui-secret") {
 		t.Fatalf("the secret is on screen:\n%s", screen)
 	}
