@@ -307,6 +307,11 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.MouseWheelMsg:
 		m.wheel(tea.Mouse(msg))
 		return m, nil
+	case tea.MouseClickMsg:
+		if msg.Button == tea.MouseLeft {
+			m.click(msg.X, msg.Y)
+		}
+		return m, nil
 	case tea.PasteMsg:
 		if m.filtering {
 			var cmd tea.Cmd
@@ -530,6 +535,42 @@ func (m *Model) wheel(ms tea.Mouse) {
 		m.move(delta)
 	}
 	m.focus = saved
+	m.clampAll()
+}
+
+// click focuses the pane under the pointer and selects the row clicked.
+func (m *Model) click(x, y int) {
+	if m.report == nil || m.showHelp || m.filtering {
+		return
+	}
+	l := m.layout()
+	p, ok := l.paneAt(x, y)
+	if !ok {
+		return
+	}
+	rowAt := func(r rect, headerLines, offset, n int) int {
+		i := offset + y - r.y - headerLines
+		if y < r.y+headerLines || i >= n {
+			return -1
+		}
+		return i
+	}
+	switch p {
+	case paneServices:
+		if i := rowAt(l.services, 1, m.svc.offset, len(m.visible)); i >= 0 && i != m.svc.cursor {
+			m.svc.cursor = i
+			m.selectService()
+		}
+	case paneEndpoints:
+		if i := rowAt(l.endpoints, 2, m.ep.offset, len(m.currentEndpoints())); i >= 0 {
+			m.ep.cursor = i
+		}
+	case paneFindings:
+		if i := rowAt(l.findings, 1, m.fnd.offset, len(m.fRows)); i >= 0 {
+			m.fnd.cursor = i
+		}
+	}
+	m.setFocus(p)
 	m.clampAll()
 }
 

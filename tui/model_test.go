@@ -669,3 +669,29 @@ func TestEmptyReport(t *testing.T) {
 	s := screen(m)
 	mustContain(t, s, "the snapshot lists no services", "0 endpoints")
 }
+
+func TestMouseClickFocusesAndSelects(t *testing.T) {
+	m, _ := newTestModel(t, testOpts{})
+	l := m.layout()
+	m.Update(tea.MouseClickMsg{X: 3, Y: l.services.y + 1 + 2, Button: tea.MouseLeft}) // third service row
+	if k := m.currentService().key; k != "shop/orders" || m.focus != paneServices {
+		t.Fatalf("click on the third service: %q, focus %v", k, m.focus)
+	}
+	l = m.layout()
+	m.Update(tea.MouseClickMsg{X: l.findings.x + 3, Y: l.findings.y + 1, Button: tea.MouseLeft})
+	if m.focus != paneFindings || m.currentFinding() == nil || m.currentFinding().f.Code != "GWD102" {
+		t.Fatalf("click on the finding: focus %v", m.focus)
+	}
+	m.Update(tea.MouseClickMsg{X: l.detail.x + 3, Y: l.detail.y + 3, Button: tea.MouseLeft})
+	if m.focus != paneDetail {
+		t.Fatalf("click on the detail: focus %v", m.focus)
+	}
+	m.Update(tea.MouseClickMsg{X: 3, Y: l.services.y + 30, Button: tea.MouseLeft}) // below the list
+	if m.currentService().key != "shop/orders" || m.focus != paneServices {
+		t.Fatalf("click below the list changed the selection to %q", m.currentService().key)
+	}
+	m.Update(tea.MouseClickMsg{X: 3, Y: l.services.y + 1, Button: tea.MouseRight}) // right button: nothing
+	if m.currentService().key != "shop/orders" {
+		t.Fatal("a right click selected")
+	}
+}
