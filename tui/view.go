@@ -786,7 +786,7 @@ func (m *Model) helpBody(w, h int) []string {
 	for _, line := range strings.Split(m.help.FullHelpView(m.keys.FullHelp()), "\n") {
 		out = append(out, "  "+line)
 	}
-	out = append(out, st.Dim.Render("  Mouse: the wheel scrolls the pane under it, a click selects. NO_COLOR=1: no colours."))
+	out = append(out, st.Dim.Render("  Mouse: wheel scrolls the pane under it, click selects. NO_COLOR=1: no colour."))
 	if len(out) > h {
 		out = out[:h]
 	}
