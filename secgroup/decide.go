@@ -16,6 +16,9 @@ import (
 // The returned Decision shares its Deciding, Uncertain and Notes with the
 // evaluator's cache: treat them as read-only.
 func (e *Evaluator) Evaluate(q Query) Decision {
+	if e.gwID == "" {
+		return gatewayGroupUnknown
+	}
 	gs := e.lookupSet(q.GroupIDs)
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)
@@ -29,12 +32,22 @@ func (e *Evaluator) Evaluate(q Query) Decision {
 	return combine(in, out)
 }
 
+// gatewayGroupUnknown is every decision when the snapshot does not say which
+// security group the gateway sends from (the gateway could not be read): any
+// source-group rule might name it, and it might even share a group with the
+// endpoint (intra-group access), so nothing can be decided.
+var gatewayGroupUnknown = Decision{Verdict: Unknown, Reason: ReasonUndecidable,
+	Notes: []string{"the gateway's security group is unknown (the gateway could not be read), so no rule's source can be matched against it"}}
+
 // Explain returns the same decision as Evaluate together with every rule
 // considered, in evaluation order (ingress rules of all groups on the ENI
 // merged, then the gateway group's egress rules when those are evaluated),
 // each with its Match and a short reason; the deciding rule is Decisive.
 // It is for findings and evidence: it allocates and does not use the cache.
 func (e *Evaluator) Explain(q Query) Explanation {
+	if e.gwID == "" {
+		return Explanation{Decision: gatewayGroupUnknown}
+	}
 	gs := e.lookupSet(q.GroupIDs)
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)

@@ -35,3 +35,27 @@ func TestGatewayGroupVPCFromGatewayOnBothSidesOfAReference(t *testing.T) {
 		t.Errorf("source-group accept across VPCs: %s, want deny (default)", d.Verdict)
 	}
 }
+
+// A snapshot that could not read the gateway has no gateway group: every
+// verdict is unknown, never a deny (or allow) from rules that may name it.
+func TestUnknownGatewayGroupDecidesNothing(t *testing.T) {
+	s := &snapshot.Snapshot{
+		Version: 1,
+		Gateway: snapshot.Gateway{ID: "gw-1"},
+		SecurityGroups: []snapshot.SecurityGroup{
+			{ID: "sg-a", Type: "normal", Rules: []snapshot.Rule{{Direction: "ingress", Policy: "accept", Priority: 1, Protocol: "TCP", PortRange: "8080/8080", SourceGroupID: "sg-gw"}}},
+			{ID: "sg-b", Type: "normal"},
+		},
+		Missing: []snapshot.MissingPart{{Part: snapshot.PartGateway, Error: "denied"}},
+	}
+	e := New(s)
+	for _, groups := range [][]string{{"sg-a"}, {"sg-b"}} {
+		q := Query{GroupIDs: groups, Protocol: "TCP", Port: 8080}
+		if d := e.Evaluate(q); d.Verdict != Unknown || len(d.Notes) == 0 {
+			t.Errorf("%v: Evaluate = %v %v, want unknown with a note", groups, d.Verdict, d.Notes)
+		}
+		if x := e.Explain(q); x.Verdict != Unknown {
+			t.Errorf("%v: Explain = %v, want unknown", groups, x.Verdict)
+		}
+	}
+}

@@ -162,7 +162,12 @@ func (v *validator) gateway() {
 		v.add("gateway.id", "missing; expected the MSE gateway ID (GatewayUniqueId, e.g. gw-3f9a)")
 	}
 	if g.SecurityGroupID == "" {
-		v.add("gateway.securityGroupId", "missing; expected the gateway's managed security group ID (e.g. sg-gw)")
+		// A collection that could not read the gateway (mse:GetGateway denied)
+		// still loads: every verdict that depends on the gateway's group is
+		// then unknown, which is what the snapshot honestly says.
+		if !v.allowedMissing(PartGateway, g.ID) {
+			v.add("gateway.securityGroupId", "missing; expected the gateway's managed security group ID (e.g. sg-gw), or a missing: entry for part gateway")
+		}
 	} else {
 		v.groupRef(func() string { return "gateway.securityGroupId" }, g.SecurityGroupID)
 	}

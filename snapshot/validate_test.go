@@ -156,7 +156,14 @@ gateway: #<<
   name: gw
 `, want: []string{
 			`gateway.id: missing; expected the MSE gateway ID (GatewayUniqueId, e.g. gw-3f9a)`,
-			`gateway.securityGroupId: missing; expected the gateway's managed security group ID (e.g. sg-gw)`}},
+			`gateway.securityGroupId: missing; expected the gateway's managed security group ID (e.g. sg-gw), or a missing: entry for part gateway`}},
+		{name: "gateway group may be unknown when the gateway could not be read", noHead: true, yaml: `version: 1
+gateway:
+  id: gw-1
+missing:
+  - part: gateway
+    error: "NoPermission"
+`},
 		{name: "times are RFC 3339", yaml: `capturedAt: 2026-11-28 10:00 #<
 probes:
   - target: 10.0.0.1:80

@@ -96,3 +96,32 @@ func TestVerifyLive(t *testing.T) {
 		t.Errorf("verify --live output lacks result or the stateful warning:\n%s", out)
 	}
 }
+
+// Without mse:GetGateway the gateway's group is unknown: the live snapshot
+// still diagnoses, with every verdict unknown — never a clean run, never a
+// deny invented from rules that may name the gateway.
+func TestDiagnoseLiveWithoutGateway(t *testing.T) {
+	e := newLiveEnv(t)
+	e.cloud.Faults.Deny = map[string]bool{aliyun.ActionGetGateway: true}
+	code, out, stderr := runLive(e.liveArgs("diagnose", "-o", "json")...)
+	// The fake account has a service with no ready endpoint (service-down,
+	// which needs no gateway data): exit 1; otherwise it would be 3.
+	if code != ExitFindings && code != ExitInconclusive {
+		t.Errorf("exit %d, want 1 or 3; stderr: %s", code, stderr)
+	}
+	var r diagnose.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Endpoints) == 0 {
+		t.Fatal("no endpoints")
+	}
+	for _, ep := range r.Endpoints {
+		if ep.Verdict != diagnose.VerdictUnknown {
+			t.Errorf("%s %s:%d: verdict %s without the gateway's group, want unknown", ep.Service, ep.IP, ep.Port, ep.Verdict)
+		}
+	}
+	if !strings.Contains(stderr, "mse:GetGateway") {
+		t.Errorf("stderr does not name the missing permission: %s", stderr)
+	}
+}
