@@ -17,7 +17,7 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 	writeBaselineMarkdown(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {
-		fmt.Fprintf(&b, "### %s — %s\n\n", mdEscape(g.key), g.status())
+		fmt.Fprintf(&b, "### %s — %s\n\n", mdEscape(g.key), g.health.Status())
 		if len(g.endpoints) > 0 {
 			b.WriteString("| endpoint | pod | node | ENI | groups | config | decided by | probe | verdict |\n")
 			b.WriteString("|---|---|---|---|---|---|---|---|---|\n")

@@ -58,8 +58,7 @@ type serviceGroup struct {
 	key       string
 	endpoints []diagnose.EndpointResult
 	findings  []*diagnose.Finding
-	blocked   int
-	unknown   int
+	health    diagnose.ServiceHealth
 }
 
 // groupByService splits the report by service; findings naming several
@@ -79,13 +78,7 @@ func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagn
 	for _, e := range r.Endpoints {
 		g := get(e.Service)
 		g.endpoints = append(g.endpoints, e)
-		switch e.Verdict {
-		case diagnose.VerdictBlocked:
-			g.blocked++
-		case diagnose.VerdictReachable:
-		default:
-			g.unknown++
-		}
+		g.health.AddEndpoint(e.Verdict)
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -98,32 +91,9 @@ func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagn
 		}
 		g := get(f.Services[0])
 		g.findings = append(g.findings, f)
+		g.health.AddFinding(f)
 	}
 	return groups, global
-}
-
-// status is a service's one-word state: the worst of its endpoints and findings.
-func (g *serviceGroup) status() string {
-	worst := diagnose.Info
-	hasFinding := false
-	for _, f := range g.findings {
-		if f.Code == diagnose.CodeVerdictUnknown {
-			continue
-		}
-		hasFinding = true
-		worst = max(worst, f.Level())
-	}
-	switch {
-	case g.blocked > 0 || (hasFinding && worst == diagnose.Error):
-		return "BROKEN"
-	case g.unknown > 0:
-		return "UNKNOWN"
-	case hasFinding && worst == diagnose.Warning:
-		return "WARNING"
-	case len(g.endpoints) == 0:
-		return "NO ENDPOINTS"
-	}
-	return "OK"
 }
 
 func plural(n int, one, many string) string {

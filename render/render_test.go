@@ -58,3 +58,29 @@ func TestGoldenTextAndMarkdown(t *testing.T) {
 		}
 	}
 }
+
+// TestServiceWithoutEndpointsIsBroken: a service with no endpoints is broken
+// for the gateway (it answers 503), even when its only finding is a note.
+func TestServiceWithoutEndpointsIsBroken(t *testing.T) {
+	t.Setenv("NO_COLOR", "1")
+	r := &diagnose.Report{
+		Gateway: diagnose.GatewayInfo{ID: "gw-1"},
+		Findings: []diagnose.Finding{{
+			Code: diagnose.CodeBroadAuthorization, Severity: diagnose.Sev(diagnose.Info),
+			Services: []string{"shop/cart"}, Message: "the authorization spans every port",
+		}},
+	}
+	for _, f := range []render.Format{render.FormatText, render.FormatMarkdown} {
+		var buf bytes.Buffer
+		if err := render.Write(render.Terminal(&buf), r, f); err != nil {
+			t.Fatal(err)
+		}
+		want := "BROKEN shop/cart  0 endpoints: 0 reachable"
+		if f == render.FormatMarkdown {
+			want = "### shop/cart — BROKEN"
+		}
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("%s: no %q in:\n%s", f, want, buf.String())
+		}
+	}
+}

@@ -55,11 +55,11 @@ func severityStyle(s diagnose.Severity) lipgloss.Style {
 
 func statusStyle(status string) lipgloss.Style {
 	switch status {
-	case "OK":
+	case diagnose.ServiceOK:
 		return styles.ok
-	case "BROKEN":
+	case diagnose.ServiceBroken:
 		return styles.err
-	case "WARNING":
+	case diagnose.ServiceWarning:
 		return styles.warn
 	}
 	return styles.unknown
@@ -94,7 +94,7 @@ func Text(w io.Writer, r *diagnose.Report) error {
 	groups, global := groupByService(r)
 	for _, g := range groups {
 		b.WriteString("\n")
-		status := g.status()
+		status := g.health.Status()
 		fmt.Fprintf(&b, "%s %s  %s\n", statusStyle(status).Render(status), styles.bold.Render(g.key), styles.dim.Render(serviceCounts(g)))
 		if len(g.endpoints) > 0 {
 			writeEndpointTable(&b, g.endpoints)
@@ -126,14 +126,13 @@ func Text(w io.Writer, r *diagnose.Report) error {
 }
 
 func serviceCounts(g *serviceGroup) string {
-	n := len(g.endpoints)
-	reach := n - g.blocked - g.unknown
-	s := fmt.Sprintf("%s: %d reachable", plural(n, "endpoint", "endpoints"), reach)
-	if g.blocked > 0 {
-		s += fmt.Sprintf(", %d blocked", g.blocked)
+	h := g.health
+	s := fmt.Sprintf("%s: %d reachable", plural(h.Endpoints, "endpoint", "endpoints"), h.Reachable)
+	if h.Blocked > 0 {
+		s += fmt.Sprintf(", %d blocked", h.Blocked)
 	}
-	if g.unknown > 0 {
-		s += fmt.Sprintf(", %d unknown", g.unknown)
+	if h.Unknown > 0 {
+		s += fmt.Sprintf(", %d unknown", h.Unknown)
 	}
 	return s
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/gwdoctor/gwdoctor/diagnose"
 )
 
-// Service badges: words, so the state reads without colour.
+// Service badges: words, so the state reads without colour. A service's
+// badge is diagnose.ServiceHealth's, as in the text report; INFO is the
+// gateway-wide entry's when it holds notes only.
 const (
-	StatusBroken  = "BROKEN"
-	StatusUnknown = "UNKNOWN"
-	StatusWarning = "WARNING"
+	StatusBroken  = diagnose.ServiceBroken
+	StatusUnknown = diagnose.ServiceUnknown
+	StatusWarning = diagnose.ServiceWarning
 	StatusInfo    = "INFO"
-	StatusOK      = "OK"
+	StatusOK      = diagnose.ServiceOK
 )
 
 // gatewayWide is the key of the list entry that gathers findings naming no
@@ -35,11 +37,7 @@ type serviceEntry struct {
 	endpoints []int  // into Report.Endpoints, report order
 	findings  []int  // into Report.Findings, report order (severity first)
 	fixed     []*diagnose.Finding
-	reachable int
-	blocked   int
-	unknown   int
-	worst     diagnose.Severity // worst finding, verdict-unknown excluded
-	hasWorst  bool
+	health    diagnose.ServiceHealth
 	status    string
 	// search is what "/" matches: the key and the codes and slugs of its findings.
 	search string
@@ -99,21 +97,11 @@ func newIndex(r *diagnose.Report, previous *diagnose.Report) *index {
 		e := &r.Endpoints[i]
 		s := get(e.Service)
 		s.endpoints = append(s.endpoints, i)
-		switch e.Verdict {
-		case diagnose.VerdictReachable:
-			s.reachable++
-		case diagnose.VerdictBlocked:
-			s.blocked++
-		default:
-			s.unknown++
-		}
+		s.health.AddEndpoint(e.Verdict)
 	}
 	addFinding := func(s *serviceEntry, i int) {
-		f := &r.Findings[i]
 		s.findings = append(s.findings, i)
-		if f.Code != diagnose.CodeVerdictUnknown && (!s.hasWorst || f.Level() > s.worst) {
-			s.worst, s.hasWorst = f.Level(), true
-		}
+		s.health.AddFinding(&r.Findings[i])
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -200,24 +188,20 @@ func (ix *index) change(f *diagnose.Finding) string {
 	return ix.changes[f.Key()]
 }
 
-// serviceStatus is the badge: BROKEN when an endpoint is blocked, a finding
-// is an error, or there is no endpoint at all; UNKNOWN when an endpoint's
-// verdict is unknown (never OK); WARNING for warnings; INFO for the
-// gateway-wide entry with notes only.
+// serviceStatus is the badge: a service's is diagnose.ServiceHealth's; the
+// gateway-wide entry has no endpoints by nature, so its worst finding alone
+// speaks, and INFO says it holds notes only.
 func serviceStatus(s *serviceEntry) string {
-	switch {
-	case s.blocked > 0 || (s.hasWorst && s.worst == diagnose.Error):
-		return StatusBroken
-	case s.unknown > 0:
-		return StatusUnknown
-	case s.hasWorst && s.worst == diagnose.Warning:
-		return StatusWarning
-	case s.key == gatewayWide:
-		return StatusInfo
-	case len(s.endpoints) == 0:
-		return StatusBroken
+	if s.key != gatewayWide {
+		return s.health.Status()
 	}
-	return StatusOK
+	switch s.health.Worst() {
+	case diagnose.Error:
+		return StatusBroken
+	case diagnose.Warning:
+		return StatusWarning
+	}
+	return StatusInfo
 }
 
 // statusAtLeast reports whether a service passes the severity filter.

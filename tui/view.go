@@ -290,7 +290,7 @@ func (m *Model) endpointsPane(r rect) []string {
 		return padLines(lines, r)
 	}
 	eps := s.endpoints
-	title := fmt.Sprintf("ENDPOINTS %s — %d: %d reachable, %d blocked, %d unknown", s.title(), len(eps), s.reachable, s.blocked, s.unknown)
+	title := fmt.Sprintf("ENDPOINTS %s — %d: %d reachable, %d blocked, %d unknown", s.title(), len(eps), s.health.Reachable, s.health.Blocked, s.health.Unknown)
 	if m.job != nil && len(m.pending) > 0 {
 		title += fmt.Sprintf(" · probing %d", len(m.pending))
 	}
