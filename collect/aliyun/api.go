@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/aliyun/alibaba-cloud-sdk-go/sdk/requests"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cs"
@@ -246,41 +247,27 @@ type Failure struct {
 // groups, 100 ids per call. Groups the API does not return do not exist
 // (or belong to another region or account).
 func (c *Client) DescribeSecurityGroups(ctx context.Context, ids []string) (map[string]snapshot.SecurityGroup, []Failure) {
-	out := map[string]snapshot.SecurityGroup{}
-	var mu chanMutex = make(chanMutex, 1)
-	batches := chunks(uniq(ids), 100)
-	errs := forEach(c, batches, func(batch []string) error {
-		token := ""
-		for {
-			var next string
-			err := c.call(ctx, ActionDescribeSecurityGroups, func(s *slot) error {
-				req := ecs.CreateDescribeSecurityGroupsRequest()
-				c.prepare(req)
-				req.SecurityGroupIds = jsonList(batch)
-				req.MaxResults = requests.NewInteger(100)
-				req.NextToken = token
-				resp, err := s.ecs.DescribeSecurityGroups(req)
-				if err != nil {
-					return err
-				}
-				mu.lock()
-				for _, g := range resp.SecurityGroups.SecurityGroup {
-					out[g.SecurityGroupId] = snapshot.SecurityGroup{
-						ID: g.SecurityGroupId, Name: g.SecurityGroupName, Type: normGroupType(g.SecurityGroupType),
-						VpcID: g.VpcId, ServiceManaged: g.ServiceManaged,
-					}
-				}
-				mu.unlock()
-				next = resp.NextToken
-				return nil
-			})
-			if err != nil || next == "" {
-				return err
+	return describeBatches(ctx, c, ActionDescribeSecurityGroups, chunks(uniq(ids), 100),
+		func(s *slot, batch []string, token string) ([]snapshot.SecurityGroup, string, error) {
+			req := ecs.CreateDescribeSecurityGroupsRequest()
+			c.prepare(req)
+			req.SecurityGroupIds = jsonList(batch)
+			req.MaxResults = requests.NewInteger(100)
+			req.NextToken = token
+			resp, err := s.ecs.DescribeSecurityGroups(req)
+			if err != nil {
+				return nil, "", err
 			}
-			token = next
-		}
-	})
-	return out, failures(batches, errs)
+			var out []snapshot.SecurityGroup
+			for _, g := range resp.SecurityGroups.SecurityGroup {
+				out = append(out, snapshot.SecurityGroup{
+					ID: g.SecurityGroupId, Name: g.SecurityGroupName, Type: normGroupType(g.SecurityGroupType),
+					VpcID: g.VpcId, ServiceManaged: g.ServiceManaged,
+				})
+			}
+			return out, resp.NextToken, nil
+		},
+		func(g snapshot.SecurityGroup) string { return g.ID })
 }
 
 // GroupAttribute is a group's rules and intra-group policy.
@@ -309,47 +296,36 @@ type permissionExtras struct {
 // SecurityGroupRules reads every rule of a group, ingress and egress, every page.
 func (c *Client) SecurityGroupRules(ctx context.Context, groupID string) (GroupAttribute, error) {
 	out := GroupAttribute{ID: groupID}
-	token := ""
-	for {
-		var next string
-		err := c.call(ctx, ActionDescribeSecurityGroupAttribute, func(s *slot) error {
-			req := ecs.CreateDescribeSecurityGroupAttributeRequest()
-			c.prepare(req)
-			req.SecurityGroupId = groupID
-			req.Direction = "all"
-			req.MaxResults = requests.NewInteger(1000)
-			req.NextToken = token
-			resp, err := s.ecs.DescribeSecurityGroupAttribute(req)
-			if err != nil {
-				return err
-			}
-			out.Name, out.VpcID = resp.SecurityGroupName, resp.VpcId
-			out.InnerAccessPolicy = normPolicy(resp.InnerAccessPolicy)
-			var extras permissionExtras
-			_ = json.Unmarshal(resp.GetHttpContentBytes(), &extras) // the SDK decoded the same body
-			for i, p := range resp.Permissions.Permission {
-				r := normRule(p)
-				if i < len(extras.Permissions.Permission) {
-					x := extras.Permissions.Permission[i]
-					r.PortRangeListID = x.PortRangeListId
-					if x.DestPrefixListId != "" {
-						out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", firstNonEmpty(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
-						continue
-					}
-				}
-				out.Rules = append(out.Rules, r)
-			}
-			next = resp.NextToken
-			return nil
-		})
+	err := c.pages(ctx, ActionDescribeSecurityGroupAttribute, func(s *slot, token string) (string, error) {
+		req := ecs.CreateDescribeSecurityGroupAttributeRequest()
+		c.prepare(req)
+		req.SecurityGroupId = groupID
+		req.Direction = "all"
+		req.MaxResults = requests.NewInteger(1000)
+		req.NextToken = token
+		resp, err := s.ecs.DescribeSecurityGroupAttribute(req)
 		if err != nil {
-			return out, err
+			return "", err
 		}
-		if next == "" || next == token {
-			return out, nil
+		out.Name, out.VpcID = resp.SecurityGroupName, resp.VpcId
+		out.InnerAccessPolicy = normPolicy(resp.InnerAccessPolicy)
+		var extras permissionExtras
+		_ = json.Unmarshal(resp.GetHttpContentBytes(), &extras) // the SDK decoded the same body
+		for i, p := range resp.Permissions.Permission {
+			r := normRule(p)
+			if i < len(extras.Permissions.Permission) {
+				x := extras.Permissions.Permission[i]
+				r.PortRangeListID = x.PortRangeListId
+				if x.DestPrefixListId != "" {
+					out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", firstNonEmpty(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
+					continue
+				}
+			}
+			out.Rules = append(out.Rules, r)
 		}
-		token = next
-	}
+		return resp.NextToken, nil
+	})
+	return out, err
 }
 
 func normRule(p ecs.Permission) snapshot.Rule {
@@ -403,43 +379,29 @@ func (c *Client) DescribeInstancesByIP(ctx context.Context, vpcID string, ips []
 }
 
 func (c *Client) describeInstances(ctx context.Context, keys []string, set func(*ecs.DescribeInstancesRequest, []string)) (map[string]Instance, []Failure) {
-	out := map[string]Instance{}
-	mu := make(chanMutex, 1)
-	batches := chunks(keys, 100)
-	errs := forEach(c, batches, func(batch []string) error {
-		token := ""
-		for {
-			var next string
-			err := c.call(ctx, ActionDescribeInstances, func(s *slot) error {
-				req := ecs.CreateDescribeInstancesRequest()
-				c.prepare(req)
-				set(req, batch)
-				req.MaxResults = requests.NewInteger(100)
-				req.NextToken = token
-				resp, err := s.ecs.DescribeInstances(req)
-				if err != nil {
-					return err
-				}
-				mu.lock()
-				for _, in := range resp.Instances.Instance {
-					i := Instance{ID: in.InstanceId, Name: in.InstanceName, VpcID: in.VpcAttributes.VpcId,
-						PrivateIPs: in.VpcAttributes.PrivateIpAddress.IpAddress, GroupIDs: in.SecurityGroupIds.SecurityGroupId}
-					for _, n := range in.NetworkInterfaces.NetworkInterface {
-						i.ENIIDs = append(i.ENIIDs, n.NetworkInterfaceId)
-					}
-					out[i.ID] = i
-				}
-				mu.unlock()
-				next = resp.NextToken
-				return nil
-			})
-			if err != nil || next == "" {
-				return err
+	return describeBatches(ctx, c, ActionDescribeInstances, chunks(keys, 100),
+		func(s *slot, batch []string, token string) ([]Instance, string, error) {
+			req := ecs.CreateDescribeInstancesRequest()
+			c.prepare(req)
+			set(req, batch)
+			req.MaxResults = requests.NewInteger(100)
+			req.NextToken = token
+			resp, err := s.ecs.DescribeInstances(req)
+			if err != nil {
+				return nil, "", err
 			}
-			token = next
-		}
-	})
-	return out, failures(batches, errs)
+			var out []Instance
+			for _, in := range resp.Instances.Instance {
+				i := Instance{ID: in.InstanceId, Name: in.InstanceName, VpcID: in.VpcAttributes.VpcId,
+					PrivateIPs: in.VpcAttributes.PrivateIpAddress.IpAddress, GroupIDs: in.SecurityGroupIds.SecurityGroupId}
+				for _, n := range in.NetworkInterfaces.NetworkInterface {
+					i.ENIIDs = append(i.ENIIDs, n.NetworkInterfaceId)
+				}
+				out = append(out, i)
+			}
+			return out, resp.NextToken, nil
+		},
+		func(i Instance) string { return i.ID })
 }
 
 // NetworkInterface is an ENI with its groups, every private IP and prefix.
@@ -479,54 +441,41 @@ func (c *Client) NetworkInterfacesByIP(ctx context.Context, ips []string) (map[s
 }
 
 func (c *Client) describeENIs(ctx context.Context, batches [][]string, set func(*ecs.DescribeNetworkInterfacesRequest, []string)) (map[string]NetworkInterface, []Failure) {
-	out := map[string]NetworkInterface{}
-	mu := make(chanMutex, 1)
-	errs := forEach(c, batches, func(batch []string) error {
-		token := ""
-		for {
-			var next string
-			err := c.call(ctx, ActionDescribeNetworkInterfaces, func(s *slot) error {
-				req := ecs.CreateDescribeNetworkInterfacesRequest()
-				c.prepare(req)
-				set(req, batch)
-				req.MaxResults = requests.NewInteger(500)
-				req.NextToken = token
-				resp, err := s.ecs.DescribeNetworkInterfaces(req)
-				if err != nil {
-					return err
-				}
-				mu.lock()
-				for _, n := range resp.NetworkInterfaceSets.NetworkInterfaceSet {
-					e := NetworkInterface{ID: n.NetworkInterfaceId, InstanceID: n.InstanceId, Type: n.Type, VpcID: n.VpcId,
-						GroupIDs: n.SecurityGroupIds.SecurityGroupId}
-					if e.InstanceID == "" {
-						e.InstanceID = n.Attachment.InstanceId
-					}
-					seen := map[string]bool{}
-					for _, ip := range append([]string{n.PrivateIpAddress}, privateIPs(n)...) {
-						if ip != "" && !seen[ip] {
-							seen[ip] = true
-							e.IPs = append(e.IPs, ip)
-						}
-					}
-					for _, p := range n.Ipv4PrefixSets.Ipv4PrefixSet {
-						if p.Ipv4Prefix != "" {
-							e.Prefixes = append(e.Prefixes, p.Ipv4Prefix)
-						}
-					}
-					out[e.ID] = e
-				}
-				mu.unlock()
-				next = resp.NextToken
-				return nil
-			})
-			if err != nil || next == "" {
-				return err
+	return describeBatches(ctx, c, ActionDescribeNetworkInterfaces, batches,
+		func(s *slot, batch []string, token string) ([]NetworkInterface, string, error) {
+			req := ecs.CreateDescribeNetworkInterfacesRequest()
+			c.prepare(req)
+			set(req, batch)
+			req.MaxResults = requests.NewInteger(500)
+			req.NextToken = token
+			resp, err := s.ecs.DescribeNetworkInterfaces(req)
+			if err != nil {
+				return nil, "", err
 			}
-			token = next
-		}
-	})
-	return out, failures(batches, errs)
+			var out []NetworkInterface
+			for _, n := range resp.NetworkInterfaceSets.NetworkInterfaceSet {
+				e := NetworkInterface{ID: n.NetworkInterfaceId, InstanceID: n.InstanceId, Type: n.Type, VpcID: n.VpcId,
+					GroupIDs: n.SecurityGroupIds.SecurityGroupId}
+				if e.InstanceID == "" {
+					e.InstanceID = n.Attachment.InstanceId
+				}
+				seen := map[string]bool{}
+				for _, ip := range append([]string{n.PrivateIpAddress}, privateIPs(n)...) {
+					if ip != "" && !seen[ip] {
+						seen[ip] = true
+						e.IPs = append(e.IPs, ip)
+					}
+				}
+				for _, p := range n.Ipv4PrefixSets.Ipv4PrefixSet {
+					if p.Ipv4Prefix != "" {
+						e.Prefixes = append(e.Prefixes, p.Ipv4Prefix)
+					}
+				}
+				out = append(out, e)
+			}
+			return out, resp.NextToken, nil
+		},
+		func(e NetworkInterface) string { return e.ID })
 }
 
 func privateIPs(n ecs.NetworkInterfaceSet) []string {
@@ -717,8 +666,48 @@ func failures(batches [][]string, errs []error) []Failure {
 	return out
 }
 
-// chanMutex is a mutex that reads as what it is in the closures above.
-type chanMutex chan struct{}
+// pages reads every page of a NextToken-paginated action: page makes one
+// request with the token ("" for the first) and returns the next token. Each
+// page is its own call, retried on its own; the reading stops at an empty
+// token, or at one the API repeats (it would otherwise never end).
+func (c *Client) pages(ctx context.Context, action string, page func(s *slot, token string) (next string, err error)) error {
+	token := ""
+	for {
+		var next string
+		err := c.call(ctx, action, func(s *slot) error {
+			var err error
+			next, err = page(s, token)
+			return err
+		})
+		if err != nil || next == "" || next == token {
+			return err
+		}
+		token = next
+	}
+}
 
-func (m chanMutex) lock()   { m <- struct{}{} }
-func (m chanMutex) unlock() { <-m }
+// describeBatches reads batches of ids concurrently (forEach), every page of
+// each: page makes one request for a batch and returns its items and the
+// next token. The items of every batch land in one map by key; a batch that
+// fails is a Failure naming its ids, and the other batches still count.
+func describeBatches[T any](ctx context.Context, c *Client, action string, batches [][]string,
+	page func(s *slot, batch []string, token string) (items []T, next string, err error),
+	key func(T) string) (map[string]T, []Failure) {
+	out := map[string]T{}
+	var mu sync.Mutex
+	errs := forEach(c, batches, func(batch []string) error {
+		return c.pages(ctx, action, func(s *slot, token string) (string, error) {
+			items, next, err := page(s, batch, token)
+			if err != nil {
+				return "", err
+			}
+			mu.Lock()
+			for _, it := range items {
+				out[key(it)] = it
+			}
+			mu.Unlock()
+			return next, nil
+		})
+	})
+	return out, failures(batches, errs)
+}
