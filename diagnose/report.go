@@ -85,6 +85,19 @@ type EndpointResult struct {
 	Notes        []string `json:"notes,omitempty"`
 }
 
+// DecidedBy names what decided the configuration verdict: the deciding
+// rule as group/rule-id (group/#index for a rule without an id), else the
+// reason (intra-group, default-deny, undecidable, …).
+func (e *EndpointResult) DecidedBy() string {
+	switch {
+	case e.DecidingRule != nil && e.DecidingRule.RuleID != "":
+		return e.DecidingRule.SecurityGroupID + "/" + e.DecidingRule.RuleID
+	case e.DecidingRule != nil:
+		return fmt.Sprintf("%s/#%d", e.DecidingRule.SecurityGroupID, e.DecidingRule.Index)
+	}
+	return e.Reason
+}
+
 // FilterInfo records what filtering hid from the report.
 type FilterInfo struct {
 	Services          []string `json:"services,omitempty"`

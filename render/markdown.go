@@ -28,7 +28,7 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 				}
 				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s | **%s** |\n",
 					diagnose.JoinHostPort(e.IP, e.Port), mdEscape(pod), mdEscape(orDash(e.Node)), mdEscape(orDash(e.ENI)),
-					mdEscape(orDash(strings.Join(e.Groups, ", "))), e.Config, mdEscape(ruleCell(e)), mdEscape(probeCell(e)), e.Verdict)
+					mdEscape(orDash(strings.Join(e.Groups, ", "))), e.Config, mdEscape(e.DecidedBy()), mdEscape(probeCell(e)), e.Verdict)
 			}
 			b.WriteString("\n")
 		}

@@ -147,16 +147,6 @@ func probeCell(e diagnose.EndpointResult) string {
 	return s
 }
 
-func ruleCell(e diagnose.EndpointResult) string {
-	switch {
-	case e.DecidingRule != nil && e.DecidingRule.RuleID != "":
-		return e.DecidingRule.SecurityGroupID + "/" + e.DecidingRule.RuleID
-	case e.DecidingRule != nil:
-		return fmt.Sprintf("%s/#%d", e.DecidingRule.SecurityGroupID, e.DecidingRule.Index)
-	}
-	return e.Reason
-}
-
 func orDash(s string) string {
 	if s == "" {
 		return "-"

@@ -147,7 +147,7 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 		}
 		rows = append(rows, []string{
 			diagnose.JoinHostPort(e.IP, e.Port), orDash(pod), orDash(e.Node), orDash(e.ENI),
-			orDash(strings.Join(e.Groups, ",")), e.Config, ruleCell(e), probeCell(e), e.Verdict,
+			orDash(strings.Join(e.Groups, ",")), e.Config, e.DecidedBy(), probeCell(e), e.Verdict,
 		})
 	}
 	widths := make([]int, len(header))

@@ -643,7 +643,7 @@ func (m *Model) endpointDetail(e *diagnose.EndpointResult, w int) []string {
 		cfg += " (" + e.Reason + ")"
 	}
 	out = append(out, field("config", cfg)...)
-	out = append(out, field("decided by", ruleText(e))...)
+	out = append(out, field("decided by", e.DecidedBy())...)
 	probeText, _ := m.cell("PROBE", e)
 	if probeText == "-" {
 		probeText = "not probed (p probes this service)"
@@ -667,16 +667,6 @@ func (m *Model) endpointDetail(e *diagnose.EndpointResult, w int) []string {
 		out = append(out, field("note", n)...)
 	}
 	return out
-}
-
-func ruleText(e *diagnose.EndpointResult) string {
-	switch {
-	case e.DecidingRule != nil && e.DecidingRule.RuleID != "":
-		return e.DecidingRule.SecurityGroupID + "/" + e.DecidingRule.RuleID
-	case e.DecidingRule != nil:
-		return fmt.Sprintf("%s/#%d", e.DecidingRule.SecurityGroupID, e.DecidingRule.Index)
-	}
-	return e.Reason
 }
 
 func orDash(s string) string {
