@@ -4,6 +4,7 @@
 package collect
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 			return nil, st, err
 		}
 	}
-	region := firstNonEmpty(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
+	region := cmp.Or(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
 	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
 		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
 	if err != nil {
@@ -231,7 +232,7 @@ func (c *collector) run(ctx context.Context) {
 	for _, sv := range services {
 		switch sv.Source {
 		case snapshot.SourceK8s:
-			k8sNS[firstNonEmpty(sv.Namespace, "default")] = true
+			k8sNS[cmp.Or(sv.Namespace, "default")] = true
 		default:
 			for _, raw := range sv.Ips {
 				if host, _ := aliyun.SplitHostPort(raw); net.ParseIP(host) != nil {
@@ -425,8 +426,8 @@ func (c *collector) run(ctx context.Context) {
 				}
 				return
 			}
-			g.Name = firstNonEmpty(g.Name, attr.Name)
-			g.VpcID = firstNonEmpty(g.VpcID, attr.VpcID)
+			g.Name = cmp.Or(g.Name, attr.Name)
+			g.VpcID = cmp.Or(g.VpcID, attr.VpcID)
 			if g.Type != snapshot.GroupTypeEnterprise {
 				g.InnerAccessPolicy = attr.InnerAccessPolicy
 			}
@@ -479,7 +480,7 @@ func (c *collector) collectKube(ctx context.Context, namespaces []string) (*kube
 	for _, f := range fails {
 		c.fail(f.Part, f.IDs, f.Action, f.Err)
 	}
-	return res, firstNonEmpty(c.opts.Context, cfg.Host)
+	return res, cmp.Or(c.opts.Context, cfg.Host)
 }
 
 // clusterID decides the ACK cluster: the flag, else the gateway's one K8s
@@ -524,7 +525,7 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP}
 		switch gs.Source {
 		case snapshot.SourceK8s:
-			ns := firstNonEmpty(gs.Namespace, "default")
+			ns := cmp.Or(gs.Namespace, "default")
 			sv.Namespace = ns
 			key := ns + "/" + gs.Name
 			switch {
@@ -563,7 +564,7 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 				// models, recorded so that checks say unknown, not healthy.
 				c.markMissing(snapshot.PartEndpoints, []string{sv.Key()}, "",
 					fmt.Errorf("service %s (source %s) has addresses gwdoctor does not resolve (%s): its endpoints are unknown",
-						sv.Key(), firstNonEmpty(gs.RawSourceType, "unknown"), orNone(unresolved)))
+						sv.Key(), cmp.Or(gs.RawSourceType, "unknown"), orNone(unresolved)))
 			}
 		}
 		out = append(out, sv)
@@ -734,15 +735,6 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func orNone(s []string) string {

@@ -1,6 +1,7 @@
 package aliyun
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -191,7 +192,7 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 				out = append(out, GatewayService{
 					Name: r.Name, Namespace: r.Namespace, Source: NormSourceType(r.SourceType), RawSourceType: r.SourceType,
 					SourceID: r.SourceId, Protocol: r.ServiceProtocol, ServicePort: int(r.ServicePort), Ports: r.Ports,
-					Ips: r.Ips, HealthStatus: firstNonEmpty(r.HealthStatus, r.HealehStatus), Unhealthy: r.UnhealthyEndpoints,
+					Ips: r.Ips, HealthStatus: cmp.Or(r.HealthStatus, r.HealehStatus), Unhealthy: r.UnhealthyEndpoints,
 				})
 			}
 			return nil
@@ -317,7 +318,7 @@ func (c *Client) SecurityGroupRules(ctx context.Context, groupID string) (GroupA
 				x := extras.Permissions.Permission[i]
 				r.PortRangeListID = x.PortRangeListId
 				if x.DestPrefixListId != "" {
-					out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", firstNonEmpty(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
+					out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", cmp.Or(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
 					continue
 				}
 			}
@@ -645,15 +646,6 @@ func uniq(in []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func firstNonEmpty(s ...string) string {
-	for _, v := range s {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 func failures(batches [][]string, errs []error) []Failure {
