@@ -509,15 +509,16 @@ func silentReason(attempts int, waited time.Duration, timer *hostTimer) string {
 	if attempts > 1 {
 		syns = fmt.Sprintf("%d SYNs", attempts)
 	}
-	msg := fmt.Sprintf("no answer to %s in %s", syns, roundDuration(waited))
+	msg := fmt.Sprintf("no answer to %s in %s", syns, RoundDuration(waited))
 	if n, srtt := timer.known(); n > 0 {
-		msg += fmt.Sprintf(" (the host answers other ports in %s)", roundDuration(srtt))
+		msg += fmt.Sprintf(" (the host answers other ports in %s)", RoundDuration(srtt))
 	}
 	return msg
 }
 
-// roundDuration keeps three significant digits, enough for a human.
-func roundDuration(d time.Duration) time.Duration {
+// RoundDuration keeps three significant digits (1.23ms, 45.6s, 2m3s),
+// enough for a human reading how long a probe or a run took.
+func RoundDuration(d time.Duration) time.Duration {
 	for unit := time.Duration(1); unit < time.Second; unit *= 10 {
 		if d < 1000*unit {
 			return d.Round(unit)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseTargets(t *testing.T) {
@@ -188,4 +189,21 @@ func FuzzParseTargetFile(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestRoundDuration(t *testing.T) {
+	cases := []struct {
+		in   time.Duration
+		want string
+	}{
+		{412, "412ns"},
+		{1_234_567, "1.23ms"},
+		{45_678_000_000, "45.7s"},
+		{123_456_789_000, "2m3.457s"},
+	}
+	for _, c := range cases {
+		if got := RoundDuration(c.in).String(); got != c.want {
+			t.Errorf("RoundDuration(%d) = %s, want %s", c.in, got, c.want)
+		}
+	}
 }

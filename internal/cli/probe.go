@@ -260,7 +260,7 @@ func probeSummary(results []probe.Result, elapsed time.Duration) string {
 	if len(results) == 1 {
 		noun = "target"
 	}
-	line := fmt.Sprintf("%d %s in %s: %s", len(results), noun, roundDuration(elapsed), strings.Join(parts, ", "))
+	line := fmt.Sprintf("%d %s in %s: %s", len(results), noun, probe.RoundDuration(elapsed), strings.Join(parts, ", "))
 	sources := map[string]bool{}
 	var order []string
 	for _, r := range results {
@@ -277,16 +277,6 @@ func probeSummary(results []probe.Result, elapsed time.Duration) string {
 		line += " (from " + strings.Join(order, ", ") + ")"
 	}
 	return line
-}
-
-// roundDuration keeps three significant digits.
-func roundDuration(d time.Duration) time.Duration {
-	for unit := time.Duration(1); unit < time.Second; unit *= 10 {
-		if d < 1000*unit {
-			return d.Round(unit)
-		}
-	}
-	return d.Round(time.Millisecond)
 }
 
 func formatRTT(d time.Duration) string {
