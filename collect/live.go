@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -499,9 +500,9 @@ func (c *collector) clusterID(k *kube.Result, sources []string, sourcesErr error
 	switch {
 	case len(sources) == 1:
 		return sources[0], ""
-	case len(sources) > 1 && len(labels) == 1 && contains(sources, labels[0]):
+	case len(sources) > 1 && len(labels) == 1 && slices.Contains(sources, labels[0]):
 		return labels[0], ""
-	case len(sources) == 0 && len(labels) == 1 && !contains(labelled, ""):
+	case len(sources) == 0 && len(labels) == 1 && !slices.Contains(labelled, ""):
 		return labels[0], ""
 	}
 	src := orNone(sources)
@@ -699,16 +700,7 @@ func (c *coverage) has(ip string) bool {
 
 func failedIn(fs []aliyun.Failure, id string) bool {
 	for _, f := range fs {
-		if contains(f.IDs, id) {
-			return true
-		}
-	}
-	return false
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
+		if slices.Contains(f.IDs, id) {
 			return true
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -209,7 +210,7 @@ func newLabExecCmd(s *Streams, prefix *string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if !containsString(names, gw) {
+			if !slices.Contains(names, gw) {
 				return inputError(fmt.Errorf("no lab with prefix %s is up (namespace %s does not exist): run gwdoctor lab up FILE first", *prefix, gw))
 			}
 			c := exec.Command("ip", append([]string{"netns", "exec", gw}, args...)...)
@@ -270,7 +271,7 @@ are listed with the command that removes them.`,
 				}
 				for _, n := range st.Namespaces {
 					known[n] = true
-					if !containsString(names, n) {
+					if !slices.Contains(names, n) {
 						ls.Missing = append(ls.Missing, n)
 					}
 				}
@@ -353,15 +354,6 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func writeLabState(st labState) error {

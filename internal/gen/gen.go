@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"strconv"
 
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -267,20 +268,11 @@ func (b *builder) groupSet(enterprise bool, k int) []string {
 	out := make([]string, 0, k)
 	for len(out) < k {
 		id := from[b.rng.IntN(len(from))]
-		if !contains(out, id) {
+		if !slices.Contains(out, id) {
 			out = append(out, id)
 		}
 	}
 	return out
-}
-
-func contains(xs []string, x string) bool {
-	for _, y := range xs {
-		if y == x {
-			return true
-		}
-	}
-	return false
 }
 
 func ipFrom(base netip.Addr, offset int) netip.Addr {
@@ -328,7 +320,7 @@ func (b *builder) nodes(pools []snapshot.NodePool) {
 	}
 }
 
-func (b *builder) isEnterprise(id string) bool { return contains(b.ent, id) }
+func (b *builder) isEnterprise(id string) bool { return slices.Contains(b.ent, id) }
 
 // services spreads the endpoints over the services. Kubernetes services get
 // a fresh pod IP per endpoint (on a secondary ENI of a Terway node, or routed
