@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/netip"
@@ -258,7 +259,7 @@ func (c *collector) run(ctx context.Context) {
 	}
 	if len(k8sNS) > 0 || c.opts.Kubeconfig != "" || c.opts.Context != "" {
 		wg.Go(func() {
-			kres, kubeContext = c.collectKube(ctx, sortedKeys(k8sNS))
+			kres, kubeContext = c.collectKube(ctx, slices.Sorted(maps.Keys(k8sNS)))
 		})
 	}
 	if len(fixedIPs) > 0 && info.VpcID != "" {
@@ -598,7 +599,7 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 		byName[n.Name] = len(nodes)
 		nodes = append(nodes, node)
 	}
-	for _, id := range sortedKeys(ecsBackends) {
+	for _, id := range slices.Sorted(maps.Keys(ecsBackends)) {
 		if _, dup := index[id]; dup {
 			continue
 		}
@@ -614,7 +615,7 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 			}
 		}
 	}
-	for _, id := range sortedKeys(enis) {
+	for _, id := range slices.Sorted(maps.Keys(enis)) {
 		e := enis[id]
 		i, ok := index[e.InstanceID]
 		if !ok {
@@ -715,15 +716,6 @@ func uniq(in []string) []string {
 			seen[s] = true
 			out = append(out, s)
 		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
 	}
 	sort.Strings(out)
 	return out

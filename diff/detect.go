@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -279,7 +280,7 @@ func (c *comparer) gateway() {
 			Before:  b.SecurityGroupID, After: s.SecurityGroupID, rank: rankGateway})
 		c.touch(ch, all)
 	}
-	if !slices.Equal(sortedKeys(setOf(b.Addresses)), sortedKeys(setOf(s.Addresses))) {
+	if !slices.Equal(slices.Sorted(maps.Keys(setOf(b.Addresses))), slices.Sorted(maps.Keys(setOf(s.Addresses)))) {
 		ch := c.add(&Change{Kind: KindGatewayAddresses, Subjects: []string{s.ID},
 			Message: fmt.Sprintf("the gateway's source addresses changed from %s to %s: CIDR rules may no longer cover them", listOrNone(b.Addresses), listOrNone(s.Addresses)),
 			Before:  strings.Join(b.Addresses, ","), After: strings.Join(s.Addresses, ","), rank: rankGateway})

@@ -11,7 +11,6 @@ package diff
 
 import (
 	"context"
-	"slices"
 	"strings"
 	"sync"
 
@@ -242,16 +241,6 @@ func both(a, b func()) {
 	}()
 	b()
 	wg.Wait()
-}
-
-// sortedKeys returns a set's members in order.
-func sortedKeys(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func setOf(xs []string) map[string]bool {

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"maps"
 	"net"
 	"slices"
 	"strconv"
@@ -9,15 +10,6 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 )
-
-func sortedInts(m map[int]bool) []int {
-	out := make([]int, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
-}
 
 // stateOf is an endpoint's one-word state on one side.
 func stateOf(r *diagnose.EndpointResult) string {
@@ -64,7 +56,7 @@ func (c *comparer) link() *Result {
 		for i := range ch.touches {
 			svcs[c.eps[i].service()] = true
 		}
-		ch.Services = sortedKeys(svcs)
+		ch.Services = slices.Sorted(maps.Keys(svcs))
 	}
 
 	// Reverse indexes: endpoint → changes touching it, subject token →
@@ -73,10 +65,10 @@ func (c *comparer) link() *Result {
 	tokenChanges, serviceChanges := map[string][]*Change{}, map[string][]*Change{}
 	for n, ch := range c.changes {
 		ch.order = n
-		for _, i := range sortedInts(ch.touches) {
+		for _, i := range slices.Sorted(maps.Keys(ch.touches)) {
 			epCauses[i] = append(epCauses[i], ch)
 		}
-		for _, tok := range sortedKeys(ch.tokens) {
+		for _, tok := range slices.Sorted(maps.Keys(ch.tokens)) {
 			tokenChanges[tok] = append(tokenChanges[tok], ch)
 		}
 		for _, svc := range ch.Services {
@@ -208,7 +200,7 @@ func (c *comparer) link() *Result {
 		for _, i := range fd.eps {
 			link(epCauses[i])
 		}
-		for _, s := range sortedKeys(subj) {
+		for _, s := range slices.Sorted(maps.Keys(subj)) {
 			link(tokenChanges[s])
 		}
 		if len(fd.eps) == 0 && len(fd.causes) == 0 {

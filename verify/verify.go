@@ -6,6 +6,7 @@ package verify
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -297,12 +298,12 @@ func Transitions(prev, next *Verification) []string {
 		}
 	}
 	pf, nf := problemFindings(prev.Report), problemFindings(next.Report)
-	for _, k := range sortedKeys(nf) {
+	for _, k := range slices.Sorted(maps.Keys(nf)) {
 		if pf[k] == nil {
 			out = append(out, fmt.Sprintf("finding %s on %s appeared", findingName(nf[k]), findingSubject(nf[k])))
 		}
 	}
-	for _, k := range sortedKeys(pf) {
+	for _, k := range slices.Sorted(maps.Keys(pf)) {
 		if nf[k] == nil {
 			out = append(out, fmt.Sprintf("finding %s on %s fixed", findingName(pf[k]), findingSubject(pf[k])))
 		}
@@ -333,15 +334,6 @@ func problemFindings(r *diagnose.Report) map[string]*diagnose.Finding {
 		}
 	}
 	return m
-}
-
-func sortedKeys(m map[string]*diagnose.Finding) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	slices.Sort(out)
-	return out
 }
 
 func findingName(f *diagnose.Finding) string { return f.Code + " " + f.Check }
