@@ -28,17 +28,7 @@ func BenchmarkUpClose(b *testing.B) {
 // BenchmarkApply is one new set of security groups loaded into a running
 // lab: what the differential test pays per scenario besides probing.
 func BenchmarkApply(b *testing.B) {
-	testenv.NeedNetns(b)
-	topo := genTopology(rand.New(rand.NewPCG(1, 0)), 0)
-	scenarios := make([]*snapshot.Snapshot, 16)
-	for k := range scenarios {
-		scenarios[k] = genScenario(rand.New(rand.NewPCG(1, uint64(k))), topo)
-	}
-	l, err := Up(context.Background(), scenarios[0], Options{Prober: true, TeardownOnSignal: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l, scenarios := benchLab(b)
 	k := 0
 	for b.Loop() {
 		if err := l.Apply(context.Background(), scenarios[k%len(scenarios)]); err != nil {
@@ -51,17 +41,7 @@ func BenchmarkApply(b *testing.B) {
 // BenchmarkScenario is one differential scenario: load its groups, evaluate
 // every endpoint, probe them all from the gateway, compare.
 func BenchmarkScenario(b *testing.B) {
-	testenv.NeedNetns(b)
-	topo := genTopology(rand.New(rand.NewPCG(1, 0)), 0)
-	scenarios := make([]*snapshot.Snapshot, 16)
-	for k := range scenarios {
-		scenarios[k] = genScenario(rand.New(rand.NewPCG(1, uint64(k))), topo)
-	}
-	l, err := Up(context.Background(), scenarios[0], Options{Prober: true, TeardownOnSignal: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
+	l, scenarios := benchLab(b)
 	k := 0
 	for b.Loop() {
 		if err := l.Apply(context.Background(), scenarios[k%len(scenarios)]); err != nil {
@@ -72,4 +52,21 @@ func BenchmarkScenario(b *testing.B) {
 		}
 		k++
 	}
+}
+
+// benchLab is a running lab and 16 generated scenarios on its topology, the
+// first loaded; the lab is closed when the benchmark ends.
+func benchLab(b *testing.B) (*Lab, []*snapshot.Snapshot) {
+	testenv.NeedNetns(b)
+	topo := genTopology(rand.New(rand.NewPCG(1, 0)), 0)
+	scenarios := make([]*snapshot.Snapshot, 16)
+	for k := range scenarios {
+		scenarios[k] = genScenario(rand.New(rand.NewPCG(1, uint64(k))), topo)
+	}
+	l, err := Up(context.Background(), scenarios[0], Options{Prober: true, TeardownOnSignal: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { l.Close() })
+	return l, scenarios
 }
