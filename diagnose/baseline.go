@@ -149,6 +149,30 @@ func State(e *EndpointResult) string {
 	return e.Verdict
 }
 
+// MatchEndpointResults is MatchEndpoints over two reports' endpoint rows.
+func MatchEndpointResults(base, cur []EndpointResult) (pairs []EndpointPair, removed, added []int) {
+	ids := func(rs []EndpointResult) []EndpointID {
+		out := make([]EndpointID, len(rs))
+		for i := range rs {
+			out[i] = rs[i].ID()
+		}
+		return out
+	}
+	return MatchEndpoints(ids(base), ids(cur))
+}
+
+// ServingServices is the set of services with at least one serving endpoint
+// (reachable and ready) among eps.
+func ServingServices(eps []EndpointResult) map[string]bool {
+	out := map[string]bool{}
+	for i := range eps {
+		if eps[i].Serving() {
+			out[eps[i].Service] = true
+		}
+	}
+	return out
+}
+
 // StateAbsent is the transition state of an endpoint not in the snapshot.
 const StateAbsent = "absent"
 
@@ -158,29 +182,11 @@ const StateAbsent = "absent"
 // are not); a new endpoint that does not serve, in a service that served in
 // the baseline, is a regression too (the replacement pod is broken).
 func CompareEndpoints(base, cur []EndpointResult) (regressions, recovered []EndpointTransition) {
-	ids := func(rs []EndpointResult) []EndpointID {
-		out := make([]EndpointID, len(rs))
-		for i := range rs {
-			out[i] = rs[i].ID()
-		}
-		return out
-	}
-	pairs, removed, added := MatchEndpoints(ids(base), ids(cur))
+	pairs, removed, added := MatchEndpointResults(base, cur)
 	tr := func(e *EndpointResult, before, after string) EndpointTransition {
 		return EndpointTransition{Service: e.Service, IP: e.IP, Port: e.Port, Pod: e.Pod, Before: before, After: after}
 	}
-	servingNow := map[string]bool{}
-	for i := range cur {
-		if cur[i].Serving() {
-			servingNow[cur[i].Service] = true
-		}
-	}
-	servedBefore := map[string]bool{}
-	for i := range base {
-		if base[i].Serving() {
-			servedBefore[base[i].Service] = true
-		}
-	}
+	servingNow, servedBefore := ServingServices(cur), ServingServices(base)
 	for _, p := range pairs {
 		b, c := &base[p.Base], &cur[p.Current]
 		switch {

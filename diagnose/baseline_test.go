@@ -114,3 +114,24 @@ func TestCompareEndpoints(t *testing.T) {
 		t.Errorf("recovered %+v", rec)
 	}
 }
+
+func TestServingServicesAndMatchEndpointResults(t *testing.T) {
+	base := []EndpointResult{
+		{Service: "a/one", IP: "10.0.0.1", Port: 80, Pod: "p1", Verdict: VerdictReachable, Ready: true},
+		{Service: "a/two", IP: "10.0.0.2", Port: 80, Pod: "p2", Verdict: VerdictReachable, Ready: false},
+		{Service: "a/three", IP: "10.0.0.3", Port: 80, Verdict: VerdictBlocked, Ready: true},
+	}
+	got := ServingServices(base)
+	if len(got) != 1 || !got["a/one"] {
+		t.Errorf("ServingServices = %v, want only a/one (a/two is not ready, a/three blocked)", got)
+	}
+	cur := []EndpointResult{
+		{Service: "a/three", IP: "10.0.0.3", Port: 80},
+		{Service: "a/one", IP: "10.0.0.9", Port: 8080, Pod: "p1"}, // the same pod, moved
+		{Service: "a/four", IP: "10.0.0.4", Port: 80},
+	}
+	pairs, removed, added := MatchEndpointResults(base, cur)
+	if !slices.Equal(pairs, []EndpointPair{{2, 0}, {0, 1}}) || !slices.Equal(removed, []int{1}) || !slices.Equal(added, []int{2}) {
+		t.Errorf("pairs %v, removed %v, added %v", pairs, removed, added)
+	}
+}

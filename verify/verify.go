@@ -178,20 +178,8 @@ func Evaluate(base, cur *diagnose.Report) *Verification {
 // replacement pods must work too). A service that served and has no
 // endpoint now fails as "absent".
 func againstBaseline(base, cur []diagnose.EndpointResult, check func(*diagnose.EndpointResult, bool, string, string) EndpointCheck) []EndpointCheck {
-	ids := func(rs []diagnose.EndpointResult) []diagnose.EndpointID {
-		out := make([]diagnose.EndpointID, len(rs))
-		for i := range rs {
-			out[i] = rs[i].ID()
-		}
-		return out
-	}
-	pairs, removed, added := diagnose.MatchEndpoints(ids(base), ids(cur))
-	servedBefore := map[string]bool{}
-	for i := range base {
-		if base[i].Serving() {
-			servedBefore[base[i].Service] = true
-		}
-	}
+	pairs, removed, added := diagnose.MatchEndpointResults(base, cur)
+	servedBefore := diagnose.ServingServices(base)
 	hasNow := map[string]bool{}
 	for i := range cur {
 		hasNow[cur[i].Service] = true
