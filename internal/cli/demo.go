@@ -57,7 +57,7 @@ loopback cannot reproduce a security group's silent drop.`,
 				return inputError(err)
 			}
 			if !noProbe {
-				if err := probeDemo(cmd.Context(), s, snap); err != nil {
+				if err := probeDemo(cmd.Context(), snap); err != nil {
 					fmt.Fprintf(s.Err, "gwdoctor demo: live probes skipped: %v\n", err)
 				}
 			}
@@ -78,25 +78,45 @@ const demoProbeFrom = "demo-loopback"
 
 // probeDemo serves the demo's healthy backends on loopback and probes every
 // endpoint the configuration allows, adding the results to snap.
-func probeDemo(ctx context.Context, s *Streams, snap *snapshot.Snapshot) error {
-	view := diagnose.NewView(snap)
-	allowed := map[*snapshot.Endpoint]bool{}
-	var healthy []string
-	for _, ep := range view.Endpoints {
-		if ep.Decision.Verdict != secgroup.Allow {
-			continue
-		}
-		allowed[ep.Endpoint] = true
-		if ep.Endpoint.IsReady() {
-			healthy = append(healthy, ep.Target())
-		}
-	}
-	listeners, err := demo.Listen(healthy)
+func probeDemo(ctx context.Context, snap *snapshot.Snapshot) error {
+	plan := planDemo(snap)
+	listeners, err := demo.Listen(plan.healthy)
 	if err != nil {
 		return err
 	}
 	defer listeners.Close()
-	opts := probe.Options{Timeout: 500 * time.Millisecond, Concurrency: 64}
-	probeEndpoints(ctx, s, snap, demoProbeFrom, opts, func(_ *snapshot.Service, ep *snapshot.Endpoint) bool { return allowed[ep] })
+	plan.probe(ctx, snap)
 	return nil
+}
+
+// demoPlan is what the demo serves and probes, shared by gwdoctor demo and
+// gwdoctor tui --demo: a listener for every backend the configuration allows
+// and whose pod is ready; a probe of every endpoint the configuration allows
+// (on loopback nothing drops a SYN, so probing a blocked one proves nothing).
+type demoPlan struct {
+	healthy []string
+	targets []probe.Target
+}
+
+func planDemo(snap *snapshot.Snapshot) demoPlan {
+	var p demoPlan
+	for _, ep := range diagnose.NewView(snap).Endpoints {
+		if ep.Decision.Verdict != secgroup.Allow {
+			continue
+		}
+		p.targets = append(p.targets, probe.Target{Host: ep.Endpoint.IP, Port: ep.Endpoint.Port})
+		if ep.Endpoint.IsReady() {
+			p.healthy = append(p.healthy, ep.Target())
+		}
+	}
+	return p
+}
+
+// probe probes the plan's targets and records the results in snap.
+func (p demoPlan) probe(ctx context.Context, snap *snapshot.Snapshot) {
+	results := probe.Run(ctx, p.targets, probe.Options{Timeout: 500 * time.Millisecond, Concurrency: 64})
+	now := time.Now()
+	for _, r := range results {
+		snap.Probes = append(snap.Probes, r.Record(demoProbeFrom, now))
+	}
 }

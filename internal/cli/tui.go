@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"time"
 
 	"github.com/charmbracelet/x/term"
 	"github.com/spf13/cobra"
@@ -162,35 +161,20 @@ func demoSource() (tui.Source, func()) {
 		if err != nil {
 			return nil, err
 		}
-		view := diagnose.NewView(snap)
-		var healthy []string
-		var targets []probe.Target
-		for _, ep := range view.Endpoints {
-			if ep.Decision.Verdict != secgroup.Allow {
-				continue
-			}
-			targets = append(targets, probe.Target{Host: ep.Endpoint.IP, Port: ep.Endpoint.Port})
-			if ep.Endpoint.IsReady() {
-				healthy = append(healthy, ep.Target())
-			}
-		}
+		plan := planDemo(snap)
 		mu.Lock()
 		if !started {
 			started = true
-			progress(fmt.Sprintf("serving %d healthy demo backends on loopback", len(healthy)))
-			listeners, listenErr = demo.Listen(healthy)
+			progress(fmt.Sprintf("serving %d healthy demo backends on loopback", len(plan.healthy)))
+			listeners, listenErr = demo.Listen(plan.healthy)
 		}
 		lerr := listenErr
 		mu.Unlock()
 		if lerr != nil {
 			return snap, fmt.Errorf("live probes skipped: %w", lerr)
 		}
-		progress(fmt.Sprintf("probing the %d endpoints the configuration allows", len(targets)))
-		results := probe.Run(ctx, targets, probe.Options{Timeout: 500 * time.Millisecond, Concurrency: 64})
-		now := time.Now()
-		for _, r := range results {
-			snap.Probes = append(snap.Probes, r.Record(demoProbeFrom, now))
-		}
+		progress(fmt.Sprintf("probing the %d endpoints the configuration allows", len(plan.targets)))
+		plan.probe(ctx, snap)
 		return snap, nil
 	}
 	closeFn := func() {
