@@ -69,5 +69,6 @@ func All() []*diagnose.Check {
 		NodePoolDrift,
 		BroadAuthorization,
 		StaleAuthorization,
+		ServerlessDrift,
 	}
 }
