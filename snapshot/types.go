@@ -11,10 +11,13 @@ const Version = 1
 // one moment. Field names and JSON keys are the v1 contract: fields may be
 // added, never renamed or removed.
 type Snapshot struct {
-	Version        int             `json:"version" yaml:"version"`
-	CapturedAt     string          `json:"capturedAt,omitempty" yaml:"capturedAt,omitempty"`
-	Region         string          `json:"region,omitempty" yaml:"region,omitempty"`
-	Gateway        Gateway         `json:"gateway" yaml:"gateway"`
+	Version    int     `json:"version" yaml:"version"`
+	CapturedAt string  `json:"capturedAt,omitempty" yaml:"capturedAt,omitempty"`
+	Region     string  `json:"region,omitempty" yaml:"region,omitempty"`
+	Gateway    Gateway `json:"gateway" yaml:"gateway"`
+	// Cluster is the ACK cluster the backends run in (added in v1,
+	// optional): remediation commands for node pools need its id.
+	Cluster        *Cluster        `json:"cluster,omitempty" yaml:"cluster,omitempty"`
 	SecurityGroups []SecurityGroup `json:"securityGroups,omitempty" yaml:"securityGroups,omitempty"`
 	NodePools      []NodePool      `json:"nodePools,omitempty" yaml:"nodePools,omitempty"`
 	Nodes          []Node          `json:"nodes,omitempty" yaml:"nodes,omitempty"`
@@ -25,6 +28,20 @@ type Snapshot struct {
 	// optional). A part listed here is unknown, not empty: checks that need it
 	// are skipped and verdicts that depend on it are unknown.
 	Missing []MissingPart `json:"missing,omitempty" yaml:"missing,omitempty"`
+}
+
+// Cluster is the ACK (Kubernetes) cluster of the backends.
+type Cluster struct {
+	// ID is the ACK cluster id (c-…), as DescribeClusterNodePools wants it.
+	ID string `json:"id,omitempty" yaml:"id,omitempty"`
+}
+
+// ClusterID is the cluster's id, "" when the snapshot does not say.
+func (s *Snapshot) ClusterID() string {
+	if s.Cluster == nil {
+		return ""
+	}
+	return s.Cluster.ID
 }
 
 // Gateway is the MSE cloud-native gateway and its security-group authorizations.

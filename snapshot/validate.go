@@ -74,6 +74,7 @@ func (v *validator) run() {
 	if s.CapturedAt != "" {
 		v.checkTime("capturedAt", s.CapturedAt)
 	}
+	v.cluster()
 	v.indexMissing()
 	v.indexGroups()
 	v.gateway()
@@ -82,6 +83,20 @@ func (v *validator) run() {
 	v.nodes()
 	v.services()
 	v.probes()
+}
+
+// cluster checks the optional ACK cluster: its id goes into ROA paths
+// (/clusters/ID/…), so only the characters ACK ids use are accepted.
+func (v *validator) cluster() {
+	c := v.s.Cluster
+	if c == nil || c.ID == "" {
+		return
+	}
+	if strings.IndexFunc(c.ID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		v.add("cluster.id", fmt.Sprintf("%s is not an ACK cluster id; expected letters, digits, '-' and '_' only (e.g. c82e6987e2961451182edacd74faf8ec0)", quoteShort(c.ID)))
+	}
 }
 
 func (v *validator) checkTime(path, value string) {

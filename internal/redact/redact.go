@@ -145,6 +145,9 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			ep.Node = m.node(ep.Node)
 		}
 	}
+	if c.Cluster != nil {
+		c.Cluster.ID = m.id("c", c.Cluster.ID)
+	}
 	// Missing: ids are of any kind already seen (groups, instances,
 	// namespaces, "ns/name" service keys, the cluster id); errors may quote
 	// any of them.
