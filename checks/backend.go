@@ -187,7 +187,7 @@ func immutableNote(ep *diagnose.Endpoint) string {
 // group: recreate the pods with an authorized group in the annotation, or
 // change the default new pods get. authorized is a group the gateway is let
 // in by on the pod's port, "" when there is none yet.
-func (f *facts) serverlessSteps(ep *diagnose.Endpoint, authorized string) (steps, commands []string) {
+func (f *facts) serverlessSteps(ep *diagnose.Endpoint, authorized string) (steps []string, commands []command) {
 	target := fmt.Sprintf("%q", authorized)
 	if authorized == "" {
 		target = fmt.Sprintf("a group the gateway is authorized for on port %d", ep.Endpoint.Port)
@@ -195,16 +195,16 @@ func (f *facts) serverlessSteps(ep *diagnose.Endpoint, authorized string) (steps
 	o := f.originOf(ep)
 	if o.annotated {
 		// The default does not apply to these pods: the annotation decides.
-		steps = append(steps, fmt.Sprintf("Or change the annotation that chose the group: in the workload's pod template (spec.template.metadata.annotations) set %s to %s and roll it out (kubectl rollout restart). %s.",
+		steps = append(steps, fmt.Sprintf("Or change the annotation that chose the group: in the workload's pod template (spec.template.metadata.annotations) set %s to %s and roll the workload out again. %s.",
 			groupAnnotation(ep), target, upperFirst(immutableNote(ep))))
 		return steps, nil
 	}
-	steps = append(steps, fmt.Sprintf("Or recreate the pods with an authorized group: in the workload's pod template (spec.template.metadata.annotations) set %s to %s and roll it out (kubectl rollout restart). %s.",
+	steps = append(steps, fmt.Sprintf("Or recreate the pods with an authorized group: in the workload's pod template (spec.template.metadata.annotations) set %s to %s and roll the workload out again. %s.",
 		groupAnnotation(ep), target, upperFirst(immutableNote(ep))))
 	if o.def != "" && !slices.Contains(ep.GroupIDs, o.def) &&
 		f.v.Eval.Evaluate(secgroup.Query{GroupIDs: []string{o.def}, Protocol: protocol(ep), Port: ep.Endpoint.Port}).Verdict == secgroup.Allow {
 		// The default has moved on to a group that works: new pods get it.
-		steps = append(steps, fmt.Sprintf("Or simply recreate the pods (kubectl rollout restart): the default for new pods is now %s (%s), which lets the gateway in on port %d.",
+		steps = append(steps, fmt.Sprintf("Or simply recreate the pods (restart the workload): the default for new pods is now %s (%s), which lets the gateway in on port %d.",
 			o.def, o.defFrom, ep.Endpoint.Port))
 		return steps, nil
 	}
@@ -216,12 +216,13 @@ func (f *facts) serverlessSteps(ep *diagnose.Endpoint, authorized string) (steps
 	if o.def != "" {
 		def += " (" + o.def + ", " + o.defFrom + ")"
 	}
-	steps = append(steps, fmt.Sprintf("Or change %s for new pods that name no group: kubectl -n kube-system edit configmap %s → set securityGroupId to %s. Pods created before keep their group until they are recreated.",
-		def, profile, target))
+	how := ""
 	if authorized != "" {
-		patch := fmt.Sprintf(`{"data":{"securityGroupId":%q}}`, authorized)
-		commands = append(commands, "kubectl -n kube-system patch configmap "+profile+" --type merge -p "+quote(patch))
+		how = " (the kubectl command below)"
+		commands = append(commands, cmdProfileDefault(profile, authorized))
 	}
+	steps = append(steps, fmt.Sprintf("Or change %s for new pods that name no group: in the ConfigMap kube-system/%s set securityGroupId to %s%s. Pods created before keep their group until they are recreated.",
+		def, profile, target, how))
 	return steps, commands
 }
 
@@ -264,12 +265,26 @@ func (f *facts) ecsInstanceStep(ep *diagnose.Endpoint, authorized string) string
 }
 
 // cmdJoinGroup puts an ECS instance into a group (ECS JoinSecurityGroup).
-func (f *facts) cmdJoinGroup(ep *diagnose.Endpoint, group string) string {
-	if ep.Node == nil || !strings.HasPrefix(ep.Node.InstanceID, "i-") {
-		return ""
+func (f *facts) cmdJoinGroup(ep *diagnose.Endpoint, group string) command {
+	const api = "aliyun ecs JoinSecurityGroup"
+	switch {
+	case ep.Node == nil || !strings.HasPrefix(ep.Node.InstanceID, "i-"):
+		return unknown(api, "the backend's ECS instance id is not in the snapshot; find it in the ECS console (Instances)")
+	case f.region == "":
+		return unknown(api, lookupRegion)
+	case !knownID(group):
+		return unknown(api, lookupGroup)
 	}
-	return fmt.Sprintf("aliyun ecs JoinSecurityGroup --RegionId %s --InstanceId %s --SecurityGroupId %s",
-		f.regionArg(), quote(ep.Node.InstanceID), quote(group))
+	return command{line: fmt.Sprintf("aliyun ecs JoinSecurityGroup --RegionId %s --InstanceId %s --SecurityGroupId %s",
+		quote(f.region), quote(ep.Node.InstanceID), quote(group))}
+}
+
+// cmdProfileDefault sets the default group of new serverless pods in the
+// kube-system ConfigMap profile (eci-profile or acs-profile): kubectl, as
+// the ConfigMap lives in the cluster, not in a cloud API.
+func cmdProfileDefault(profile, group string) command {
+	patch := fmt.Sprintf(`{"data":{"securityGroupId":%q}}`, group)
+	return command{line: "kubectl -n kube-system patch configmap " + profile + " --type merge -p " + quote(patch)}
 }
 
 func orNoneList(ids []string) string {

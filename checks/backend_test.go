@@ -158,7 +158,7 @@ func TestEachBackendKindHasItsOwnWordsAndFix(t *testing.T) {
 				if !has("cannot be changed") {
 					t.Errorf("no word that a running pod's group cannot change:\n%s", text)
 				}
-				if !has("AddSecurityGroupRule --GatewayUniqueId gw-1 --SecurityGroupId sg-back") {
+				if !has("AddSecurityGroupRule --region cn-hangzhou --GatewayUniqueId gw-1 --SecurityGroupId sg-back") {
 					t.Errorf("no command authorizing the pod's group:\n%s", text)
 				}
 			case snapshot.BackendECS:

@@ -45,23 +45,21 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), groupText, port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports),
-					"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
+			steps := []string{
+				f.stepMSEAdd(group, ports),
+				"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
 			}
+			cmds := []command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
 			switch {
 			case isServerless(ep):
 				// The pod's group was set at its creation: name where it came from.
-				fd.Remediation.Steps[0] += " (" + group + " is the group of " + backendNoun(ep) + ")"
-				steps, cmds := f.serverlessSteps(ep, "")
-				fd.Remediation.Steps = append(fd.Remediation.Steps, steps...)
-				fd.Remediation.Commands = append(fd.Remediation.Commands, cmds...)
+				steps[0] += " (" + group + " is the group of " + backendNoun(ep) + ")"
+				more, moreCmds := f.serverlessSteps(ep, "")
+				steps, cmds = append(steps, more...), append(cmds, moreCmds...)
 			case ep.Kind == snapshot.BackendECS:
-				fd.Remediation.Steps = append(fd.Remediation.Steps, f.ecsInstanceStep(ep, ""))
+				steps = append(steps, f.ecsInstanceStep(ep, ""))
 			}
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

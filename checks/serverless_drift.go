@@ -110,15 +110,12 @@ func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
 	}
 	steps := []string{
 		f.stepMSEAdd(def, ports0) + " (" + def + " is the default group of new " + pk + "s).",
-		fmt.Sprintf("Or make the default an authorized group again: kubectl -n kube-system edit configmap %s → set securityGroupId to %s (new pods only).", profileName, carried[0]),
+		fmt.Sprintf("Or make the default an authorized group again: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; new pods only).", profileName, carried[0]),
 		fmt.Sprintf("Or name an authorized group in the workload's pod template: annotation %s: %q, so new pods do not depend on the default.", groupAnnotation(ep), carried[0]),
 	}
-	cmds := []string{
-		f.cmdMSEAdd(def, ports0, why(key)),
-		"kubectl -n kube-system patch configmap " + profileName + " --type merge -p " + quote(fmt.Sprintf(`{"data":{"securityGroupId":%q}}`, carried[0])),
-	}
+	cmds := []command{f.cmdMSEAdd(def, ports0, why(key)), cmdProfileDefault(profileName, carried[0])}
 	if !profile {
-		steps[1] = fmt.Sprintf("Or make an authorized group the default of new pods: kubectl -n kube-system edit configmap %s → set securityGroupId to %s (it takes precedence over the cluster's security group; new pods only).", profileName, carried[0])
+		steps[1] = fmt.Sprintf("Or make an authorized group the default of new pods: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; it takes precedence over the cluster's security group; new pods only).", profileName, carried[0])
 	}
 	defLink := profileName
 	if !profile {
@@ -136,7 +133,7 @@ func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
 			{Kind: diagnose.LinkBackendGroup, ID: def, Broken: true, Detail: "default for new " + pk + "s; no grant for port " + strings.Join(portTexts, ",")},
 			{Kind: "default", ID: defLink, Detail: from},
 		},
-		Remediation: diagnose.Remediation{Steps: steps, Commands: cmds},
+		Remediation: f.remedy(steps, cmds...),
 	}, true
 }
 

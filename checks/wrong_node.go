@@ -76,31 +76,21 @@ groups. One finding per service and ENI group set.`,
 			switch {
 			case isServerless(ep):
 				steps, cmds := f.serverlessSteps(ep, c.groups[0])
-				fd.Remediation = diagnose.Remediation{
-					Steps:    append([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")"}, steps...),
-					Commands: append([]string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}, cmds...),
-				}
+				fd.Remediation = f.remedy(append([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")"}, steps...),
+					append([]command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}, cmds...)...)
 				p.Report(fd)
 				continue
 			case ep.Kind == snapshot.BackendECS:
-				fd.Remediation = diagnose.Remediation{
-					Steps:    []string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")", f.ecsInstanceStep(ep, c.groups[0])},
-					Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
-				}
-				if cmd := f.cmdJoinGroup(ep, c.groups[0]); cmd != "" {
-					fd.Remediation.Commands = append(fd.Remediation.Commands, cmd)
-				}
+				fd.Remediation = f.remedy([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")", f.ecsInstanceStep(ep, c.groups[0])},
+					f.cmdMSEAdd(group, ports, why(ep.ServiceKey)), f.cmdJoinGroup(ep, c.groups[0]))
 				p.Report(fd)
 				continue
 			}
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
-					"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
-					"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
-			}
+			fd.Remediation = f.remedy([]string{
+				f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
+				"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
+				"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
+			}, f.cmdMSEAdd(group, ports, why(ep.ServiceKey)))
 			p.Report(fd)
 		}
 		return nil

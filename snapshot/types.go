@@ -33,6 +33,14 @@ type Snapshot struct {
 	Missing []MissingPart `json:"missing,omitempty" yaml:"missing,omitempty"`
 }
 
+// ClusterID is the cluster's id, "" when the snapshot does not say.
+func (s *Snapshot) ClusterID() string {
+	if s.Cluster == nil {
+		return ""
+	}
+	return s.Cluster.ID
+}
+
 // Gateway is the MSE cloud-native gateway and its security-group authorizations.
 type Gateway struct {
 	ID              string `json:"id" yaml:"id"`

@@ -85,6 +85,19 @@ func (v *validator) run() {
 	v.probes()
 }
 
+// clusterID checks the optional ACK cluster id: it goes into ROA paths
+// (/clusters/ID/…), so only the characters ACK ids use are accepted.
+func (v *validator) clusterID(c *Cluster) {
+	if c.ID == "" {
+		return
+	}
+	if strings.IndexFunc(c.ID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		v.add("cluster.id", fmt.Sprintf("%s is not an ACK cluster id; expected letters, digits, '-' and '_' only (e.g. c82e6987e2961451182edacd74faf8ec0)", quoteShort(c.ID)))
+	}
+}
+
 func (v *validator) checkTime(path, value string) {
 	if _, err := time.Parse(time.RFC3339, value); err != nil {
 		v.add(path, fmt.Sprintf("%s is not an RFC 3339 time; expected e.g. \"2026-11-28T10:00:00Z\"", quoteShort(value)))
@@ -685,6 +698,7 @@ func (v *validator) cluster() {
 	if c == nil {
 		return
 	}
+	v.clusterID(c)
 	if c.SecurityGroupID != "" {
 		v.groupIDFormat("cluster.securityGroupId", c.SecurityGroupID)
 	}
