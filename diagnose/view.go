@@ -327,7 +327,8 @@ func newestProbe(ps []*snapshot.Probe) *snapshot.Probe {
 }
 
 // JoinVerdict combines the configuration's decision with a probe, per the
-// decision table (issue 8): allow+open reachable; allow+refused, allow+filtered
+// decision table (issue 8): partial (denied from some gateway addresses)
+// blocked whatever the probe; allow+open reachable; allow+refused, allow+filtered
 // and allow+unreachable blocked; deny+filtered blocked; deny+open is
 // contradictory and so unknown; unknown stays unknown unless the probe proves
 // it: refused (anywhere) blocks, and open or filtered from the gateway decide.
@@ -349,6 +350,11 @@ func JoinVerdict(config secgroup.Verdict, p *snapshot.Probe) string {
 		if state == snapshot.ProbeOpen {
 			return VerdictUnknown
 		}
+		return VerdictBlocked
+	case secgroup.Partial:
+		// Denied from some of the gateway's addresses: a probe, sent from
+		// one place, cannot clear the others. Calling half the traffic
+		// failing reachable would be the worst mistake.
 		return VerdictBlocked
 	}
 	switch {
