@@ -73,7 +73,11 @@ func (f *facts) zonePartialFinding(cs []*cause) diagnose.Finding {
 	var where []string
 	for _, p := range blocked {
 		if p.Verdict == secgroup.Deny {
-			where = append(where, p.Zone()+" ("+p.PrefixText()+")")
+			w := p.Zone()
+			if len(p.Prefixes) != 1 || p.Prefixes[0] != p.Address {
+				w += " for " + p.PrefixText()
+			}
+			where = append(where, w)
 		}
 	}
 	var from []string

@@ -331,7 +331,7 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	fam := famOf(p.Addr())
 	if note := e.addrsNote[fam]; note != "" {
 		if p.Bits() == 0 {
-			return Matches, p.String() + " contains every gateway address of its family"
+			return Matches, p.String() + " contains every gateway address"
 		}
 		return MaybeMatches, note + ": cannot tell whether " + p.String() + " contains them"
 	}
@@ -349,7 +349,7 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	}
 	switch {
 	case len(partial) == 0 && len(outside) == 0:
-		return Matches, p.String() + " contains every gateway address of its family"
+		return Matches, p.String() + " contains every gateway address"
 	case len(partial) == 0 && len(inside) == 0:
 		return NoMatch, p.String() + " contains no gateway address"
 	}
