@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -95,7 +96,7 @@ func (f *facts) zonePartialFinding(cs []*cause) diagnose.Finding {
 		rule, detail = ruleName(*allowed[0].Deciding), ruleBody(allowed[0].Deciding.Rule)
 	}
 	fd.Chain = f.chain(ep, "", "", rule, detail, diagnose.LinkRule, "no rule lets in "+strings.Join(dedupe(where), ", "))
-	fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
+	fd.Remediation = f.remedy(steps, cmds...)
 	return fd
 }
 
@@ -120,7 +121,7 @@ func dedupe(xs []string) []string {
 // same accept rule for the blocked CIDR (the grant that works is a CIDR
 // rule, or partial pieces could not arise), or, when a drop denies the
 // piece, removing that drop.
-func (f *facts) zonePartialFix(ep *diagnose.Endpoint, blocked, allowed []secgroup.Piece) (steps, cmds []string) {
+func (f *facts) zonePartialFix(ep *diagnose.Endpoint, blocked, allowed []secgroup.Piece) (steps []string, cmds []command) {
 	// The template: the first allowed piece's accept rule.
 	var tmpl *snapshot.Rule
 	tmplGroup := f.firstGroup(ep.GroupIDs)
@@ -148,16 +149,12 @@ func (f *facts) zonePartialFix(ep *diagnose.Endpoint, blocked, allowed []secgrou
 			r := p.Deciding
 			steps = append(steps, fmt.Sprintf("%s → rule %s (priority %d drop, source %s) denies the gateway's %s in %s: delete it, or narrow its source so it no longer holds the gateway's addresses.",
 				f.stepECSRule(r.GroupID), ruleName(*r), max(r.Rule.Priority, 1), cmp.Or(r.Rule.SourceCidr, r.Rule.Ipv6SourceCidr, r.Rule.SourceGroupID, r.Rule.SourcePrefixListID), p.PrefixText(), p.Zone()))
-			if r.RuleID != "" {
-				cmds = append(cmds, f.cmdECSRevoke(r.GroupID, r.RuleID))
-			}
+			cmds = append(cmds, f.cmdECSRevoke(r.GroupID, r.RuleID, snapshot.DirectionIngress))
 		default:
 			cidrs := pieceCIDRs(p)
 			steps = append(steps, fmt.Sprintf("%s → Add Rule: accept %s %s, priority %d, source %s (%s) — the same grant the working zone has.",
 				f.stepECSRule(tmplGroup), strings.ToUpper(ipProto), ports, prio, strings.Join(cidrs, ", "), p.Zone()))
-			for _, c := range cidrs {
-				cmds = append(cmds, f.cmdECSAuthorizeCidr(tmplGroup, ipProto, ports, prio, c, why(ep.ServiceKey)))
-			}
+			cmds = append(cmds, f.cmdECSAuthorizeCidrList(tmplGroup, ipProto, ports, prio, cidrs, why(ep.ServiceKey)))
 		}
 	}
 	steps = append(steps, fmt.Sprintf("Alternatively authorize %s in the MSE console (Security Group Authorization): a rule sourced from the gateway's group %s covers every zone at once, unless a drop outranks it.", tmplGroup, f.gwGroup),
@@ -179,14 +176,27 @@ func pieceCIDRs(p secgroup.Piece) []string {
 	return out
 }
 
-// cmdECSAuthorizeCidr adds one inbound accept from cidr (IPv4 or IPv6).
-func (f *facts) cmdECSAuthorizeCidr(group, ipProto, ports string, prio int, cidr, why string) string {
-	src := "--SourceCidrIp"
-	if p, err := netip.ParsePrefix(cidr); err == nil && p.Addr().Is6() {
-		src = "--Ipv6SourceCidrIp"
+// cmdECSAuthorizeCidrList adds inbound accepts from cidrs (IPv4 or IPv6),
+// one permission each, in one call.
+func (f *facts) cmdECSAuthorizeCidrList(group, ipProto, ports string, prio int, cidrs []string, why string) command {
+	const api = "aliyun ecs AuthorizeSecurityGroup"
+	switch {
+	case f.region == "":
+		return unknown(api, lookupRegion)
+	case !knownID(group):
+		return unknown(api, lookupGroup)
+	case !validPorts(ports) && ipProto != "all":
+		return unknown(api, lookupPorts(ports))
 	}
-	return fmt.Sprintf("aliyun ecs AuthorizeSecurityGroup --RegionId %s --SecurityGroupId %s --IpProtocol %s --PortRange %s %s %s --Policy accept --Priority %d --Description %s",
-		f.regionArg(), quote(group), quote(ipProto), quote(ports), src, quote(cidr), prio, quote(why))
+	line := fmt.Sprintf("%s --RegionId %s --SecurityGroupId %s", api, quote(f.region), quote(group))
+	for i, c := range cidrs {
+		src := "SourceCidrIp"
+		if p, err := netip.ParsePrefix(c); err == nil && p.Addr().Is6() {
+			src = "Ipv6SourceCidrIp"
+		}
+		line += permission(i+1, "IpProtocol", strings.ToUpper(ipProto), "PortRange", ports, src, c, "Policy", "accept", "Priority", strconv.Itoa(prio), "Description", why)
+	}
+	return command{line: line}
 }
 
 var _ = explains(Article{
@@ -209,7 +219,8 @@ group in the MSE console (Security Group Authorization), whose rule is sourced f
 gateway's group and so covers every zone.
 
   aliyun ecs AuthorizeSecurityGroup --RegionId cn-hangzhou --SecurityGroupId sg-app \
-    --IpProtocol tcp --PortRange 8080/8080 --SourceCidrIp 192.168.1.0/24 \
-    --Policy accept --Priority 1 --Description "gwdoctor: MSE gateway to shop/orders"`,
+    --Permissions.1.IpProtocol TCP --Permissions.1.PortRange 8080/8080 \
+    --Permissions.1.SourceCidrIp 192.168.1.0/24 --Permissions.1.Policy accept \
+    --Permissions.1.Priority 1 --Permissions.1.Description 'gwdoctor: MSE gateway to shop/orders'`,
 	Related: []string{diagnose.CodePartialReachability, diagnose.CodeMissingAuthorization, diagnose.CodeDenyRuleShadows},
 })
