@@ -47,7 +47,7 @@ func (f *facts) remedy(steps []string, cmds ...command) diagnose.Remediation {
 		if c.lookup == "" {
 			continue
 		}
-		s := "No " + c.api + " command is printed: " + c.lookup + "."
+		s := "No " + strings.TrimPrefix(c.api, "aliyun ") + " command is printed: " + c.lookup + "."
 		if !slices.Contains(r.Steps, s) {
 			r.Steps = append(r.Steps, s)
 		}
