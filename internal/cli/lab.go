@@ -37,7 +37,7 @@ const labExecEnv = "GWDOCTOR_LAB"
 
 // labInterrupted is the exit code of an interrupted lab up, as a shell's
 // for SIGINT.
-const labInterrupted = 130
+const labInterrupted = ExitInterrupted
 
 // labGeteuid is os.Geteuid, replaceable in tests of the root check.
 var labGeteuid = os.Geteuid
@@ -107,7 +107,7 @@ func newLabUpCmd(s *Streams, prefix *string) *cobra.Command {
 			if err := lab.CheckPrefix(*prefix); err != nil {
 				return inputError(fmt.Errorf("--prefix: %w", err))
 			}
-			snap, err := snapshot.Load(args[0])
+			snap, err := loadSnapshot(cmd.Context(), args[0], s.In)
 			if err != nil {
 				return inputError(err)
 			}
