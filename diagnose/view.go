@@ -56,8 +56,19 @@ type Endpoint struct {
 	Decision secgroup.Decision
 	// Probe is the newest probe of ip:port, nil when none.
 	Probe *snapshot.Probe
-	// Verdict joins Decision and Probe: reachable, blocked or unknown.
+	// Verdict joins Decision and Probe (JoinProbe): reachable, blocked or unknown.
 	Verdict string
+	// ProbeVantageOnly is set when the probe failed from a vantage point off
+	// the gateway's path while the configuration allows: the verdict stays
+	// as configured, and the report warns that this vantage cannot connect.
+	ProbeVantageOnly bool
+	// Kind is the backend's kind (snapshot.Backend*): a pod on an ECS node,
+	// an ECI pod, an ACS pod or a plain ECS instance. It decides how
+	// findings name the backend and what they advise.
+	Kind string
+	// HostNode is the Kubernetes node the endpoint names when it is not the
+	// instance holding the ENI: the virtual node of an ECI or ACS pod.
+	HostNode *snapshot.Node
 }
 
 // Target is "ip:port" ("[v6]:port" for IPv6), the probe target form.
@@ -250,7 +261,35 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 	if ps := v.Probes[ep.Target()]; len(ps) > 0 {
 		ep.Probe = newestProbe(ps)
 	}
-	ep.Verdict = JoinVerdict(ep.Decision.Verdict, ep.Probe)
+	join := JoinProbe(ep.Decision.Verdict, ep.Probe)
+	ep.Verdict, ep.ProbeVantageOnly = join.Verdict, join.VantageOnly
+	if n := v.NodeByKey[se.Node]; n != nil && n != ep.Node {
+		ep.HostNode = n
+	}
+	ep.Kind = backendKind(svc, se, ep.Node, ep.HostNode)
+}
+
+// backendKind is the endpoint's stated kind, else what its instance, its
+// Kubernetes node and its service source say.
+func backendKind(svc *snapshot.Service, se *snapshot.Endpoint, instance, host *snapshot.Node) string {
+	if se.Kind != "" {
+		return se.Kind
+	}
+	for _, n := range []*snapshot.Node{instance, host} {
+		if n == nil {
+			continue
+		}
+		switch n.KindOf() {
+		case snapshot.NodeKindECI, snapshot.NodeKindVirtual:
+			return snapshot.BackendECI
+		case snapshot.NodeKindACS:
+			return snapshot.BackendACS
+		}
+	}
+	if svc.Source != "" && svc.Source != snapshot.SourceK8s {
+		return snapshot.BackendECS
+	}
+	return snapshot.BackendPod
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI
@@ -324,42 +363,6 @@ func newestProbe(ps []*snapshot.Probe) *snapshot.Probe {
 		}
 	}
 	return best
-}
-
-// JoinVerdict combines the configuration's decision with a probe, per the
-// decision table (issue 8): allow+open reachable; allow+refused, allow+filtered
-// and allow+unreachable blocked; deny+filtered blocked; deny+open is
-// contradictory and so unknown; unknown stays unknown unless the probe proves
-// it: refused (anywhere) blocks, and open or filtered from the gateway decide.
-func JoinVerdict(config secgroup.Verdict, p *snapshot.Probe) string {
-	state := ""
-	fromGateway := false
-	if p != nil {
-		state = p.State
-		fromGateway = p.From == ProbeFromGateway
-	}
-	switch config {
-	case secgroup.Allow:
-		switch state {
-		case snapshot.ProbeRefused, snapshot.ProbeFiltered, snapshot.ProbeUnreachable:
-			return VerdictBlocked
-		}
-		return VerdictReachable
-	case secgroup.Deny:
-		if state == snapshot.ProbeOpen {
-			return VerdictUnknown
-		}
-		return VerdictBlocked
-	}
-	switch {
-	case state == snapshot.ProbeRefused:
-		return VerdictBlocked
-	case fromGateway && state == snapshot.ProbeOpen:
-		return VerdictReachable
-	case fromGateway && (state == snapshot.ProbeFiltered || state == snapshot.ProbeUnreachable):
-		return VerdictBlocked
-	}
-	return VerdictUnknown
 }
 
 // Missing reports whether the snapshot marks part (optionally for id) as not

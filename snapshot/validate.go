@@ -60,7 +60,7 @@ func (v *validator) allowedMissing(part, id string) bool {
 }
 
 var validParts = []string{PartGateway, PartAuthorizations, PartSecurityGroups, PartRules, PartNodePools,
-	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes}
+	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes, PartCluster, PartECIProfile}
 
 func (v *validator) run() {
 	s := v.s
@@ -79,9 +79,23 @@ func (v *validator) run() {
 	v.gateway()
 	v.securityGroups()
 	v.nodePools()
+	v.cluster()
 	v.nodes()
 	v.services()
 	v.probes()
+}
+
+// clusterID checks the optional ACK cluster id: it goes into ROA paths
+// (/clusters/ID/…), so only the characters ACK ids use are accepted.
+func (v *validator) clusterID(c *Cluster) {
+	if c.ID == "" {
+		return
+	}
+	if strings.IndexFunc(c.ID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		v.add("cluster.id", fmt.Sprintf("%s is not an ACK cluster id; expected letters, digits, '-' and '_' only (e.g. c82e6987e2961451182edacd74faf8ec0)", quoteShort(c.ID)))
+	}
 }
 
 func (v *validator) checkTime(path, value string) {
@@ -181,6 +195,16 @@ func (v *validator) gateway() {
 			v.add(path, cidrMessage(a, true))
 		}
 	}
+	for i := range g.VSwitches {
+		vs := &g.VSwitches[i]
+		base := fmt.Sprintf("gateway.vswitches[%d]", i)
+		if vs.ID == "" {
+			v.add(base+".id", "missing; expected the vSwitch ID (GetGateway Vswitch or Vswitch2, e.g. vsw-1)")
+		}
+		if vs.Cidr != "" {
+			vs.Cidr = v.cidr(func() string { return base + ".cidr" }, vs.Cidr)
+		}
+	}
 	ids := map[string]int{}
 	for i := range g.Authorizations {
 		a := &g.Authorizations[i]
@@ -278,6 +302,16 @@ func cidrMessage(s string, ipOK bool) string {
 		}
 	}
 	return fmt.Sprintf("%s is not a valid CIDR; %s", quoteShort(s), want)
+}
+
+// ipv6Cidr is cidr for the IPv6-only fields (ipv6SourceCidr, ipv6DestCidr);
+// other names the field that takes IPv4.
+func (v *validator) ipv6Cidr(path, value, other string) string {
+	out := v.cidr(func() string { return path }, value)
+	if p, err := netip.ParsePrefix(out); err == nil && p.Addr().Is4() {
+		v.add(path, fmt.Sprintf("%s is an IPv4 CIDR; this field takes IPv6 (use %s)", quoteShort(value), other))
+	}
+	return out
 }
 
 // cidr parses a rule peer: a CIDR, or a plain IP meaning a single address
@@ -412,13 +446,12 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	// Both a source group and a source CIDR is legal in the ECS API (the CIDR
 	// wins, and the evaluator applies that); the peer fields of the other
 	// direction are not.
+	// On an ingress rule destCidr/ipv6DestCidr is the local destination
+	// (the API's DestCidrIp: which of the ENI's addresses the rule covers).
 	switch r.Direction {
 	case DirectionIngress:
 		if r.DestGroupID != "" {
 			v.add(at("destGroupId"), "set on an ingress rule; an ingress rule names its peer with sourceGroupId")
-		}
-		if r.DestCidr != "" {
-			v.add(at("destCidr"), "set on an ingress rule; an ingress rule names its peer with sourceCidr")
 		}
 	case DirectionEgress:
 		if r.SourceGroupID != "" {
@@ -430,12 +463,35 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 		if r.SourcePrefixListID != "" {
 			v.add(at("sourcePrefixListId"), "set on an egress rule; source prefix lists apply to ingress rules")
 		}
+		if r.Ipv6SourceCidr != "" {
+			v.add(at("ipv6SourceCidr"), "set on an egress rule; an egress rule names its peer with ipv6DestCidr")
+		}
 	}
 	if r.SourceCidr != "" {
+		// sourceCidr and destCidr have always taken either family.
 		r.SourceCidr = v.cidr(func() string { return at("sourceCidr") }, r.SourceCidr)
 	}
 	if r.DestCidr != "" {
 		r.DestCidr = v.cidr(func() string { return at("destCidr") }, r.DestCidr)
+	}
+	if r.Ipv6SourceCidr != "" {
+		r.Ipv6SourceCidr = v.ipv6Cidr(at("ipv6SourceCidr"), r.Ipv6SourceCidr, "sourceCidr")
+	}
+	if r.Ipv6DestCidr != "" {
+		r.Ipv6DestCidr = v.ipv6Cidr(at("ipv6DestCidr"), r.Ipv6DestCidr, "destCidr")
+	}
+	if r.SourceCidr != "" && r.Ipv6SourceCidr != "" {
+		v.add(at("ipv6SourceCidr"), "set together with sourceCidr; a rule has one source CIDR, IPv4 (sourceCidr) or IPv6 (ipv6SourceCidr)")
+	}
+	if r.DestCidr != "" && r.Ipv6DestCidr != "" {
+		v.add(at("ipv6DestCidr"), "set together with destCidr; a rule has one destination CIDR, IPv4 (destCidr) or IPv6 (ipv6DestCidr)")
+	}
+	if sp := strings.TrimSpace(r.SourcePortRange); sp != "" {
+		if pr, err := ParsePortRange(sp); err != nil {
+			v.add(at("sourcePortRange"), err.Error())
+		} else {
+			r.SourcePortRange = canonicalPortRange(sp, pr)
+		}
 	}
 	// sourceGroupId/destGroupId naming an unlisted group is not an error:
 	// checks report it (the referenced group may live in another account).
@@ -522,6 +578,12 @@ func (v *validator) nodes() {
 			p := v.add(base+".nodePool", fmt.Sprintf("node pool %s is not in nodePools; list it there (or record it under missing: if it could not be read)", quoteShort(n.NodePool)))
 			p.refTo = "nodePools"
 		}
+		if n.Kind != "" {
+			n.Kind = v.enum(base+".kind", n.Kind, NodeKinds)
+		}
+		// A virtual node's ENIs (older snapshots list them there) belong to
+		// different pod instances: one primary each, groups of either type.
+		virtual := n.KindOf() == NodeKindVirtual
 		primaries := 0
 		var nodeGroups []string
 		eniMixed := false
@@ -538,7 +600,7 @@ func (v *validator) nodes() {
 			}
 			if e.Primary {
 				primaries++
-				if primaries == 2 {
+				if primaries == 2 && !virtual {
 					v.add(ebase+".primary", "a second primary ENI on this node; expected at most one primary ENI per node")
 				}
 			}
@@ -572,7 +634,7 @@ func (v *validator) nodes() {
 			}
 			nodeGroups = append(nodeGroups, e.SecurityGroupIDs...)
 		}
-		if !eniMixed {
+		if !eniMixed && !virtual {
 			if nm, en := v.mixedTypes(nodeGroups); len(nm) > 0 && len(en) > 0 {
 				v.add(base+".enis", fmt.Sprintf("the node's ENIs mix normal groups (%s) and enterprise groups (%s); all groups on an instance must be of one type",
 					strings.Join(dedupe(nm), ", "), strings.Join(dedupe(en), ", ")))
@@ -657,12 +719,59 @@ func (v *validator) services() {
 					seen[key] = j
 				}
 			}
+			if e.Kind != "" {
+				e.Kind = v.enum(at("kind"), e.Kind, BackendKinds)
+			}
+			for k, g := range e.AnnotatedSecurityGroupIDs {
+				v.groupIDFormat(fmt.Sprintf("%s[%d]", at("annotatedSecurityGroupIds"), k), g)
+			}
 			if e.Node != "" && !v.nodeRefs[e.Node] && !v.allowedMissing(PartNodes, e.Node) {
 				p := v.add(at("node"), fmt.Sprintf("node %s is neither a node name nor an instanceId in nodes; list the node (or record it under missing: if it could not be read)", quoteShort(e.Node)))
 				p.refTo = "nodes"
 			}
 		}
 	}
+}
+
+// cluster checks the cluster's defaults. They need not be listed in
+// securityGroups: serverless-default-drift says so when it cannot evaluate one.
+func (v *validator) cluster() {
+	c := v.s.Cluster
+	if c == nil {
+		return
+	}
+	v.clusterID(c)
+	if c.SecurityGroupID != "" {
+		v.groupIDFormat("cluster.securityGroupId", c.SecurityGroupID)
+	}
+	if c.ECIProfileSecurityGroupID != "" {
+		v.groupIDFormat("cluster.eciProfileSecurityGroupId", c.ECIProfileSecurityGroupID)
+	}
+}
+
+// groupIDFormat checks one security group id that need not be listed: an
+// annotation or profile value split wrongly would hold a comma or a space.
+func (v *validator) groupIDFormat(path, id string) {
+	switch {
+	case id == "":
+		v.add(path, "empty security group ID; expected an ID such as sg-eci")
+	case strings.ContainsAny(id, ", \t\n"):
+		v.add(path, fmt.Sprintf("%s is not one security group ID; list each ID as its own item, e.g. [sg-a, sg-b]", quoteShort(id)))
+	}
+}
+
+// enum normalises value to one of allowed (case-insensitive) or records a problem.
+func (v *validator) enum(path, value string, allowed []string) string {
+	lower := strings.ToLower(strings.TrimSpace(value))
+	if contains(allowed, lower) {
+		return lower
+	}
+	msg := fmt.Sprintf("unknown kind %s; expected one of: %s", quoteShort(value), strings.Join(allowed, ", "))
+	if sug := suggestKey(value, allowed); sug != "" {
+		msg = fmt.Sprintf("unknown kind %s; did you mean %q? (expected one of: %s)", quoteShort(value), sug, strings.Join(allowed, ", "))
+	}
+	v.add(path, msg)
+	return value
 }
 
 var probeStates = []string{ProbeOpen, ProbeRefused, ProbeFiltered, ProbeUnreachable, ProbeError}
@@ -736,6 +845,9 @@ func emptySlicesToNil(s *Snapshot) {
 	}
 	for i := range s.Services {
 		nilIfEmpty(&s.Services[i].Endpoints)
+		for j := range s.Services[i].Endpoints {
+			nilIfEmpty(&s.Services[i].Endpoints[j].AnnotatedSecurityGroupIDs)
+		}
 	}
 	for i := range s.Missing {
 		nilIfEmpty(&s.Missing[i].IDs)

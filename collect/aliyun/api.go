@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,9 @@ const (
 	ActionDescribeNetworkInterfaces      = "ecs:DescribeNetworkInterfaces"
 	ActionDescribeVSwitches              = "ecs:DescribeVSwitches"
 	ActionDescribeClusterNodePools       = "cs:DescribeClusterNodePools"
+	ActionDescribeClusterDetail          = "cs:DescribeClusterDetail"
+	// ActionListGateway is called only by `serve --all-gateways`.
+	ActionListGateway = "mse:ListGateway"
 )
 
 // Actions is every RAM action the collector may call.
@@ -39,9 +43,14 @@ var Actions = []string{
 	ActionGetGateway, ActionListSecurityGroupRule, ActionListGatewayService, ActionListServiceSource,
 	ActionDescribeSecurityGroups, ActionDescribeSecurityGroupAttribute, ActionDescribeInstances,
 	ActionDescribeNetworkInterfaces, ActionDescribeVSwitches, ActionDescribeClusterNodePools,
+	ActionDescribeClusterDetail,
 }
 
-// RAMPolicy returns the read-only RAM policy document that allows exactly Actions.
+// PolicyActions is every RAM action any gwdoctor command calls: the
+// collector's Actions and serve's gateway discovery.
+var PolicyActions = append(slices.Clone(Actions), ActionListGateway)
+
+// RAMPolicy returns the read-only RAM policy document that allows exactly PolicyActions.
 func RAMPolicy() string {
 	type statement struct {
 		Effect   string
@@ -51,7 +60,7 @@ func RAMPolicy() string {
 	p := struct {
 		Version   string
 		Statement []statement
-	}{"1", []statement{{"Allow", Actions, "*"}}}
+	}{"1", []statement{{"Allow", PolicyActions, "*"}}}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	return string(b)
 }
@@ -96,6 +105,53 @@ func (c *Client) GetGateway(ctx context.Context, gatewayID string) (GatewayInfo,
 		return nil
 	})
 	return out, err
+}
+
+// GatewaySummary is one row of ListGateway.
+type GatewaySummary struct {
+	ID         string
+	Name       string
+	VpcID      string
+	Status     int
+	StatusDesc string
+}
+
+// ListGateways reads every page of the region's MSE gateways (for
+// `serve --all-gateways`).
+func (c *Client) ListGateways(ctx context.Context) ([]GatewaySummary, error) {
+	var out []GatewaySummary
+	const pageSize = 100
+	for page := 1; ; page++ {
+		var total int64
+		var n int
+		err := c.call(ctx, ActionListGateway, func(s *slot) error {
+			req := mse.CreateListGatewayRequest()
+			c.prepare(req)
+			req.PageNumber = requests.NewInteger(page)
+			req.PageSize = requests.NewInteger(pageSize)
+			resp, err := s.mse.ListGateway(req)
+			if err != nil {
+				return err
+			}
+			if err := mseFailure(resp.Success, resp.Code, resp.HttpStatusCode, resp.Message); err != nil {
+				return err
+			}
+			total, n = resp.Data.TotalSize, len(resp.Data.Result)
+			for _, r := range resp.Data.Result {
+				if r.GatewayUniqueId == "" {
+					continue
+				}
+				out = append(out, GatewaySummary{ID: r.GatewayUniqueId, Name: r.Name, VpcID: r.VpcId, Status: r.Status, StatusDesc: r.StatusDesc})
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		if n == 0 || int64(page*pageSize) >= total {
+			return out, nil
+		}
+	}
 }
 
 // mseError is an MSE answer with HTTP 200 that reports a failure in its body.
@@ -553,6 +609,48 @@ func (c *Client) NodePools(ctx context.Context, clusterID string) ([]snapshot.No
 			}
 			out = append(out, snapshot.NodePool{ID: p.NodePoolInfo.NodePoolID, Name: p.NodePoolInfo.Name, SecurityGroupIDs: uniq(ids)})
 		}
+		return nil
+	})
+	return out, err
+}
+
+// ClusterDetail is what gwdoctor reads of DescribeClusterDetail: the
+// cluster's security group, which ACK Serverless and ACS give to pods whose
+// annotation names none.
+type ClusterDetail struct {
+	ID              string
+	SecurityGroupID string
+	// ClusterType and Profile say what the cluster is ("ManagedKubernetes"
+	// with profile "Serverless" is ACK Serverless; "Ask" older ones).
+	ClusterType, Profile string
+}
+
+// clusterDetailBody is the part of DescribeClusterDetail's ROA body gwdoctor
+// reads; the SDK's response struct has no fields.
+type clusterDetailBody struct {
+	ClusterID       string `json:"cluster_id"`
+	SecurityGroupID string `json:"security_group_id"`
+	ClusterType     string `json:"cluster_type"`
+	Profile         string `json:"profile"`
+}
+
+// ClusterDetail reads the cluster's detail.
+func (c *Client) ClusterDetail(ctx context.Context, clusterID string) (ClusterDetail, error) {
+	var out ClusterDetail
+	err := c.call(ctx, ActionDescribeClusterDetail, func(s *slot) error {
+		req := cs.CreateDescribeClusterDetailRequest()
+		c.prepare(req)
+		req.ClusterId = clusterID
+		resp, err := s.cs.DescribeClusterDetail(req)
+		if err != nil {
+			return err
+		}
+		var body clusterDetailBody
+		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+			return fmt.Errorf("DescribeClusterDetail: unexpected body: %v", err)
+		}
+		out = ClusterDetail{ID: cmp.Or(body.ClusterID, clusterID), SecurityGroupID: strings.TrimSpace(body.SecurityGroupID),
+			ClusterType: body.ClusterType, Profile: body.Profile}
 		return nil
 	})
 	return out, err
