@@ -178,13 +178,7 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 	// 7. Groups that let the gateway in on this port exist, elsewhere.
 	if covering := f.coveringGroups(proto, port); len(covering) > 0 {
 		c.code, c.key, c.groups = diagnose.CodeWrongNode, setKey, covering
-		for _, g := range covering {
-			for _, gr := range f.grantsByGroup[g] {
-				if gr.covers(proto, port) {
-					c.grants = append(c.grants, gr)
-				}
-			}
-		}
+		c.grants = f.coveringGrants(proto, port, covering)
 		return c
 	}
 

@@ -9,18 +9,20 @@ import (
 )
 
 // SchemaVersion is the report JSON's version (DESIGN.md: stable).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Report is a diagnosis, as written by -o json.
 type Report struct {
-	SchemaVersion int              `json:"schemaVersion"`
-	Gateway       GatewayInfo      `json:"gateway"`
-	Source        *SourceInfo      `json:"source,omitempty"`
-	Summary       Summary          `json:"summary"`
-	Endpoints     []EndpointResult `json:"endpoints"`
-	Findings      []Finding        `json:"findings"`
-	Skipped       []Skipped        `json:"skipped"`
-	CheckErrors   []CheckError     `json:"checkErrors,omitempty"`
+	SchemaVersion int         `json:"schemaVersion"`
+	Gateway       GatewayInfo `json:"gateway"`
+	Source        *SourceInfo `json:"source,omitempty"`
+	Summary       Summary     `json:"summary"`
+	// Causes is the incident summary's top: which causes explain the blocked endpoints.
+	Causes      *Causes          `json:"causes"`
+	Endpoints   []EndpointResult `json:"endpoints"`
+	Findings    []Finding        `json:"findings"`
+	Skipped     []Skipped        `json:"skipped"`
+	CheckErrors []CheckError     `json:"checkErrors,omitempty"`
 	// Filter says what --service / --suppress hid, when anything was.
 	Filter *FilterInfo `json:"filter,omitempty"`
 	// Baseline compares the report with a baseline report (diagnose
@@ -87,6 +89,8 @@ type EndpointResult struct {
 	// (config "partial", or one decision reached by several rules): each
 	// piece of them with its own decision.
 	Pieces []PieceResult `json:"pieces,omitempty"`
+	// FindingIDs are the findings that explain this endpoint (Finding.ID).
+	FindingIDs []string `json:"findingIds,omitempty"`
 }
 
 // PieceResult is one piece of the gateway's addresses that every rule treats
@@ -197,6 +201,7 @@ func endpointResult(ep *Endpoint) EndpointResult {
 // finish sorts and counts; call after every change to Findings or Endpoints.
 func (r *Report) finish() {
 	SortFindings(r.Findings)
+	r.assignIDs()
 	slices.SortStableFunc(r.Skipped, func(a, b Skipped) int { return strings.Compare(a.Check, b.Check) })
 	slices.SortStableFunc(r.CheckErrors, func(a, b CheckError) int { return strings.Compare(a.Check, b.Check) })
 	sum := Summary{Endpoints: len(r.Endpoints)}
@@ -224,6 +229,7 @@ func (r *Report) finish() {
 		}
 	}
 	r.Summary = sum
+	r.Causes = r.summariseCauses()
 }
 
 // Suppression hides findings of a code (ID or slug), optionally only those
@@ -285,6 +291,19 @@ func (r *Report) ApplyFilter(services []string, suppress []Suppression) {
 			continue
 		}
 		kept = append(kept, f)
+	}
+	if removed := len(r.Findings) - len(kept); removed > 0 {
+		// Rows point only at findings the report still holds.
+		ids := make(map[string]bool, len(kept))
+		for i := range kept {
+			ids[kept[i].ID] = true
+		}
+		for i := range r.Endpoints {
+			e := &r.Endpoints[i]
+			if slices.ContainsFunc(e.FindingIDs, func(id string) bool { return !ids[id] }) {
+				e.FindingIDs = slices.DeleteFunc(slices.Clone(e.FindingIDs), func(id string) bool { return !ids[id] })
+			}
+		}
 	}
 	r.Findings = kept
 	r.Filter = info
