@@ -117,3 +117,31 @@ func (f *facts) stepECSRule(group string) string {
 }
 
 func why(service string) string { return "gwdoctor: MSE gateway to " + service }
+
+// grantAccess is how to grant the gateway access to group on ports: an MSE
+// authorization (a rule sourced from the gateway's group) when both groups
+// are basic; when either is enterprise — which can neither reference nor be
+// referenced — inbound accepts from the gateway's addresses instead. The
+// first step says what to do, the rest why; note, when not "", is appended
+// to the first step.
+func (f *facts) grantAccess(group, ports, service, note string) (steps, cmds []string) {
+	if g := f.v.Groups[group]; g != nil && f.enterpriseInvolved(g) {
+		step := fmt.Sprintf("%s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1%s.",
+			f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "<gateway vSwitch CIDR>"), ", "), note)
+		return []string{step, fmt.Sprintf("An MSE authorization would not work: it adds a rule sourced from the gateway's group %s, and a group reference where either side is an enterprise group never matches (%s is %s, the gateway's group %s).",
+				f.gwGroup, group, groupType(g), orUnknownType(f.gwType))},
+			f.cmdECSAuthorizeCidrs(group, ports, why(service))
+	}
+	step := f.stepMSEAdd(group, ports)
+	if note != "" {
+		step += note + "."
+	}
+	return []string{step}, []string{f.cmdMSEAdd(group, ports, why(service))}
+}
+
+func orUnknownType(t string) string {
+	if t == "" {
+		return "of unknown type"
+	}
+	return t
+}

@@ -29,7 +29,7 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 			port := ep.Endpoint.Port
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(port)
-			specific := []string{fmt.Sprintf("no authorization and no gateway-sourced accept rule covers %s/%d on any group of node %s (%s)",
+			specific := []string{fmt.Sprintf("no authorization and no rule targeting the gateway (sourced from its group, or from a CIDR inside its addresses) covers %s/%d on any group of node %s (%s)",
 				protocol(ep), port, ep.NodeLabel(), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)))}
 			if n := len(f.v.Snapshot.Gateway.Authorizations); n == 0 {
 				specific = append(specific, "the gateway has no security-group authorizations at all")
@@ -37,16 +37,14 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 				specific = append(specific, fmt.Sprintf("the gateway's %d authorization(s) cover other groups or ports, none %s/%d", n, protocol(ep), port))
 			}
 			fd := f.endpointFinding(cs, diagnose.CodeMissingAuthorization, nil,
-				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), group, port),
+				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on %s %d", who(cs), isAre(cs), group, protocol(ep), port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports),
-					"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
+			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, "")
+			if len(steps) == 1 {
+				steps = append(steps, "MSE creates the inbound rule in "+group+" (source: the gateway's group "+f.gwGroup+"); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.")
 			}
+			fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
 			p.Report(fd)
 		}
 		return nil

@@ -61,13 +61,13 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))
 	newSet := append(append([]string{}, ep.GroupIDs...), c.groups[0])
+	steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, " ("+podGroup+" is the group of the pod ENI "+ep.ENI.ID+"; granting it covers every pod ENI in that group)")
 	fd.Remediation = diagnose.Remediation{
-		Steps: []string{
-			f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group).",
-			"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default) — or: " + f.cmdENIGroups(ep.ENI.ID, newSet),
+		Steps: append(steps,
+			"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default) — or: "+f.cmdENIGroups(ep.ENI.ID, newSet),
 			"With Terway, make new pod ENIs get an authorized group: kubectl -n kube-system edit configmap eni-config (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
-		},
-		Commands: []string{f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey))},
+		),
+		Commands: cmds,
 	}
 	return fd
 }
