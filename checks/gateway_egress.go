@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // GatewayEgress reports endpoints blocked by the gateway group's own egress.
@@ -81,44 +82,26 @@ func (f *facts) egressFix(cs []*cause) diagnose.Remediation {
 		dests = append(dests, c.ep.Endpoint.IP)
 	}
 	add := f.cmdECSAuthorizeEgress(f.gwGroup, proto, portRangeOf(port), dests, why(ep.ServiceKey))
-	read := fmt.Sprintf("aliyun ecs DescribeSecurityGroupAttribute --RegionId %s --SecurityGroupId %s --Direction egress", f.regionArg(), quote(f.gwGroup))
-	var steps, cmds []string
+	read := f.cmdECSDescribeRules(f.gwGroup, snapshot.DirectionEgress)
+	var steps []string
+	var cmds []command
 	if managed {
 		steps = append(steps,
 			fmt.Sprintf("The gateway's group %s is managed by MSE: ECS refuses changes to it (InvalidOperation.ResourceManagedByCloudProduct), so you cannot add or remove its egress rules yourself.", f.gwGroup),
-			fmt.Sprintf("Open a ticket with MSE support for gateway %s: ask for an egress rule in %s allowing %s port %d to %s (the current egress rules: the command below).", f.gwID, f.gwGroup, proto, port, strings.Join(dests, ", ")),
+			fmt.Sprintf("Open a ticket with MSE support for gateway %s: ask for an egress rule in %s allowing %s port %d to %s (attach its current egress rules: the DescribeSecurityGroupAttribute command below).", f.gwID, f.gwGroup, proto, port, strings.Join(dests, ", ")),
 			"If the gateway was created with an enterprise security-group type on purpose, ask MSE whether its managed group's egress can be opened; otherwise a gateway of the basic type (which allows outbound traffic by default) avoids this.",
 		)
 		cmds = append(cmds, read)
 	} else {
 		steps = append(steps,
-			fmt.Sprintf("ECS console → Network & Security → Security Groups → %s → Manage Rules → Outbound → Add Rule: action Allow, protocol %s, port %d, destination %s, priority 1.", f.gwGroup, proto, port, strings.Join(dests, ", ")),
+			fmt.Sprintf("ECS console → Network & Security → Security Groups → %s → Manage Rules → Outbound → Add Rule: action Allow, protocol %s, port %d, destination %s, priority 1 (the AuthorizeSecurityGroupEgress command below).", f.gwGroup, proto, port, strings.Join(dests, ", ")),
 		)
 		cmds = append(cmds, add)
 	}
 	if d := cs[0].deciding; d != nil && d.RuleID != "" {
 		steps = append(steps, fmt.Sprintf("An accept of priority 1 still loses to the drop %s if it also has priority 1 (drop wins ties): the drop's priority or scope must change too.", ruleName(*d)))
 	}
-	return diagnose.Remediation{Steps: steps, Commands: cmds}
-}
-
-// cmdECSAuthorizeEgress adds egress accepts from group to each destination
-// IP (one Permissions.N entry each; ECS AuthorizeSecurityGroupEgress takes
-// up to 100).
-func (f *facts) cmdECSAuthorizeEgress(group, proto, ports string, dests []string, desc string) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "aliyun ecs AuthorizeSecurityGroupEgress --RegionId %s --SecurityGroupId %s", f.regionArg(), quote(group))
-	for i, d := range dests {
-		n := i + 1
-		field := "DestCidrIp"
-		bits := "/32"
-		if strings.Contains(d, ":") {
-			field, bits = "Ipv6DestCidrIp", "/128"
-		}
-		fmt.Fprintf(&b, " --Permissions.%d.Policy accept --Permissions.%d.Priority 1 --Permissions.%d.IpProtocol %s --Permissions.%d.PortRange %s --Permissions.%d.%s %s --Permissions.%d.Description %s",
-			n, n, n, quote(strings.ToUpper(proto)), n, quote(ports), n, field, quote(d+bits), n, quote(desc))
-	}
-	return b.String()
+	return f.remedy(steps, cmds...)
 }
 
 var _ = explains(Article{

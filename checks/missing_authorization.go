@@ -44,7 +44,7 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 			if len(steps) == 1 {
 				steps = append(steps, "MSE creates the inbound rule in "+group+" (source: the gateway's group "+f.gwGroup+"); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.")
 			}
-			fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

@@ -44,19 +44,17 @@ only that this vantage point cannot connect.`,
 				specific)
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkProbe, pr.State+" from "+orUnknown(pr.From))
 			ns, _ := splitKey(ep.ServiceKey)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
+			fd.Remediation = f.remedy(
+				[]string{
 					"Check the node's host firewall for rules dropping the port (iptables -S; nft list ruleset) on " + orUnknown(ep.NodeLabel()) + ".",
 					"Check Kubernetes NetworkPolicies selecting the pods: a policy that does not allow the gateway's vSwitch CIDR drops its traffic.",
 					"Check the network ACL of the backend's vSwitch (VPC console → Network ACLs) and the route tables.",
-					"Probe again from the gateway's network to confirm: gwdoctor probe " + ep.Target() + " (on a host in the gateway's vSwitch).",
+					"Probe again from a host in the gateway's vSwitch to confirm (the gwdoctor probe command below).",
 				},
-				Commands: []string{
-					"kubectl -n " + quote(ns) + " get networkpolicy",
-					"aliyun vpc DescribeNetworkAcls --RegionId " + f.regionArg(),
-					"gwdoctor probe " + ep.Target(),
-				},
-			}
+				command{line: "kubectl -n " + quote(ns) + " get networkpolicy"},
+				f.cmdNetworkACLs(),
+				command{line: "gwdoctor probe " + quote(ep.Target())},
+			)
 			p.Report(fd)
 		}
 		reportVantageOnly(p, f)

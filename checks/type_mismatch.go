@@ -116,7 +116,7 @@ func (f *facts) typeFix(group, gtype, service, ports string, authIDs []string) d
 		desc = "gwdoctor: MSE gateway " + f.gwID
 	}
 	byAddress := fmt.Sprintf("allow the gateway by address: %s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1.",
-		f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "<gateway vSwitch CIDR>"), ", "))
+		f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", "))
 	var steps []string
 	if f.gwType == snapshot.GroupTypeEnterprise {
 		// No group of any type can reference an enterprise gateway group:
@@ -131,12 +131,12 @@ func (f *facts) typeFix(group, gtype, service, ports string, authIDs []string) d
 			"Or, keeping the " + gtype + " group, " + byAddress,
 		}
 	}
-	cmds := f.cmdECSAuthorizeCidrs(group, ports, desc)
+	cmds := []command{f.cmdECSAuthorizeCidrs(group, ports, desc)}
 	for _, id := range authIDs {
 		steps = append(steps, f.stepMSEDelete(id, group, ports, true)+" The authorization cannot take effect; remove it once the CIDR rule (or the group change) is in place.")
 		cmds = append(cmds, f.cmdMSEDelete(id, true))
 	}
-	return diagnose.Remediation{Steps: steps, Commands: cmds}
+	return f.remedy(steps, cmds...)
 }
 
 func orPlaceholder(xs []string, ph string) []string {

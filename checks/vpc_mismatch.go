@@ -53,14 +53,14 @@ endpoint whose node (ECS instance) or a group on its ENI is in a VPC other than 
 			steps := []string{
 				"Run the backend in the gateway's VPC " + f.gwVPC + " (the gateway reaches pods directly), or add it to the gateway as a service in a way that crosses VPCs (e.g. through an SLB/NLB in " + f.gwVPC + ").",
 			}
-			var cmds []string
+			var cmds []command
 			if len(cidrGrants) > 0 {
 				steps = append(steps, "If the VPCs are to be connected, connect them (CEN or VPC peering) with routes both ways: "+strings.Join(cidrGrants, ", ")+" already allow(s) the gateway's addresses.")
 			} else {
-				steps = append(steps, fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "<gateway vSwitch CIDR>"), ", ")))
-				cmds = f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey))
+				steps = append(steps, fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")))
+				cmds = append(cmds, f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey)))
 			}
-			fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

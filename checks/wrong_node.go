@@ -59,14 +59,11 @@ groups. One finding per service and ENI group set.`,
 			authLink := strings.Join(authIDs, ",")
 			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
 				"node "+ep.NodeLabel()+" is not in "+strings.Join(c.groups, ","))
-			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, " ("+group+" is the group of node "+ep.NodeLabel()+")")
-			fd.Remediation = diagnose.Remediation{
-				Steps: append(steps,
-					"Or run the pods only on nodes in the authorized group(s) "+strings.Join(c.groups, ", ")+" (node selector or affinity on their node pool), if that was the intent.",
-					"Check the node pool of "+ep.NodeLabel()+": every node pool that may run these pods needs its group authorized.",
-				),
-				Commands: cmds,
-			}
+			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of node "+ep.NodeLabel())
+			fd.Remediation = f.remedy(append(steps,
+				"Or run the pods only on nodes in the authorized group(s) "+strings.Join(c.groups, ", ")+" (node selector or affinity on their node pool), if that was the intent.",
+				"Check the node pool of "+ep.NodeLabel()+": every node pool that may run these pods needs its group authorized.",
+			), cmds...)
 			p.Report(fd)
 		}
 		return nil
