@@ -66,11 +66,13 @@ func All() []*diagnose.Check {
 		AuthorizationSync,
 		InvalidRule,
 		GatewayEgress,
+		ZonePartial,
 		TrafficFiltered,
 		Contradictory,
 		PartialReachability,
 		NodePoolDrift,
 		BroadAuthorization,
 		StaleAuthorization,
+		ServerlessDrift,
 	}
 }

@@ -89,12 +89,14 @@ const (
 	CodeAuthorizationSync    = "GWD109"
 	CodeInvalidRule          = "GWD111"
 	CodeGatewayEgress        = "GWD112"
+	CodeZonePartial          = "GWD113"
 	CodeTrafficFiltered      = "GWD201"
 	CodeContradictory        = "GWD202"
 	CodePartialReachability  = "GWD203"
 	CodeNodePoolDrift        = "GWD301"
 	CodeBroadAuthorization   = "GWD302"
 	CodeStaleAuthorization   = "GWD303"
+	CodeServerlessDrift      = "GWD304"
 )
 
 // Catalog is every code, in code order.
@@ -112,12 +114,14 @@ var Catalog = []Code{
 	{CodeAuthorizationSync, "authorization-out-of-sync", []Severity{Error, Warning}, "an authorization without its inbound rule, or a gateway rule without its authorization"},
 	{CodeInvalidRule, "invalid-rule", []Severity{Warning}, "a rule that cannot take effect as written"},
 	{CodeGatewayEgress, "gateway-egress-blocks", []Severity{Error}, "the gateway's own security group denies the traffic on egress"},
+	{CodeZonePartial, "zone-partial", []Severity{Error}, "the gateway is let in from some of its zones (vSwitch CIDRs) and not from others"},
 	{CodeTrafficFiltered, "traffic-filtered", []Severity{Error, Warning}, "configuration allows, but a probe timed out: error from the gateway's path, warning from elsewhere"},
 	{CodeContradictory, "contradictory-evidence", []Severity{Warning}, "configuration denies, but a probe connected"},
 	{CodePartialReachability, "partial-reachability", []Severity{Error}, "some endpoints of a service are reachable and others not"},
 	{CodeNodePoolDrift, "node-pool-drift", []Severity{Warning}, "a node pool's configured groups lack the authorization"},
 	{CodeBroadAuthorization, "broad-authorization", []Severity{Info}, "an authorization spans 1/65535"},
 	{CodeStaleAuthorization, "stale-authorization", []Severity{Warning}, "an authorization names a group that no longer exists or is on no node"},
+	{CodeServerlessDrift, "serverless-default-drift", []Severity{Warning}, "the default group new ECI/ACS pods get is not authorized for the service's port"},
 }
 
 var codeIndex = func() map[string]Code {

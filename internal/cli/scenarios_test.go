@@ -168,7 +168,7 @@ func TestScenarioTruth(t *testing.T) {
 var causeCodes = []string{
 	diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeMultipleGroups, diagnose.CodePortChanged,
 	diagnose.CodeServiceDown, diagnose.CodeGroupTypeMismatch, diagnose.CodeDenyRuleShadows, diagnose.CodeVPCMismatch,
-	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeGatewayEgress,
+	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeGatewayEgress, diagnose.CodeZonePartial,
 }
 
 func TestScenarios(t *testing.T) {
