@@ -13,6 +13,11 @@ var TrafficFiltered = &diagnose.Check{
 	Name: "traffic-filtered",
 	Doc: `Reports endpoints the security groups allow but a probe timed out on (or found unreachable).
 
+An error when the probe came from the gateway's path (the gateway, or a host in the gateway's
+security group and vSwitch): the endpoint is blocked. A warning when it came from elsewhere (an
+operator's laptop): the verdict stays as configured and the warning says only that vantage
+point cannot connect.
+
 Something gwdoctor does not model drops the traffic: a host firewall (iptables/nftables on
 the node), a Kubernetes NetworkPolicy, a vSwitch network ACL, a route. Also fires when the
 configuration cannot decide and a probe from the gateway's own network timed out. The
@@ -54,8 +59,53 @@ only that this vantage point cannot connect.`,
 			}
 			p.Report(fd)
 		}
+		reportVantageOnly(p, f)
 		return nil
 	},
+}
+
+// reportVantageOnly warns about endpoints the configuration allows whose
+// probe failed from a vantage point off the gateway's path: the verdict
+// stays reachable (diagnose.JoinProbe), and the warning says that this
+// vantage point, not necessarily the gateway, cannot connect. One warning
+// per service, vantage and probe state.
+func reportVantageOnly(p *diagnose.Pass, f *facts) {
+	index := map[string]int{}
+	var groups [][]*cause
+	for _, ep := range p.View.Endpoints {
+		if !ep.ProbeVantageOnly || ep.Probe == nil {
+			continue
+		}
+		k := ep.ServiceKey + "\x00" + ep.Probe.From + "\x00" + ep.Probe.State
+		i, ok := index[k]
+		if !ok {
+			i = len(groups)
+			index[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], &cause{ep: ep, code: diagnose.CodeTrafficFiltered, byProbe: true})
+	}
+	for _, cs := range groups {
+		ep := cs[0].ep
+		pr := ep.Probe
+		from := orUnknown(pr.From)
+		specific := []string{
+			"the security groups allow the gateway on " + protocol(ep) + " " + fmt.Sprint(ep.Endpoint.Port) + ", and the verdict stays reachable",
+			"the probe from " + from + " was " + pr.State + ": " + from + " is not on the gateway's path, so this shows only that " + from + " cannot connect (routing, VPN, an ACL on its own way in), not that the gateway cannot",
+		}
+		fd := f.endpointFinding(cs, diagnose.CodeTrafficFiltered, diagnose.Sev(diagnose.Warning),
+			fmt.Sprintf("%s: configuration allows the gateway; a probe from %s was %s — that vantage point cannot connect, which says nothing about the gateway's path", who(cs), from, pr.State),
+			specific)
+		fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkProbe, pr.State+" from "+from+" (not the gateway's path)")
+		fd.Remediation = diagnose.Remediation{
+			Steps: []string{
+				"Probe from the gateway's path to decide: on a host in the gateway's security group (" + orNone(f.gwGroup) + ") and vSwitch, run gwdoctor probe " + ep.Target() + ", or gwdoctor diagnose --probe --probe-from gateway there.",
+				"If only this vantage point fails, check its route to the backend's VPC (VPN, CEN, bastion).",
+			},
+			Commands: []string{"gwdoctor probe " + ep.Target()},
+		}
+		p.Report(fd)
+	}
 }
 
 func decidingName(ep *diagnose.Endpoint) string {

@@ -110,7 +110,7 @@ var Catalog = []Code{
 	{CodeVPCMismatch, "vpc-mismatch", []Severity{Error}, "the backend's group or node is in a different VPC from the gateway"},
 	{CodeAuthorizationSync, "authorization-out-of-sync", []Severity{Error, Warning}, "an authorization without its inbound rule, or a gateway rule without its authorization"},
 	{CodeInvalidRule, "invalid-rule", []Severity{Warning}, "a rule that cannot take effect as written"},
-	{CodeTrafficFiltered, "traffic-filtered", []Severity{Error}, "configuration allows, but a probe timed out"},
+	{CodeTrafficFiltered, "traffic-filtered", []Severity{Error, Warning}, "configuration allows, but a probe timed out: error from the gateway's path, warning from elsewhere"},
 	{CodeContradictory, "contradictory-evidence", []Severity{Warning}, "configuration denies, but a probe connected"},
 	{CodePartialReachability, "partial-reachability", []Severity{Error}, "some endpoints of a service are reachable and others not"},
 	{CodeNodePoolDrift, "node-pool-drift", []Severity{Warning}, "a node pool's configured groups lack the authorization"},

@@ -56,8 +56,12 @@ type Endpoint struct {
 	Decision secgroup.Decision
 	// Probe is the newest probe of ip:port, nil when none.
 	Probe *snapshot.Probe
-	// Verdict joins Decision and Probe: reachable, blocked or unknown.
+	// Verdict joins Decision and Probe (JoinProbe): reachable, blocked or unknown.
 	Verdict string
+	// ProbeVantageOnly is set when the probe failed from a vantage point off
+	// the gateway's path while the configuration allows: the verdict stays
+	// as configured, and the report warns that this vantage cannot connect.
+	ProbeVantageOnly bool
 }
 
 // Target is "ip:port" ("[v6]:port" for IPv6), the probe target form.
@@ -250,7 +254,8 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 	if ps := v.Probes[ep.Target()]; len(ps) > 0 {
 		ep.Probe = newestProbe(ps)
 	}
-	ep.Verdict = JoinVerdict(ep.Decision.Verdict, ep.Probe)
+	join := JoinProbe(ep.Decision.Verdict, ep.Probe)
+	ep.Verdict, ep.ProbeVantageOnly = join.Verdict, join.VantageOnly
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI
@@ -324,42 +329,6 @@ func newestProbe(ps []*snapshot.Probe) *snapshot.Probe {
 		}
 	}
 	return best
-}
-
-// JoinVerdict combines the configuration's decision with a probe, per the
-// decision table (issue 8): allow+open reachable; allow+refused, allow+filtered
-// and allow+unreachable blocked; deny+filtered blocked; deny+open is
-// contradictory and so unknown; unknown stays unknown unless the probe proves
-// it: refused (anywhere) blocks, and open or filtered from the gateway decide.
-func JoinVerdict(config secgroup.Verdict, p *snapshot.Probe) string {
-	state := ""
-	fromGateway := false
-	if p != nil {
-		state = p.State
-		fromGateway = p.From == ProbeFromGateway
-	}
-	switch config {
-	case secgroup.Allow:
-		switch state {
-		case snapshot.ProbeRefused, snapshot.ProbeFiltered, snapshot.ProbeUnreachable:
-			return VerdictBlocked
-		}
-		return VerdictReachable
-	case secgroup.Deny:
-		if state == snapshot.ProbeOpen {
-			return VerdictUnknown
-		}
-		return VerdictBlocked
-	}
-	switch {
-	case state == snapshot.ProbeRefused:
-		return VerdictBlocked
-	case fromGateway && state == snapshot.ProbeOpen:
-		return VerdictReachable
-	case fromGateway && (state == snapshot.ProbeFiltered || state == snapshot.ProbeUnreachable):
-		return VerdictBlocked
-	}
-	return VerdictUnknown
 }
 
 // Missing reports whether the snapshot marks part (optionally for id) as not

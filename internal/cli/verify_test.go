@@ -280,3 +280,24 @@ services:
 		}
 	}
 }
+
+// A probe from the operator's vantage point that times out proves nothing
+// about the gateway's path: verify passes on the configuration, and only a
+// probe from the gateway's path fails it.
+func TestVerifyProbeVantage(t *testing.T) {
+	path := "../../testdata/scenarios/traffic-filtered-operator.yaml"
+	if code, out, errw := run(t, "", "verify", path); code != ExitOK {
+		t.Errorf("operator's timeout: exit %d, want %d\n%s%s", code, ExitOK, out, errw)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromGateway := filepath.Join(t.TempDir(), "gw.yaml")
+	if err := os.WriteFile(fromGateway, bytes.Replace(data, []byte("from: operator"), []byte("from: gateway"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errw := run(t, "", "verify", fromGateway); code != ExitFindings {
+		t.Errorf("gateway's timeout: exit %d, want %d\n%s%s", code, ExitFindings, out, errw)
+	}
+}
