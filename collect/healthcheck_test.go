@@ -25,7 +25,7 @@ func TestLiveRecordsGatewayHealthCheck(t *testing.T) {
 	}
 	orders := byKey["shop/orders"].HealthCheck
 	if !orders.IsEnabled() || orders.Status != snapshot.HealthUnhealthy ||
-		!reflect.DeepEqual(orders.UnhealthyEndpoints, []string{"172.20.2.5:8080"}) || orders.At != "2026-11-28T10:00:00Z" {
+		!reflect.DeepEqual(orders.UnhealthyEndpoints, []string{"172.20.1.10:8080"}) || orders.At != "2026-11-28T10:00:00Z" {
 		t.Errorf("orders: %+v", orders)
 	}
 	if p := byKey["shop/payments"].HealthCheck; p == nil || p.Enabled == nil || *p.Enabled {
