@@ -62,16 +62,14 @@ func (f *facts) syncEndpointFinding(cs []*cause) diagnose.Finding {
 // syncFix re-creates the missing inbound rule: re-add the authorization (MSE
 // writes the rule) or add the rule directly.
 func (f *facts) syncFix(a *snapshot.Authorization) diagnose.Remediation {
-	return diagnose.Remediation{
-		Steps: []string{
-			f.stepMSEDelete(a.ID, a.SecurityGroupID, a.PortRange, true) + " Then " + strings.TrimPrefix(f.stepMSEAdd(a.SecurityGroupID, a.PortRange), "MSE console → ") + " MSE writes the inbound rule again.",
-			"Or, instead, add the inbound rule directly: " + f.stepECSRule(a.SecurityGroupID) + " → Add Rule: Allow, TCP, port " + a.PortRange + ", source: security group " + f.gwGroup + ", priority 1 — or: " + f.cmdECSAuthorizeGroup(a.SecurityGroupID, a.PortRange, "mse gateway "+f.gwID),
-		},
-		Commands: []string{
-			f.cmdMSEDelete(a.ID, true),
-			f.cmdMSEAdd(a.SecurityGroupID, a.PortRange, cmp.Or(a.Description, "gwdoctor: re-create authorization")),
-		},
-	}
+	return f.remedy([]string{
+		f.stepMSEDelete(a.ID, a.SecurityGroupID, a.PortRange, true) + " Then " + strings.TrimPrefix(f.stepMSEAdd(a.SecurityGroupID, a.PortRange), "MSE console → ") + " MSE writes the inbound rule again (the DeleteSecurityGroupRule and AddSecurityGroupRule commands below).",
+		"Or, instead, add the inbound rule directly: " + f.stepECSRule(a.SecurityGroupID) + " → Add Rule: Allow, TCP, port " + a.PortRange + ", source: security group " + f.gwGroup + ", priority 1 (the AuthorizeSecurityGroup command below).",
+	},
+		f.cmdMSEDelete(a.ID, true),
+		f.cmdMSEAdd(a.SecurityGroupID, a.PortRange, cmp.Or(a.Description, "gwdoctor: re-create authorization")),
+		f.cmdECSAuthorizeGroup(a.SecurityGroupID, a.PortRange, "mse gateway "+f.gwID),
+	)
 }
 
 // syncAuthorizations reports authorizations whose group lacks the rule,
@@ -186,15 +184,13 @@ func (f *facts) syncOrphanRules(p *diagnose.Pass) {
 					{Kind: diagnose.LinkRule, ID: ruleName(r.Ref), Detail: ruleBody(rule)},
 					{Kind: diagnose.LinkBackendGroup, ID: g.ID},
 				},
-				Remediation: diagnose.Remediation{
-					Steps: []string{
-						"If the gateway should still reach " + g.ID + " on " + ports + ": " + f.stepMSEAdd(g.ID, ports) + " (the console then shows what the group grants).",
-						"If not: " + f.stepECSRule(g.ID) + " → delete rule " + orNone(r.Ref.RuleID) + " — or: " + f.cmdECSRevoke(g.ID, r.Ref.RuleID) + ". Next time delete authorizations with the cascading option (--CascadingDelete true).",
-					},
-					Commands: []string{
-						f.cmdMSEAdd(g.ID, ports, cmp.Or(rule.Description, "gwdoctor: adopt existing rule")),
-					},
+				Remediation: f.remedy([]string{
+					"If the gateway should still reach " + g.ID + " on " + ports + ": " + f.stepMSEAdd(g.ID, ports) + " (the console then shows what the group grants; the AddSecurityGroupRule command below).",
+					"If not: " + f.stepECSRule(g.ID) + " → delete rule " + orNone(r.Ref.RuleID) + " (the RevokeSecurityGroup command below). Next time delete authorizations with the cascading option (CascadingDelete).",
 				},
+					f.cmdMSEAdd(g.ID, ports, cmp.Or(rule.Description, "gwdoctor: adopt existing rule")),
+					f.cmdECSRevoke(g.ID, r.Ref.RuleID, snapshot.DirectionIngress),
+				),
 			})
 		}
 	}

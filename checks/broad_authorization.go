@@ -35,7 +35,7 @@ databases on the same nodes). An informational note: the trade-off is the owner'
 				fmt.Sprintf("%d node(s) carry %s: the gateway may connect to any port on them", len(f.v.NodesByGroup[a.SecurityGroupID]), a.SecurityGroupID),
 			}
 			steps := []string{"If a changed backend port is the risk you accept, keep it. Otherwise authorize the ports the backends use and delete this authorization with its rule."}
-			var cmds []string
+			var cmds []command
 			if len(used) > 0 {
 				ev = append(ev, "ports the snapshot's endpoints in this group use: "+joinInts(used[:min(len(used), maxListed)]))
 				for i, port := range used {
@@ -58,7 +58,7 @@ databases on the same nodes). An informational note: the trade-off is the owner'
 					{Kind: diagnose.LinkAuthorization, ID: orNone(a.ID), Detail: proto + " " + a.PortRange},
 					{Kind: diagnose.LinkBackendGroup, ID: a.SecurityGroupID},
 				},
-				Remediation: diagnose.Remediation{Steps: steps, Commands: cmds},
+				Remediation: f.remedy(steps, cmds...),
 			})
 		}
 		return nil

@@ -95,13 +95,13 @@ func healthContradicts(f *facts, i int, ep *diagnose.Endpoint) diagnose.Finding 
 	fd := f.endpointFinding([]*cause{{ep: ep}}, diagnose.CodeContradictory, nil,
 		fmt.Sprintf("%s: configuration denies the gateway, but the gateway's own health check passes it — the verdict is unknown", ep.Label()), ev)
 	fd.Chain = f.chain(ep, "", "", decidingName(ep), "", diagnose.LinkHealthCheck, "passing despite deny ("+healthAt(ep.Health)+")")
-	fd.Remediation = diagnose.Remediation{
-		Steps: []string{
+	fd.Remediation = f.remedy(
+		[]string{
 			"Re-collect the data (gwdoctor snapshot --live) and diagnose again: the rules or the gateway's health status may have changed since.",
-			"Probe from the gateway's network (a host in the gateway's vSwitch) to see what new connections meet.",
+			"Probe from a host in the gateway's vSwitch to see what new connections meet (the gwdoctor probe command below).",
 		},
-		Commands: []string{"gwdoctor probe " + ep.Target()},
-	}
+		command{line: "gwdoctor probe " + quote(ep.Target())},
+	)
 	return fd
 }
 

@@ -66,18 +66,17 @@ what must change. One finding per service and deciding rule.`,
 			steps := []string{
 				fmt.Sprintf("%s → rule %s: if the drop is meant for other sources, narrow its source (e.g. exclude the gateway's vSwitch) or lower its priority below the accept (a larger number than %d), or delete it.", f.stepECSRule(d.GroupID), orNone(d.RuleID), minAccept),
 			}
-			var cmds []string
-			if !egress && minAccept < 100 {
-				cmds = append(cmds, f.cmdECSModifyPriority(d.GroupID, d.RuleID, minAccept+1))
-				steps = append(steps, fmt.Sprintf("Lowering the drop to priority %d lets the accept (priority %d) decide for the gateway while the drop still applies to everything else.", minAccept+1, minAccept))
-				steps = append(steps, "Or, if the drop is no longer wanted, delete it: "+f.cmdECSRevoke(d.GroupID, d.RuleID))
-			} else {
-				cmds = append(cmds, f.cmdECSRevoke(d.GroupID, d.RuleID))
-			}
+			var cmds []command
 			if d.RuleID == "" {
-				steps = append(steps, "The rule has no id in the snapshot: read it with aliyun ecs DescribeSecurityGroupAttribute --SecurityGroupId "+d.GroupID+" --Direction "+d.Rule.Direction)
+				cmds = append(cmds, f.cmdECSDescribeRules(d.GroupID, d.Rule.Direction))
 			}
-			fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
+			if !egress && minAccept < 100 {
+				cmds = append(cmds, f.cmdECSModifyPriority(d.GroupID, d.RuleID, d.Rule.Direction, minAccept+1))
+				steps = append(steps, fmt.Sprintf("Lowering the drop to priority %d lets the accept (priority %d) decide for the gateway while the drop still applies to everything else (the ModifySecurityGroupRule command below).", minAccept+1, minAccept))
+				steps = append(steps, "Or, if the drop is no longer wanted, delete it (the RevokeSecurityGroup command below).")
+			}
+			cmds = append(cmds, f.cmdECSRevoke(d.GroupID, d.RuleID, d.Rule.Direction))
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -31,12 +32,16 @@ become unknown. One finding per group and kind.`,
 			}
 			var refs, lists []string
 			var refIDs, listIDs []string
+			var firstRef *snapshot.Rule
 			for i := range g.Rules {
 				r := &g.Rules[i]
 				name := ruleName(refOf(g, i))
 				if why := f.enterpriseReference(g, r); why != "" {
 					refs = append(refs, name+" ("+ruleBody(r)+"): "+why)
 					refIDs = append(refIDs, name)
+					if firstRef == nil {
+						firstRef = r
+					}
 				}
 				var missing []string
 				if r.PortRangeListID != "" {
@@ -57,12 +62,9 @@ become unknown. One finding per group and kind.`,
 					Message:  fmt.Sprintf("%d rule(s) of %s reference security groups across an enterprise group and can never match", len(refs), g.ID),
 					Evidence: append([]string{"group " + f.groupDesc(g.ID) + "; enterprise groups can neither reference other groups nor be referenced"}, capList(refs)...),
 					Chain:    []diagnose.Link{{Kind: diagnose.LinkBackendGroup, ID: g.ID}, {Kind: diagnose.LinkRule, ID: refIDs[0], Broken: true, Detail: "group reference across an enterprise group"}},
-					Remediation: diagnose.Remediation{
-						Steps: []string{
-							f.stepECSRule(g.ID) + ": replace each group reference by the CIDR of the peers it was meant for (source CIDR), or move the groups to the basic (normal) type.",
-						},
-						Commands: []string{f.cmdECSRevoke(g.ID, firstRuleID(g, refIDs[0]))},
-					},
+					Remediation: f.remedy([]string{
+						f.stepECSRule(g.ID) + ": replace each group reference by the CIDR of the peers it was meant for (source CIDR), or move the groups to the basic (normal) type.",
+					}, f.cmdECSRevoke(g.ID, firstRef.ID, firstRef.Direction)),
 				})
 			}
 			if len(lists) > 0 {
@@ -72,12 +74,9 @@ become unknown. One finding per group and kind.`,
 					Message:  fmt.Sprintf("%d rule(s) of %s use port or prefix lists the data does not expand: verdicts they could decide are unknown", len(lists), g.ID),
 					Evidence: append([]string{"group " + f.groupDesc(g.ID)}, capList(lists)...),
 					Chain:    []diagnose.Link{{Kind: diagnose.LinkBackendGroup, ID: g.ID}, {Kind: diagnose.LinkRule, ID: listIDs[0], Broken: true, Detail: "list not expanded"}},
-					Remediation: diagnose.Remediation{
-						Steps: []string{
-							"Collect the lists' entries (live collection with ecs:DescribePrefixListAttributes / the port-range-list permission), or write the expanded ranges into the snapshot's rules, and diagnose again.",
-						},
-						Commands: []string{"aliyun ecs DescribePrefixListAttributes --RegionId " + f.regionArg() + " --PrefixListId <prefix-list-id>"},
-					},
+					Remediation: f.remedy([]string{
+						"Collect the lists' entries (live collection with ecs:DescribePrefixListAttributes / the port-range-list permission), or write the expanded ranges into the snapshot's rules, and diagnose again.",
+					}, f.prefixListCommands(g)...),
 				})
 			}
 		}
@@ -89,12 +88,19 @@ func refOf(g *snapshot.SecurityGroup, i int) secgroup.RuleRef {
 	return secgroup.RuleRef{GroupID: g.ID, Index: i, RuleID: g.Rules[i].ID, Rule: &g.Rules[i]}
 }
 
-func firstRuleID(g *snapshot.SecurityGroup, name string) string {
-	_, id, _ := strings.Cut(name, "/")
-	if strings.HasPrefix(id, "#") {
-		return ""
+// prefixListCommands read the prefix lists g's rules use (the first few).
+func (f *facts) prefixListCommands(g *snapshot.SecurityGroup) []command {
+	var ids []string
+	for i := range g.Rules {
+		if id := g.Rules[i].SourcePrefixListID; id != "" && !slices.Contains(ids, id) && len(ids) < maxListed {
+			ids = append(ids, id)
+		}
 	}
-	return id
+	cmds := make([]command, len(ids))
+	for i, id := range ids {
+		cmds[i] = f.cmdPrefixList(id)
+	}
+	return cmds
 }
 
 // enterpriseReference says why a rule's group reference cannot work, or "".

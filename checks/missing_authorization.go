@@ -40,13 +40,10 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), group, port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports),
-					"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
-			}
+			fd.Remediation = f.remedy([]string{
+				f.stepMSEAdd(group, ports),
+				"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
+			}, f.cmdMSEAdd(group, ports, why(ep.ServiceKey)))
 			p.Report(fd)
 		}
 		return nil

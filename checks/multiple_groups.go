@@ -61,14 +61,14 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))
 	newSet := append(append([]string{}, ep.GroupIDs...), c.groups[0])
-	fd.Remediation = diagnose.Remediation{
-		Steps: []string{
-			f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group).",
-			"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default) — or: " + f.cmdENIGroups(ep.ENI.ID, newSet),
-			"With Terway, make new pod ENIs get an authorized group: kubectl -n kube-system edit configmap eni-config (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
-		},
-		Commands: []string{f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey))},
-	}
+	fd.Remediation = f.remedy([]string{
+		f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group; the AddSecurityGroupRule command below).",
+		"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
+		"With Terway, make new pod ENIs get an authorized group: edit the kube-system/eni-config ConfigMap (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
+	},
+		f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey)),
+		f.cmdENIGroups(ep.ENI.ID, newSet),
+	)
 	return fd
 }
 
@@ -148,13 +148,10 @@ func (f *facts) multipleGroupsWarnings(p *diagnose.Pass) {
 				{Kind: diagnose.LinkENI, ID: w.siblings[0].ID, Detail: "secondary"},
 				{Kind: diagnose.LinkNode, ID: k.node},
 			},
-			Remediation: diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports) + " (the group of the other pod ENI " + w.siblings[0].ID + ").",
-					"Or give all pod ENIs the same groups (Terway: kube-system/eni-config security_groups).",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(k.svc))},
-			},
+			Remediation: f.remedy([]string{
+				f.stepMSEAdd(group, ports) + " (the group of the other pod ENI " + w.siblings[0].ID + ").",
+				"Or give all pod ENIs the same groups (Terway: kube-system/eni-config security_groups).",
+			}, f.cmdMSEAdd(group, ports, why(k.svc))),
 		})
 	}
 }

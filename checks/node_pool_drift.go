@@ -75,16 +75,13 @@ is a warning.`,
 					{Kind: diagnose.LinkBackendGroup, ID: strings.Join(drifted, ","), Detail: "authorized; on the pool's nodes"},
 					{Kind: "node-pool", ID: pool.ID, Broken: true, Detail: "configured with " + strings.Join(pool.SecurityGroupIDs, ",")},
 				},
-				Remediation: diagnose.Remediation{
-					Steps: []string{
-						"ACK console → Clusters → your cluster → Nodes → Node Pools → " + name + " → Edit → Security Group: add " + strings.Join(drifted, ", ") + " (new nodes get it; the pool's groups must be of one type).",
-						"Or authorize the pool's configured group for the gateway (MSE console → Security Group Authorization), so any node of the pool is covered.",
-					},
-					Commands: []string{
-						cmdNodePoolGroups(pool.ID, want),
-						f.cmdMSEAdd(f.firstGroup(pool.SecurityGroupIDs), f.grantsByGroup[drifted[0]][0].portText(), "gwdoctor: node pool "+pool.ID),
-					},
+				Remediation: f.remedy([]string{
+					"ACK console → Clusters → your cluster → Nodes → Node Pools → " + name + " → Edit → Security Group: add " + strings.Join(drifted, ", ") + " (new nodes get it; the pool's groups must be of one type; the ModifyClusterNodePool command below).",
+					"Or authorize the pool's configured group for the gateway (MSE console → Security Group Authorization), so any node of the pool is covered (the AddSecurityGroupRule command below).",
 				},
+					f.cmdNodePoolGroups(pool.ID, want),
+					f.cmdMSEAdd(f.firstGroup(pool.SecurityGroupIDs), f.grantsByGroup[drifted[0]][0].portText(), "gwdoctor: node pool "+pool.ID),
+				),
 			})
 		}
 		return nil

@@ -74,14 +74,14 @@ func (f *facts) portChangedByConfig(cs []*cause) diagnose.Finding {
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "ports "+strings.Join(authorized, ", "), strings.Join(ruleIDs, ","), "", diagnose.LinkAuthorization,
 		fmt.Sprintf("authorized %s, endpoint uses %d", strings.Join(authorized, ", "), port))
 	steps := []string{f.stepMSEAdd(group, ports) + fmt.Sprintf(" (the pod's port — the Service targetPort — is %d now).", port)}
-	cmds := []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
+	cmds := []command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
 	for _, gr := range c.grants {
 		if gr.auth != nil && !f.portInUse(gr) {
 			steps = append(steps, f.stepMSEDelete(gr.auth.ID, gr.group, gr.portText(), true)+" Only if no backend in "+gr.group+" uses "+gr.portText()+" any more (no endpoint in this snapshot does).")
 			cmds = append(cmds, f.cmdMSEDelete(gr.auth.ID, true))
 		}
 	}
-	fd.Remediation = diagnose.Remediation{Steps: steps, Commands: cmds}
+	fd.Remediation = f.remedy(steps, cmds...)
 	return fd
 }
 

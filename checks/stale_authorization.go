@@ -53,12 +53,9 @@ with are not stale (the pool may be scaled to zero).`,
 					{Kind: diagnose.LinkAuthorization, ID: orNone(a.ID)},
 					{Kind: diagnose.LinkBackendGroup, ID: g, Broken: true, Detail: "stale"},
 				},
-				Remediation: diagnose.Remediation{
-					Steps: []string{
-						"If the backends moved, authorize the group they are in now (see the other findings), then " + f.stepMSEDelete(a.ID, g, a.PortRange, p.View.Groups[g] != nil),
-					},
-					Commands: []string{f.cmdMSEDelete(a.ID, p.View.Groups[g] != nil)},
-				},
+				Remediation: f.remedy([]string{
+					"If the backends moved, authorize the group they are in now (see the other findings), then " + f.stepMSEDelete(a.ID, g, a.PortRange, p.View.Groups[g] != nil),
+				}, f.cmdMSEDelete(a.ID, p.View.Groups[g] != nil)),
 			})
 		}
 		return nil

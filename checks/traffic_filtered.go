@@ -52,19 +52,17 @@ only that this vantage point cannot connect.`,
 				specific)
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkProbe, pr.State+" from "+orUnknown(pr.From))
 			ns, _ := splitKey(ep.ServiceKey)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
+			fd.Remediation = f.remedy(
+				[]string{
 					"Check the node's host firewall for rules dropping the port (iptables -S; nft list ruleset) on " + orUnknown(ep.NodeLabel()) + ".",
 					"Check Kubernetes NetworkPolicies selecting the pods: a policy that does not allow the gateway's vSwitch CIDR drops its traffic.",
 					"Check the network ACL of the backend's vSwitch (VPC console → Network ACLs) and the route tables.",
-					"Probe again from the gateway's network to confirm: gwdoctor probe " + ep.Target() + " (on a host in the gateway's vSwitch).",
+					"Probe again from a host in the gateway's vSwitch to confirm (the gwdoctor probe command below).",
 				},
-				Commands: []string{
-					"kubectl -n " + quote(ns) + " get networkpolicy",
-					"aliyun vpc DescribeNetworkAcls --RegionId " + f.regionArg(),
-					"gwdoctor probe " + ep.Target(),
-				},
-			}
+				command{line: "kubectl -n " + quote(ns) + " get networkpolicy"},
+				f.cmdNetworkACLs(),
+				command{line: "gwdoctor probe " + quote(ep.Target())},
+			)
 			p.Report(fd)
 		}
 		reportVantageOnly(p, f)
@@ -150,20 +148,18 @@ func healthCheckFailing(f *facts, cs []*cause) diagnose.Finding {
 		fmt.Sprintf("%s: the gateway's own health check fails it although %s — %s", who(cs), configShort(ep), summary), specific)
 	fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkHealthCheck, "failing ("+healthAt(ep.Health)+")")
 	ns, _ := splitKey(ep.ServiceKey)
-	fd.Remediation = diagnose.Remediation{
-		Steps: []string{
+	fd.Remediation = f.remedy(
+		[]string{
 			"Check the service's health check in the MSE console (Cloud-native gateway → Routes → Services → the service → Health check): protocol, path, port and expected status must match what the app serves.",
 			"Check the app on " + ep.Target() + " (its logs, and the pod's readiness: kubectl describe pod).",
 			"Check Kubernetes NetworkPolicies selecting the pods and the node's host firewall (iptables -S; nft list ruleset) on " + orUnknown(ep.NodeLabel()) + " for rules dropping the gateway's vSwitch CIDR.",
 			"Check the network ACL of the backend's vSwitch (VPC console → Network ACLs).",
-			"Probe from the gateway's network to tell a filter from the app: gwdoctor probe " + ep.Target() + " on a host in the gateway's vSwitch (timeout: a filter; open: the app fails the check).",
+			"Probe from a host in the gateway's vSwitch to tell a filter from the app (the gwdoctor probe command below): a timeout means a filter, a connection means the app fails its check.",
 		},
-		Commands: []string{
-			"kubectl -n " + quote(ns) + " get networkpolicy",
-			"aliyun vpc DescribeNetworkAcls --RegionId " + f.regionArg(),
-			"gwdoctor probe " + ep.Target(),
-		},
-	}
+		command{line: "kubectl -n " + quote(ns) + " get networkpolicy"},
+		f.cmdNetworkACLs(),
+		command{line: "gwdoctor probe " + quote(ep.Target())},
+	)
 	return fd
 }
 

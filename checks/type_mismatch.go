@@ -110,14 +110,14 @@ func (f *facts) typeFix(group, gtype, service, ports string, authIDs []string) d
 	steps := []string{
 		"Select the same security-group type for the gateway and the backend (MSE FAQ): put the backend's ENI or instance in a " + f.gwType + " group and authorize that group for the gateway.",
 		fmt.Sprintf("Or, keeping the %s group, allow the gateway by address: %s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1.",
-			gtype, f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "<gateway vSwitch CIDR>"), ", ")),
+			gtype, f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")),
 	}
-	cmds := f.cmdECSAuthorizeCidrs(group, ports, desc)
+	cmds := []command{f.cmdECSAuthorizeCidrs(group, ports, desc)}
 	for _, id := range authIDs {
 		steps = append(steps, f.stepMSEDelete(id, group, ports, true)+" The authorization cannot take effect; remove it once the CIDR rule (or the group change) is in place.")
 		cmds = append(cmds, f.cmdMSEDelete(id, true))
 	}
-	return diagnose.Remediation{Steps: steps, Commands: cmds}
+	return f.remedy(steps, cmds...)
 }
 
 func orPlaceholder(xs []string, ph string) []string {

@@ -40,13 +40,10 @@ explains the block first.`,
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", "", "", broken, "in "+other+", gateway in "+f.gwVPC)
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(ep.Endpoint.Port)
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					"Run the backend in the gateway's VPC " + f.gwVPC + " (the gateway reaches pods directly), or add it to the gateway as a service in a way that crosses VPCs (e.g. through an SLB/NLB in " + f.gwVPC + ").",
-					fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "<gateway vSwitch CIDR>"), ", ")),
-				},
-				Commands: f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey)),
-			}
+			fd.Remediation = f.remedy([]string{
+				"Run the backend in the gateway's VPC " + f.gwVPC + " (the gateway reaches pods directly), or add it to the gateway as a service in a way that crosses VPCs (e.g. through an SLB/NLB in " + f.gwVPC + ").",
+				fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")),
+			}, f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey)))
 			p.Report(fd)
 		}
 		return nil

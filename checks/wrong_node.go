@@ -59,14 +59,11 @@ groups. One finding per service and ENI group set.`,
 			authLink := strings.Join(authIDs, ",")
 			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
 				"node "+ep.NodeLabel()+" is not in "+strings.Join(c.groups, ","))
-			fd.Remediation = diagnose.Remediation{
-				Steps: []string{
-					f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
-					"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
-					"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
-				},
-				Commands: []string{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))},
-			}
+			fd.Remediation = f.remedy([]string{
+				f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
+				"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
+				"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
+			}, f.cmdMSEAdd(group, ports, why(ep.ServiceKey)))
 			p.Report(fd)
 		}
 		return nil

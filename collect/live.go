@@ -296,6 +296,10 @@ func (c *collector) run(ctx context.Context) {
 	// Stage 3: node pools, instances, ENIs, security groups.
 	clusterID, why := c.clusterID(kres, uniq(clusterSources), sourcesErr)
 	if clusterID != "" {
+		if c.snap.Cluster == nil {
+			c.snap.Cluster = &snapshot.Cluster{}
+		}
+		c.snap.Cluster.ID = clusterID
 		wg.Go(func() {
 			c.progress("reading node pools of " + clusterID)
 			pools, err := c.cloud.NodePools(ctx, clusterID)

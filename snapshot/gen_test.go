@@ -53,14 +53,33 @@ func genSnapshot(groups, rulesPerGroup, nodes, services, endpointsPerService int
 			eni.IPs = append(eni.IPs, podIP.String())
 			pods = append(pods, struct{ ip, node string }{podIP.String(), name})
 		}
-		s.Nodes = append(s.Nodes, Node{Name: name, InstanceID: fmt.Sprintf("i-%d", n), NodePool: fmt.Sprintf("np-%d", n%10), VpcID: "vpc-1", ENIs: []ENI{eni}})
+		node := Node{Name: name, InstanceID: fmt.Sprintf("i-%d", n), NodePool: fmt.Sprintf("np-%d", n%10), VpcID: "vpc-1", ENIs: []ENI{eni}}
+		if n%7 == 6 {
+			// An ECI instance: its pods' endpoints name the virtual node.
+			node = Node{InstanceID: fmt.Sprintf("eci-%d", n), Kind: NodeKindECI, VpcID: "vpc-1", ENIs: []ENI{eni}}
+			for p := len(pods) - podsPerNode; p < len(pods); p++ {
+				pods[p].node = "virtual-kubelet-cn-hangzhou-h"
+			}
+		}
+		s.Nodes = append(s.Nodes, node)
+	}
+	if nodes >= 7 {
+		s.Nodes = append(s.Nodes, Node{Name: "virtual-kubelet-cn-hangzhou-h", Kind: NodeKindVirtual})
+		s.Cluster = &Cluster{ID: "c-bench", SecurityGroupID: "sg-1", ECIProfileSecurityGroupID: "sg-2"}
 	}
 	ready := true
 	for v := 0; v < services; v++ {
 		svc := Service{Name: fmt.Sprintf("svc-%d", v), Namespace: "shop", Source: "k8s", Protocol: "TCP"}
 		for e := 0; e < endpointsPerService; e++ {
 			pod := pods[v*endpointsPerService+e]
-			svc.Endpoints = append(svc.Endpoints, Endpoint{IP: pod.ip, Port: 8080, Pod: fmt.Sprintf("svc-%d-%d", v, e), Node: pod.node, Ready: &ready})
+			ep := Endpoint{IP: pod.ip, Port: 8080, Pod: fmt.Sprintf("svc-%d-%d", v, e), Node: pod.node, Ready: &ready}
+			if pod.node == "virtual-kubelet-cn-hangzhou-h" {
+				ep.Kind = BackendECI
+				if e%2 == 0 {
+					ep.AnnotatedSecurityGroupIDs = []string{"sg-3"}
+				}
+			}
+			svc.Endpoints = append(svc.Endpoints, ep)
 		}
 		s.Services = append(s.Services, svc)
 	}

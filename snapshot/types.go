@@ -4,6 +4,8 @@
 // normalisation and saving. It imports nothing else from gwdoctor.
 package snapshot
 
+import "strings"
+
 // Version is the only snapshot format version this package reads and writes.
 const Version = 1
 
@@ -21,10 +23,22 @@ type Snapshot struct {
 	Services       []Service       `json:"services,omitempty" yaml:"services,omitempty"`
 	Probes         []Probe         `json:"probes,omitempty" yaml:"probes,omitempty"`
 
+	// Cluster is the ACK / ACS cluster the Kubernetes backends run in
+	// (added in v1, optional).
+	Cluster *Cluster `json:"cluster,omitempty" yaml:"cluster,omitempty"`
+
 	// Missing lists the parts a live collection could not read (added in v1,
 	// optional). A part listed here is unknown, not empty: checks that need it
 	// are skipped and verdicts that depend on it are unknown.
 	Missing []MissingPart `json:"missing,omitempty" yaml:"missing,omitempty"`
+}
+
+// ClusterID is the cluster's id, "" when the snapshot does not say.
+func (s *Snapshot) ClusterID() string {
+	if s.Cluster == nil {
+		return ""
+	}
+	return s.Cluster.ID
 }
 
 // Gateway is the MSE cloud-native gateway and its security-group authorizations.
@@ -103,6 +117,73 @@ type Rule struct {
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
 }
 
+// Cluster is the ACK or ACS cluster of the Kubernetes backends, with the
+// defaults that decide the security group of a serverless pod that names
+// none in its annotation.
+type Cluster struct {
+	// ID is the cluster id (c-…).
+	ID string `json:"id,omitempty" yaml:"id,omitempty"`
+	// SecurityGroupID is the cluster's security group (DescribeClusterDetail
+	// security_group_id; the console's Basic Information tab). ACK Serverless
+	// and ACS give it to pods whose annotation names no group.
+	SecurityGroupID string `json:"securityGroupId,omitempty" yaml:"securityGroupId,omitempty"`
+	// ECIProfileSecurityGroupID is securityGroupId of the kube-system/eci-profile
+	// ConfigMap: the group virtual nodes give ECI pods whose annotation names
+	// none. It takes precedence over SecurityGroupID for ECI pods.
+	ECIProfileSecurityGroupID string `json:"eciProfileSecurityGroupId,omitempty" yaml:"eciProfileSecurityGroupId,omitempty"`
+}
+
+// Node kinds (Node.Kind), as normalised on load.
+const (
+	// NodeKindECS is an ECS instance: a node-pool node or a plain ECS backend.
+	NodeKindECS = "ecs"
+	// NodeKindVirtual is a virtual-kubelet node (ACK Serverless, virtual
+	// nodes): no instance of its own; its pods run as ECI or ACS instances.
+	NodeKindVirtual = "virtual"
+	// NodeKindECI is an Elastic Container Instance (eci-…) running one pod,
+	// with its own ENI and groups.
+	NodeKindECI = "eci"
+	// NodeKindACS is the instance of an ACS (Container Compute Service) pod.
+	NodeKindACS = "acs"
+)
+
+// NodeKinds lists the valid Node.Kind values.
+var NodeKinds = []string{NodeKindECS, NodeKindVirtual, NodeKindECI, NodeKindACS}
+
+// Backend kinds (Endpoint.Kind), as normalised on load.
+const (
+	// BackendPod is a pod on an ECS-backed Kubernetes node (a node pool).
+	BackendPod = "pod"
+	// BackendECI is a pod run as an Elastic Container Instance (a virtual
+	// node or ACK Serverless).
+	BackendECI = "eci"
+	// BackendACS is an ACS pod.
+	BackendACS = "acs"
+	// BackendECS is a plain ECS instance (an MSE ECS or fixed-address service source).
+	BackendECS = "ecs"
+)
+
+// BackendKinds lists the valid Endpoint.Kind values.
+var BackendKinds = []string{BackendPod, BackendECI, BackendACS, BackendECS}
+
+// KindOf is the node's kind: Kind when stated, else inferred from its ids
+// (an eci-… instance is an ECI; a node named virtual-kubelet… without an
+// ECS instance is a virtual node), else ecs.
+func (n *Node) KindOf() string {
+	if n.Kind != "" {
+		return n.Kind
+	}
+	switch {
+	case strings.HasPrefix(n.InstanceID, "eci-"):
+		return NodeKindECI
+	case strings.HasPrefix(n.InstanceID, "acs-"):
+		return NodeKindACS
+	case strings.HasPrefix(n.Name, "virtual-kubelet") && !strings.HasPrefix(n.InstanceID, "i-"):
+		return NodeKindVirtual
+	}
+	return NodeKindECS
+}
+
 // NodePool is an ACK node pool and the groups its new nodes get.
 type NodePool struct {
 	ID               string   `json:"id" yaml:"id"`
@@ -117,6 +198,9 @@ type Node struct {
 	NodePool   string `json:"nodePool,omitempty" yaml:"nodePool,omitempty"`
 	VpcID      string `json:"vpcId,omitempty" yaml:"vpcId,omitempty"`
 	ENIs       []ENI  `json:"enis,omitempty" yaml:"enis,omitempty"`
+	// Kind is ecs, virtual, eci or acs (added in v1, optional; KindOf
+	// infers it when empty).
+	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
 }
 
 // ENI is an elastic network interface. Its groups filter the traffic to every
@@ -197,6 +281,15 @@ type Endpoint struct {
 	Node string `json:"node,omitempty" yaml:"node,omitempty"`
 	// Ready defaults to true; a nil pointer means "not stated".
 	Ready *bool `json:"ready,omitempty" yaml:"ready,omitempty"`
+	// Kind is the backend's kind: pod, eci, acs or ecs (added in v1,
+	// optional; inferred from the node and the service source when empty).
+	Kind string `json:"kind,omitempty" yaml:"kind,omitempty"`
+	// AnnotatedSecurityGroupIDs are the groups the pod's annotation asks
+	// for (ECI: k8s.aliyun.com/eci-security-group; ACS:
+	// network.alibabacloud.com/security-group-ids; added in v1, optional).
+	// Empty for a serverless pod means its group came from the cluster's
+	// default (Cluster).
+	AnnotatedSecurityGroupIDs []string `json:"annotatedSecurityGroupIds,omitempty" yaml:"annotatedSecurityGroupIds,omitempty"`
 }
 
 // IsReady reports the endpoint's readiness, true when not stated.
@@ -237,6 +330,12 @@ const (
 	PartServices       = "services"
 	PartEndpoints      = "endpoints"
 	PartProbes         = "probes"
+	// PartCluster is the cluster's detail (DescribeClusterDetail: its
+	// security group, the default of ACK Serverless and ACS pods).
+	PartCluster = "cluster"
+	// PartECIProfile is the kube-system/eci-profile ConfigMap (the virtual
+	// nodes' default group for ECI pods).
+	PartECIProfile = "eciProfile"
 )
 
 // MissingPart records that a part of the snapshot could not be collected.

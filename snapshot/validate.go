@@ -60,7 +60,7 @@ func (v *validator) allowedMissing(part, id string) bool {
 }
 
 var validParts = []string{PartGateway, PartAuthorizations, PartSecurityGroups, PartRules, PartNodePools,
-	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes}
+	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes, PartCluster, PartECIProfile}
 
 func (v *validator) run() {
 	s := v.s
@@ -79,9 +79,23 @@ func (v *validator) run() {
 	v.gateway()
 	v.securityGroups()
 	v.nodePools()
+	v.cluster()
 	v.nodes()
 	v.services()
 	v.probes()
+}
+
+// clusterID checks the optional ACK cluster id: it goes into ROA paths
+// (/clusters/ID/…), so only the characters ACK ids use are accepted.
+func (v *validator) clusterID(c *Cluster) {
+	if c.ID == "" {
+		return
+	}
+	if strings.IndexFunc(c.ID, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		v.add("cluster.id", fmt.Sprintf("%s is not an ACK cluster id; expected letters, digits, '-' and '_' only (e.g. c82e6987e2961451182edacd74faf8ec0)", quoteShort(c.ID)))
+	}
 }
 
 func (v *validator) checkTime(path, value string) {
@@ -522,6 +536,12 @@ func (v *validator) nodes() {
 			p := v.add(base+".nodePool", fmt.Sprintf("node pool %s is not in nodePools; list it there (or record it under missing: if it could not be read)", quoteShort(n.NodePool)))
 			p.refTo = "nodePools"
 		}
+		if n.Kind != "" {
+			n.Kind = v.enum(base+".kind", n.Kind, NodeKinds)
+		}
+		// A virtual node's ENIs (older snapshots list them there) belong to
+		// different pod instances: one primary each, groups of either type.
+		virtual := n.KindOf() == NodeKindVirtual
 		primaries := 0
 		var nodeGroups []string
 		eniMixed := false
@@ -538,7 +558,7 @@ func (v *validator) nodes() {
 			}
 			if e.Primary {
 				primaries++
-				if primaries == 2 {
+				if primaries == 2 && !virtual {
 					v.add(ebase+".primary", "a second primary ENI on this node; expected at most one primary ENI per node")
 				}
 			}
@@ -572,7 +592,7 @@ func (v *validator) nodes() {
 			}
 			nodeGroups = append(nodeGroups, e.SecurityGroupIDs...)
 		}
-		if !eniMixed {
+		if !eniMixed && !virtual {
 			if nm, en := v.mixedTypes(nodeGroups); len(nm) > 0 && len(en) > 0 {
 				v.add(base+".enis", fmt.Sprintf("the node's ENIs mix normal groups (%s) and enterprise groups (%s); all groups on an instance must be of one type",
 					strings.Join(dedupe(nm), ", "), strings.Join(dedupe(en), ", ")))
@@ -657,6 +677,12 @@ func (v *validator) services() {
 					seen[key] = j
 				}
 			}
+			if e.Kind != "" {
+				e.Kind = v.enum(at("kind"), e.Kind, BackendKinds)
+			}
+			for k, g := range e.AnnotatedSecurityGroupIDs {
+				v.groupIDFormat(fmt.Sprintf("%s[%d]", at("annotatedSecurityGroupIds"), k), g)
+			}
 			if e.Node != "" && !v.nodeRefs[e.Node] && !v.allowedMissing(PartNodes, e.Node) {
 				p := v.add(at("node"), fmt.Sprintf("node %s is neither a node name nor an instanceId in nodes; list the node (or record it under missing: if it could not be read)", quoteShort(e.Node)))
 				p.refTo = "nodes"
@@ -695,6 +721,47 @@ func (v *validator) healthCheck(base string, h *HealthCheck) {
 	if h.At != "" {
 		v.checkTime(base+".at", h.At)
 	}
+}
+
+// cluster checks the cluster's defaults. They need not be listed in
+// securityGroups: serverless-default-drift says so when it cannot evaluate one.
+func (v *validator) cluster() {
+	c := v.s.Cluster
+	if c == nil {
+		return
+	}
+	v.clusterID(c)
+	if c.SecurityGroupID != "" {
+		v.groupIDFormat("cluster.securityGroupId", c.SecurityGroupID)
+	}
+	if c.ECIProfileSecurityGroupID != "" {
+		v.groupIDFormat("cluster.eciProfileSecurityGroupId", c.ECIProfileSecurityGroupID)
+	}
+}
+
+// groupIDFormat checks one security group id that need not be listed: an
+// annotation or profile value split wrongly would hold a comma or a space.
+func (v *validator) groupIDFormat(path, id string) {
+	switch {
+	case id == "":
+		v.add(path, "empty security group ID; expected an ID such as sg-eci")
+	case strings.ContainsAny(id, ", \t\n"):
+		v.add(path, fmt.Sprintf("%s is not one security group ID; list each ID as its own item, e.g. [sg-a, sg-b]", quoteShort(id)))
+	}
+}
+
+// enum normalises value to one of allowed (case-insensitive) or records a problem.
+func (v *validator) enum(path, value string, allowed []string) string {
+	lower := strings.ToLower(strings.TrimSpace(value))
+	if contains(allowed, lower) {
+		return lower
+	}
+	msg := fmt.Sprintf("unknown kind %s; expected one of: %s", quoteShort(value), strings.Join(allowed, ", "))
+	if sug := suggestKey(value, allowed); sug != "" {
+		msg = fmt.Sprintf("unknown kind %s; did you mean %q? (expected one of: %s)", quoteShort(value), sug, strings.Join(allowed, ", "))
+	}
+	v.add(path, msg)
+	return value
 }
 
 var probeStates = []string{ProbeOpen, ProbeRefused, ProbeFiltered, ProbeUnreachable, ProbeError}
@@ -770,6 +837,9 @@ func emptySlicesToNil(s *Snapshot) {
 		nilIfEmpty(&s.Services[i].Endpoints)
 		if h := s.Services[i].HealthCheck; h != nil {
 			nilIfEmpty(&h.UnhealthyEndpoints)
+		}
+		for j := range s.Services[i].Endpoints {
+			nilIfEmpty(&s.Services[i].Endpoints[j].AnnotatedSecurityGroupIDs)
 		}
 	}
 	for i := range s.Missing {

@@ -244,9 +244,53 @@ missing:
 			`services[0].source: unknown source "mse"; expected one of: k8s, ecs, fixed, dns, nacos`,
 			`services[0].protocol: unknown protocol "ICMP"; expected one of: TCP, UDP`,
 			`probes[0].state: unknown state "timeout"; expected one of: open, refused, filtered, unreachable, error`,
-			`missing[0].part: unknown part "node"; did you mean "nodes"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes)`,
-			`missing[1].part: unknown part "groups"; did you mean "securityGroups"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes)`,
-			`missing[2].part: unknown part "zones"; expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes`,
+			`missing[0].part: unknown part "node"; did you mean "nodes"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile)`,
+			`missing[1].part: unknown part "groups"; did you mean "securityGroups"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile)`,
+			`missing[2].part: unknown part "zones"; expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile`,
+		}},
+		{name: "backend kinds and serverless defaults", yaml: `  - id: sg-eci
+nodes:
+  - name: virtual-kubelet-cn-hangzhou-h
+    kind: Virtual
+  - instanceId: eci-1
+    kind: container #<
+    enis: [{id: eni-eci, primary: true, ips: [10.0.0.9], securityGroupIds: [sg-eci]}]
+services:
+  - name: a
+    endpoints:
+      - {ip: 10.0.0.9, port: 80, node: virtual-kubelet-cn-hangzhou-h, kind: ECI, annotatedSecurityGroupIds: [sg-eci]}
+      - {ip: 10.0.0.8, port: 80, kind: serverless} #<
+      - {ip: 10.0.0.7, port: 80, annotatedSecurityGroupIds: ["sg-a,sg-b", ""]} #<<
+cluster:
+  id: c-1
+  securityGroupId: "sg-x sg-y" #<
+  eciProfileSecurityGroupId: sg-eci
+`, want: []string{
+			`nodes[1].kind: unknown kind "container"; expected one of: ecs, virtual, eci, acs`,
+			`services[0].endpoints[1].kind: unknown kind "serverless"; expected one of: pod, eci, acs, ecs`,
+			`services[0].endpoints[2].annotatedSecurityGroupIds[0]: "sg-a,sg-b" is not one security group ID; list each ID as its own item, e.g. [sg-a, sg-b]`,
+			`services[0].endpoints[2].annotatedSecurityGroupIds[1]: empty security group ID; expected an ID such as sg-eci`,
+			`cluster.securityGroupId: "sg-x sg-y" is not one security group ID; list each ID as its own item, e.g. [sg-a, sg-b]`,
+		}},
+		{name: "virtual node with the ENIs of its pods", yaml: `  - id: sg-eci
+  - id: sg-ent
+    type: enterprise
+nodes:
+  - name: virtual-kubelet-cn-hangzhou-h
+    enis:
+      - {id: eni-a, primary: true, ips: [10.0.0.9], securityGroupIds: [sg-eci]}
+      - {id: eni-b, primary: true, ips: [10.0.0.10], securityGroupIds: [sg-ent]}
+services:
+  - name: a
+    endpoints:
+      - {ip: 10.0.0.9, port: 80, kind: eci}
+`, check: func(t *testing.T, s *Snapshot) {
+			if k := s.Nodes[0].KindOf(); k != NodeKindVirtual {
+				t.Errorf("inferred kind %q, want virtual", k)
+			}
+			if s.Services[0].Endpoints[0].Kind != BackendECI {
+				t.Errorf("kind not normalised: %q", s.Services[0].Endpoints[0].Kind)
+			}
 		}},
 		{name: "priority", yaml: `  - id: sg-a
     rules:

@@ -160,7 +160,7 @@ func TestRealTerminal(t *testing.T) {
 	s.waitFor("findings", "▶ FINDINGS shop/orders", "GWD102 wrong-node")
 	s.send("Enter")
 	screen = s.waitFor("detail", "▶ DETAIL GWD102 wrong-node", "BREAKS HERE", "aliyun mse AddSecurityGroupRule")
-	for _, want := range []string{"BROKEN  shop/orders", "--GatewayUniqueId gw-demo3f9a", "--SecurityGroupId sg-pool-b", "Path", "Fix"} {
+	for _, want := range []string{"BROKEN  shop/orders", "--region cn-hangzhou", "gw-demo3f9a --SecurityGroupId sg-pool-b", "Path", "Fix"} {
 		if !strings.Contains(screen, want) {
 			t.Errorf("detail screen lacks %q:\n%s", want, screen)
 		}

@@ -6,7 +6,8 @@
 // placeholder; references follow): the gateway id and name, VPC ids, security
 // group ids and names, rule ids, prefix and port list ids, instance ids, ENI
 // ids, node names (ACK node names embed the node IP), node pool ids and
-// names, service names and namespaces, pod names, the ACK cluster id, and
+// names, service names and namespaces, pod names, the ACK cluster id and its
+// default groups, the groups a pod's annotation names, and
 // free-text descriptions (dropped). Kept: IP addresses and CIDRs (the
 // diagnosis depends on which address lies in which block; they are private
 // VPC addresses), ports, protocols, policies, priorities, types, readiness,
@@ -72,10 +73,21 @@ func (m *Mapper) ids(kind string, vs []string) []string {
 
 // node maps a node reference: a name or an instance id.
 func (m *Mapper) node(v string) string {
-	if strings.HasPrefix(v, "i-") {
-		return m.id("i", v)
+	if strings.HasPrefix(v, "i-") || strings.HasPrefix(v, "eci-") || strings.HasPrefix(v, "acs-") {
+		return m.instance(v)
 	}
 	return m.id("node", v)
+}
+
+// instance maps an instance id, keeping what kind of instance it is (ECS
+// i-…, ECI eci-…, ACS acs-…): the placeholder reads as the same kind.
+func (m *Mapper) instance(v string) string {
+	for _, kind := range []string{"eci", "acs"} {
+		if strings.HasPrefix(v, kind+"-") {
+			return m.id(kind, v)
+		}
+	}
+	return m.id("i", v)
 }
 
 // Mapping returns original → placeholder, for the owner of the snapshot.
@@ -125,10 +137,17 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 		p.Name = m.id("pool", p.Name)
 		p.SecurityGroupIDs = m.ids("sg", p.SecurityGroupIDs)
 	}
+	if cl := c.Cluster; cl != nil {
+		cl.ID = m.id("c", cl.ID)
+		cl.SecurityGroupID = m.id("sg", cl.SecurityGroupID)
+		cl.ECIProfileSecurityGroupID = m.id("sg", cl.ECIProfileSecurityGroupID)
+	}
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
+		// The kind is inferred from names that redaction replaces: state it.
+		n.Kind = n.KindOf()
 		n.Name = m.id("node", n.Name)
-		n.InstanceID = m.id("i", n.InstanceID)
+		n.InstanceID = m.instance(n.InstanceID)
 		n.NodePool = m.id("np", n.NodePool)
 		n.VpcID = m.id("vpc", n.VpcID)
 		for j := range n.ENIs {
@@ -145,6 +164,7 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			ep := &sv.Endpoints[j]
 			ep.Pod = m.id("pod", ep.Pod)
 			ep.Node = m.node(ep.Node)
+			ep.AnnotatedSecurityGroupIDs = m.ids("sg", ep.AnnotatedSecurityGroupIDs)
 		}
 	}
 	// Missing: ids are of any kind already seen (groups, instances,
@@ -168,7 +188,7 @@ func (m *Mapper) ref(v string) string {
 	if ns, name, ok := strings.Cut(v, "/"); ok {
 		return m.id("ns", ns) + "/" + m.id("svc", name)
 	}
-	for _, kind := range []string{"sg", "i", "eni", "vpc", "vsw", "np", "gw", "c"} {
+	for _, kind := range []string{"sg", "i", "eci", "acs", "eni", "vpc", "vsw", "np", "gw", "c"} {
 		if strings.HasPrefix(v, kind+"-") {
 			return m.id(kind, v)
 		}

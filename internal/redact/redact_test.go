@@ -64,3 +64,41 @@ func TestHealthCheckKept(t *testing.T) {
 		t.Error("pod name kept")
 	}
 }
+
+// A redacted snapshot of serverless backends keeps every backend's kind
+// (inferred from names it replaces) and maps the cluster's and the
+// annotation's groups like every other reference to them.
+func TestServerlessKindsSurviveRedaction(t *testing.T) {
+	s := &snapshot.Snapshot{Version: 1,
+		Gateway:        snapshot.Gateway{ID: "gw-a", SecurityGroupID: "sg-gw"},
+		SecurityGroups: []snapshot.SecurityGroup{{ID: "sg-gw"}, {ID: "sg-eci"}},
+		Cluster:        &snapshot.Cluster{ID: "c-prod", SecurityGroupID: "sg-eci", ECIProfileSecurityGroupID: "sg-eci"},
+		Nodes: []snapshot.Node{
+			{Name: "virtual-kubelet-cn-hangzhou-h"},
+			{InstanceID: "eci-2ze1", ENIs: []snapshot.ENI{{ID: "eni-1", SecurityGroupIDs: []string{"sg-eci"}}}},
+			{Name: "cn-hangzhou.10.0.0.1", InstanceID: "i-1"},
+		},
+		Services: []snapshot.Service{{Name: "orders", Namespace: "shop", Endpoints: []snapshot.Endpoint{
+			{IP: "10.0.0.9", Port: 80, Node: "eci-2ze1", AnnotatedSecurityGroupIDs: []string{"sg-eci"}},
+		}}},
+	}
+	r := New().Snapshot(s)
+	for i, want := range []string{snapshot.NodeKindVirtual, snapshot.NodeKindECI, snapshot.NodeKindECS} {
+		if got := r.Nodes[i].KindOf(); got != want {
+			t.Errorf("node %d kind %q after redaction, want %q", i, got, want)
+		}
+	}
+	if s.Nodes[0].Kind != "" {
+		t.Error("the input was changed")
+	}
+	sg := r.SecurityGroups[1].ID
+	if r.Cluster.SecurityGroupID != sg || r.Cluster.ECIProfileSecurityGroupID != sg || r.Services[0].Endpoints[0].AnnotatedSecurityGroupIDs[0] != sg {
+		t.Errorf("cluster / annotation groups not mapped like %s: %+v %v", sg, r.Cluster, r.Services[0].Endpoints[0].AnnotatedSecurityGroupIDs)
+	}
+	if !strings.HasPrefix(r.Cluster.ID, "c-redacted-") || !strings.HasPrefix(r.Nodes[1].InstanceID, "eci-redacted-") {
+		t.Errorf("ids: cluster %s, eci %s", r.Cluster.ID, r.Nodes[1].InstanceID)
+	}
+	if r.Services[0].Endpoints[0].Node != r.Nodes[1].InstanceID {
+		t.Errorf("endpoint node %s does not follow the instance %s", r.Services[0].Endpoints[0].Node, r.Nodes[1].InstanceID)
+	}
+}
