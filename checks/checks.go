@@ -63,6 +63,7 @@ func All() []*diagnose.Check {
 		VPCMismatch,
 		AuthorizationSync,
 		InvalidRule,
+		ZonePartial,
 		TrafficFiltered,
 		Contradictory,
 		PartialReachability,

@@ -62,6 +62,8 @@ type cause struct {
 
 func (f *facts) classify(ep *diagnose.Endpoint) *cause {
 	switch {
+	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Partial:
+		return f.classifyPartial(ep)
 	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Deny:
 		return f.classifyDeny(ep)
 	case ep.Verdict != diagnose.VerdictBlocked:

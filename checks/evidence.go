@@ -222,8 +222,10 @@ func (f *facts) buildDecisionLines(ep *diagnose.Endpoint) []string {
 	switch {
 	case d.Deciding != nil:
 		head += ", deciding rule " + f.ruleText(*d.Deciding)
-	case d.Reason == secgroup.ReasonDefaultDeny:
+	case d.Reason == secgroup.ReasonDefaultDeny && d.Verdict == secgroup.Deny:
 		head += ": no rule matches, and what nothing allows is denied"
+	case d.Verdict == secgroup.Partial:
+		head += ": allowed from some pieces of the gateway's addresses, denied from others (see the notes)"
 	}
 	out := []string{head}
 	for _, n := range d.Notes {
