@@ -70,5 +70,6 @@ func All() []*diagnose.Check {
 		NodePoolDrift,
 		BroadAuthorization,
 		StaleAuthorization,
+		ServerlessDrift,
 	}
 }

@@ -95,6 +95,7 @@ const (
 	CodeNodePoolDrift        = "GWD301"
 	CodeBroadAuthorization   = "GWD302"
 	CodeStaleAuthorization   = "GWD303"
+	CodeServerlessDrift      = "GWD304"
 )
 
 // Catalog is every code, in code order.
@@ -118,6 +119,7 @@ var Catalog = []Code{
 	{CodeNodePoolDrift, "node-pool-drift", []Severity{Warning}, "a node pool's configured groups lack the authorization"},
 	{CodeBroadAuthorization, "broad-authorization", []Severity{Info}, "an authorization spans 1/65535"},
 	{CodeStaleAuthorization, "stale-authorization", []Severity{Warning}, "an authorization names a group that no longer exists or is on no node"},
+	{CodeServerlessDrift, "serverless-default-drift", []Severity{Warning}, "the default group new ECI/ACS pods get is not authorized for the service's port"},
 }
 
 var codeIndex = func() map[string]Code {
