@@ -10,6 +10,8 @@ import (
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gwdoctor/gwdoctor/internal/testenv"
 )
 
 func TestParseProviderID(t *testing.T) {
@@ -92,7 +94,7 @@ func TestEndpointsResolution(t *testing.T) {
 // kubeconfig given by flag or $KUBECONFIG does.
 func TestRESTConfigInCluster(t *testing.T) {
 	if _, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount/token"); err == nil {
-		t.Skip("this machine has a service account token: the missing-token case cannot be shown")
+		testenv.Skip(t, "this machine has a service account token: the missing-token case cannot be shown")
 	}
 	home := t.TempDir()
 	kubeconfig := `apiVersion: v1

@@ -328,7 +328,7 @@ const serveChildEnv = "GWDOCTOR_SERVE_CHILD_ARGS"
 func TestServeChild(t *testing.T) {
 	args := os.Getenv(serveChildEnv)
 	if args == "" {
-		t.Skip("helper process for TestServeSIGTERM")
+		t.Skip("helper process for TestServeSIGTERM") //testenv:not-environment
 	}
 	var argv []string
 	if err := json.Unmarshal([]byte(args), &argv); err != nil {
