@@ -340,6 +340,32 @@ func (c *collector) run(ctx context.Context) {
 	if kres != nil {
 		kubeNodes = kres.Nodes
 	}
+	// Serverless pods take their group from an annotation or else a
+	// default: the eci-profile's, else the cluster's. Read them only for
+	// clusters with virtual nodes; both are optional, and a failure is
+	// recorded, not fatal.
+	if slices.ContainsFunc(kubeNodes, func(n kube.Node) bool { return n.Virtual }) {
+		if s.Cluster == nil {
+			s.Cluster = &snapshot.Cluster{}
+		}
+		s.Cluster.ECIProfileSecurityGroupID = kres.ECIProfileGroup
+		if kres.ECIProfileErr != nil {
+			c.fail(snapshot.PartECIProfile, nil, "kubernetes:get configmaps "+kube.ECIProfileNamespace+"/"+kube.ECIProfileName, kres.ECIProfileErr)
+		}
+		if clusterID != "" {
+			wg.Go(func() {
+				c.progress("reading cluster " + clusterID)
+				d, err := c.cloud.ClusterDetail(ctx, clusterID)
+				if err != nil {
+					c.fail(snapshot.PartCluster, []string{clusterID}, aliyun.ActionDescribeClusterDetail, err)
+					return
+				}
+				c.mu.Lock()
+				s.Cluster.SecurityGroupID = d.SecurityGroupID
+				c.mu.Unlock()
+			})
+		}
+	}
 	var instanceIDs []string
 	for _, n := range kubeNodes {
 		if strings.HasPrefix(n.InstanceID, "i-") {
@@ -400,9 +426,12 @@ func (c *collector) run(ctx context.Context) {
 			enis[k] = v
 		}
 	}
-	wg.Wait() // node pools
+	wg.Wait() // node pools, cluster detail
 
 	s.Nodes = buildNodes(kubeNodes, instances, ecsBackends, enis, s.Services)
+	if s.Cluster != nil && s.Cluster.ID == "" && s.Cluster.SecurityGroupID == "" && s.Cluster.ECIProfileSecurityGroupID == "" {
+		s.Cluster = nil
+	}
 
 	// Groups: the gateway's, every authorized one, every group on a
 	// collected ENI or instance, every node pool's.
@@ -421,6 +450,15 @@ func (c *collector) run(ctx context.Context) {
 	}
 	for _, p := range s.NodePools {
 		groupIDs = append(groupIDs, p.SecurityGroupIDs...)
+	}
+	for _, sv := range s.Services {
+		for _, ep := range sv.Endpoints {
+			groupIDs = append(groupIDs, ep.AnnotatedSecurityGroupIDs...)
+		}
+	}
+	if cl := s.Cluster; cl != nil {
+		// The defaults new serverless pods get: serverless-default-drift evaluates them.
+		groupIDs = append(groupIDs, cl.SecurityGroupID, cl.ECIProfileSecurityGroupID)
 	}
 	groupIDs = uniq(groupIDs)
 	c.progress(fmt.Sprintf("reading %d security groups", len(groupIDs)))
@@ -620,8 +658,12 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 	var nodes []snapshot.Node
 	index := map[string]int{} // instance id → node
 	byName := map[string]int{}
+	virtual := map[string]bool{}
 	for _, n := range kn {
 		node := snapshot.Node{Name: n.Name, InstanceID: n.InstanceID, NodePool: n.NodePool}
+		if n.Virtual {
+			node.Kind, virtual[n.Name] = snapshot.NodeKindVirtual, true
+		}
 		if in, ok := instances[n.InstanceID]; ok {
 			node.VpcID = in.VpcID
 		}
@@ -640,16 +682,25 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 		nodes = append(nodes, snapshot.Node{InstanceID: id, VpcID: in.VpcID})
 	}
 	epNode := map[string]string{}
+	epKind := map[string]string{}
 	for _, sv := range services {
 		for _, ep := range sv.Endpoints {
 			if ep.Node != "" {
 				epNode[ep.IP] = ep.Node
 			}
+			epKind[ep.IP] = ep.Kind
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(enis)) {
 		e := enis[id]
 		i, ok := index[e.InstanceID]
+		if kind := serverlessOwner(e, epNode, epKind, virtual); !ok && kind != "" {
+			// A serverless pod's ENI belongs to its own instance (eci-…),
+			// not to the virtual node its pod is scheduled to.
+			index[e.InstanceID] = len(nodes)
+			i, ok = len(nodes), true
+			nodes = append(nodes, snapshot.Node{InstanceID: e.InstanceID, Kind: kind, VpcID: e.VpcID})
+		}
 		if !ok {
 			for _, ip := range e.IPs {
 				if n, found := byName[epNode[ip]]; found {
@@ -692,6 +743,28 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 		return nodes[a].InstanceID < nodes[b].InstanceID
 	})
 	return nodes
+}
+
+// serverlessOwner is the node kind (eci or acs) of the instance owning an
+// ENI that holds a serverless pod's IP — an eci-… owner, or an IP of a pod on
+// a virtual node — and "" for other ENIs or an unknown owner.
+func serverlessOwner(e aliyun.NetworkInterface, epNode, epKind map[string]string, virtual map[string]bool) string {
+	if e.InstanceID == "" || strings.HasPrefix(e.InstanceID, "i-") {
+		return ""
+	}
+	kind := ""
+	if strings.HasPrefix(e.InstanceID, "eci-") {
+		kind = snapshot.NodeKindECI
+	}
+	for _, ip := range e.IPs {
+		if virtual[epNode[ip]] {
+			if epKind[ip] == snapshot.BackendACS {
+				return snapshot.NodeKindACS
+			}
+			kind = snapshot.NodeKindECI
+		}
+	}
+	return kind
 }
 
 // coverage answers whether some collected ENI holds an IP.

@@ -33,6 +33,7 @@ const (
 	ActionDescribeNetworkInterfaces      = "ecs:DescribeNetworkInterfaces"
 	ActionDescribeVSwitches              = "ecs:DescribeVSwitches"
 	ActionDescribeClusterNodePools       = "cs:DescribeClusterNodePools"
+	ActionDescribeClusterDetail          = "cs:DescribeClusterDetail"
 	// ActionListGateway is called only by `serve --all-gateways`.
 	ActionListGateway = "mse:ListGateway"
 )
@@ -42,6 +43,7 @@ var Actions = []string{
 	ActionGetGateway, ActionListSecurityGroupRule, ActionListGatewayService, ActionListServiceSource,
 	ActionDescribeSecurityGroups, ActionDescribeSecurityGroupAttribute, ActionDescribeInstances,
 	ActionDescribeNetworkInterfaces, ActionDescribeVSwitches, ActionDescribeClusterNodePools,
+	ActionDescribeClusterDetail,
 }
 
 // PolicyActions is every RAM action any gwdoctor command calls: the
@@ -622,6 +624,48 @@ func (c *Client) NodePools(ctx context.Context, clusterID string) ([]snapshot.No
 			}
 			out = append(out, snapshot.NodePool{ID: p.NodePoolInfo.NodePoolID, Name: p.NodePoolInfo.Name, SecurityGroupIDs: uniq(ids)})
 		}
+		return nil
+	})
+	return out, err
+}
+
+// ClusterDetail is what gwdoctor reads of DescribeClusterDetail: the
+// cluster's security group, which ACK Serverless and ACS give to pods whose
+// annotation names none.
+type ClusterDetail struct {
+	ID              string
+	SecurityGroupID string
+	// ClusterType and Profile say what the cluster is ("ManagedKubernetes"
+	// with profile "Serverless" is ACK Serverless; "Ask" older ones).
+	ClusterType, Profile string
+}
+
+// clusterDetailBody is the part of DescribeClusterDetail's ROA body gwdoctor
+// reads; the SDK's response struct has no fields.
+type clusterDetailBody struct {
+	ClusterID       string `json:"cluster_id"`
+	SecurityGroupID string `json:"security_group_id"`
+	ClusterType     string `json:"cluster_type"`
+	Profile         string `json:"profile"`
+}
+
+// ClusterDetail reads the cluster's detail.
+func (c *Client) ClusterDetail(ctx context.Context, clusterID string) (ClusterDetail, error) {
+	var out ClusterDetail
+	err := c.call(ctx, ActionDescribeClusterDetail, func(s *slot) error {
+		req := cs.CreateDescribeClusterDetailRequest()
+		c.prepare(req)
+		req.ClusterId = clusterID
+		resp, err := s.cs.DescribeClusterDetail(req)
+		if err != nil {
+			return err
+		}
+		var body clusterDetailBody
+		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+			return fmt.Errorf("DescribeClusterDetail: unexpected body: %v", err)
+		}
+		out = ClusterDetail{ID: cmp.Or(body.ClusterID, clusterID), SecurityGroupID: strings.TrimSpace(body.SecurityGroupID),
+			ClusterType: body.ClusterType, Profile: body.Profile}
 		return nil
 	})
 	return out, err

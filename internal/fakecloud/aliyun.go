@@ -79,10 +79,12 @@ type Cloud struct {
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
 	ClusterID                                        string
-	Groups                                           map[string]*Group
-	Instances                                        map[string]*Instance
-	ENIs                                             map[string]*ENI
-	NodePools                                        []NodePool
+	// ClusterGroup is the cluster's security group (DescribeClusterDetail).
+	ClusterGroup string
+	Groups       map[string]*Group
+	Instances    map[string]*Instance
+	ENIs         map[string]*ENI
+	NodePools    []NodePool
 	// MoreGateways are further gateways in the region: ListGateway lists
 	// them after this one, and the gateway-scoped MSE calls (GetGateway,
 	// ListSecurityGroupRule, ListGatewayService, ListServiceSource) answer
@@ -190,6 +192,9 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	roa := strings.HasPrefix(r.URL.Path, "/clusters/")
 	if roa {
 		action = "cs:DescribeClusterNodePools"
+		if !strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/nodepools") {
+			action = "cs:DescribeClusterDetail"
+		}
 	} else {
 		action = productOf(r.Form.Get("Action")) + ":" + r.Form.Get("Action")
 	}
@@ -229,6 +234,10 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.state.RLock()
 	defer s.state.RUnlock()
 	if roa {
+		if action == "cs:DescribeClusterDetail" {
+			s.clusterDetail(w, r)
+			return
+		}
 		s.nodePools(w, r)
 		return
 	}
@@ -641,6 +650,20 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})
+}
+
+func (s *AliyunServer) clusterDetail(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 2 || r.Method != http.MethodGet {
+		writeJSON(w, 404, map[string]any{"code": "NotFound", "message": "no such path " + r.URL.Path, "requestId": reqID()})
+		return
+	}
+	if parts[1] != s.Cloud.ClusterID {
+		writeJSON(w, 404, map[string]any{"code": "ErrorClusterNotFound", "message": "cluster " + parts[1] + " not found", "requestId": reqID(), "status": 404})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"cluster_id": s.Cloud.ClusterID, "name": "prod", "cluster_type": "ManagedKubernetes", "profile": "Default",
+		"region_id": "cn-hangzhou", "vpc_id": s.Cloud.GatewayVpc, "security_group_id": s.Cloud.ClusterGroup, "state": "running"})
 }
 
 func (s *AliyunServer) nodePools(w http.ResponseWriter, r *http.Request) {
