@@ -31,6 +31,7 @@ type Permission struct {
 	NicType, Description                                                     string
 	DestPrefixListId                                                         string `json:",omitempty"`
 	PortRangeListId                                                          string `json:",omitempty"`
+	Ipv6SourceCidrIp, Ipv6DestCidrIp, SourcePortRange                        string `json:",omitempty"`
 }
 
 // Instance is an ECS instance.
@@ -61,6 +62,10 @@ type GatewayService struct {
 	Ports                                        []int
 	Ips                                          []string
 	HealthStatus                                 string
+	// HealthCheck is served only when set, so a test can omit it as an
+	// older API answer would.
+	HealthCheck        *bool
+	UnhealthyEndpoints []string
 }
 
 // NodePool is an ACK node pool.
@@ -73,6 +78,7 @@ type NodePool struct {
 type Cloud struct {
 	GatewayID, GatewayName, GatewayVpc, GatewayGroup string
 	VSwitches                                        map[string]string // id → CIDR
+	VSwitchZones                                     map[string]string // id → zone, optional
 	GatewayVSwitches                                 []string
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
@@ -384,9 +390,16 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
 	rows := []map[string]any{}
 	for _, sv := range all[lo:hi] {
-		rows = append(rows, map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
+		row := map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
 			"ServiceProtocol": sv.ServiceProtocol, "ServicePort": sv.ServicePort, "Ports": sv.Ports, "Ips": sv.Ips,
-			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID})
+			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID}
+		if sv.HealthCheck != nil {
+			row["HealthCheck"] = *sv.HealthCheck
+		}
+		if sv.UnhealthyEndpoints != nil {
+			row["UnhealthyEndpoints"] = sv.UnhealthyEndpoints
+		}
+		rows = append(rows, row)
 	}
 	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }
@@ -644,7 +657,7 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	id := r.Form.Get("VSwitchId")
 	rows := []map[string]any{}
 	if cidr, ok := s.Cloud.VSwitches[id]; ok {
-		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "Status": "Available"})
+		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "ZoneId": s.Cloud.VSwitchZones[id], "Status": "Available"})
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})

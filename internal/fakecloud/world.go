@@ -13,10 +13,14 @@ import (
 // with its own group, an enterprise group on a plain ECS backend, a prefix-mode ENI, a trunk member ENI that only a
 // lookup by IP finds, a named targetPort, a Service without slices, a plain
 // ECS backend, a DNS service, a stale authorization, and API case mixing.
+// The gateway health-checks orders (failing the endpoint its groups block)
+// and billing, not payments, and says nothing about legacy's check.
 func Shop() (*Cloud, *Kube) {
+	on, off := true, false
 	c := &Cloud{
 		GatewayID: "gw-3f9a", GatewayName: "prod-gateway", GatewayVpc: "vpc-prod", GatewayGroup: "sg-gw",
 		VSwitches:        map[string]string{"vsw-a": "192.168.0.0/24", "vsw-b": "192.168.10.0/24", "vsw-nodes": "192.168.1.0/24"},
+		VSwitchZones:     map[string]string{"vsw-a": "cn-hangzhou-h", "vsw-b": "cn-hangzhou-i", "vsw-nodes": "cn-hangzhou-h"},
 		GatewayVSwitches: []string{"vsw-a", "vsw-b"},
 		Authorizations: []Authorization{
 			{Id: "1001", SecurityGroupId: "sg-nodes", PortRange: "8080/8080", IpProtocol: "tcp", Description: "orders"},
@@ -24,10 +28,11 @@ func Shop() (*Cloud, *Kube) {
 		},
 		ClusterID: "c-prod",
 		Services: []GatewayService{
-			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80}, HealthStatus: "Healthy"},
-			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}},
+			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80},
+				HealthCheck: &on, HealthStatus: "Unhealthy", UnhealthyEndpoints: []string{"172.20.1.10:8080"}},
+			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}, HealthCheck: &off},
 			{Name: "legacy", Namespace: "shop", SourceType: "k8s", ServiceProtocol: "HTTP", ServicePort: 80},
-			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}},
+			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}, HealthCheck: &on, HealthStatus: "Healthy"},
 			{Name: "partner", SourceType: "DNS", ServiceProtocol: "HTTPS", Ips: []string{"api.partner.example:443"}},
 		},
 		Groups: map[string]*Group{
@@ -43,9 +48,16 @@ func Shop() (*Cloud, *Kube) {
 					{SecurityGroupRuleId: "sgr-5", Direction: "egress", Policy: "Accept", Priority: "1", IpProtocol: "ALL", PortRange: "-1/-1", DestCidrIp: "0.0.0.0/0"},
 				}},
 			"sg-pods": {ID: "sg-pods", Name: "terway-pods", Type: "Normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"},
+					// Fields the collector must carry into snapshot v1 (issue 11).
+					{SecurityGroupRuleId: "sgr-p2", Direction: "ingress", Policy: "Accept", Priority: "5", IpProtocol: "TCP", PortRange: "9090/9090",
+						Ipv6SourceCidrIp: "2001:db8:1::/64", Ipv6DestCidrIp: "2001:db8:9::/64", SourcePortRange: "1/1024"}}},
 			"sg-extra": {ID: "sg-extra", Name: "gpu-extra", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"},
+					// A priority that is not a number: the collector must mark
+					// the group's rules incomplete, never read it as 1.
+					{SecurityGroupRuleId: "sgr-x2", Direction: "ingress", Policy: "Drop", Priority: "high", IpProtocol: "TCP", PortRange: "8080/8080", SourceGroupId: "sg-gw"},
+				}},
 			"sg-billing": {ID: "sg-billing", Name: "billing", Type: "Enterprise", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
 				Rules: []Permission{{SecurityGroupRuleId: "sgr-b1", Direction: "ingress", Policy: "Accept", Priority: "1", IpProtocol: "TCP", PortRange: "8443/8443", SourceCidrIp: "192.168.0.0/24"}}},
 		},
