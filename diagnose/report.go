@@ -134,6 +134,29 @@ type FilterInfo struct {
 	HiddenFindings    int      `json:"hiddenFindings"`
 	HiddenEndpoints   int      `json:"hiddenEndpoints"`
 	SuppressedFinding int      `json:"suppressedFindings"`
+	// OnlyBroken is set by --only-broken: reachable rows were left out
+	// (the summary still counts them).
+	OnlyBroken bool `json:"onlyBroken,omitempty"`
+}
+
+// KeepOnlyBroken drops the rows of reachable endpoints (--only-broken, for
+// huge estates): blocked and unknown rows, the findings and the summary
+// (which still counts every endpoint) are kept.
+func (r *Report) KeepOnlyBroken() {
+	if r.Filter == nil {
+		r.Filter = &FilterInfo{}
+	}
+	r.Filter.OnlyBroken = true
+	kept := r.Endpoints[:0]
+	for _, e := range r.Endpoints {
+		if e.Verdict == VerdictReachable {
+			r.Filter.HiddenEndpoints++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(r.Endpoints[len(kept):])
+	r.Endpoints = kept
 }
 
 // ReasonName is the report word for a decision reason.

@@ -63,6 +63,9 @@ loopback cannot reproduce a security group's silent drop.`,
 			}
 			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "demo", Name: demo.Name, CapturedAt: snap.CapturedAt})
 			report.ApplyFilter(rf.services, sup)
+			if rf.onlyBroken {
+				report.KeepOnlyBroken()
+			}
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}

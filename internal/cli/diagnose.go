@@ -18,10 +18,11 @@ func init() { register("diagnose", newDiagnoseCmd) }
 
 // reportFlags are the output and exit-code flags shared by diagnose, demo and verify.
 type reportFlags struct {
-	output   string
-	failOn   string
-	services []string
-	suppress []string
+	output     string
+	failOn     string
+	services   []string
+	suppress   []string
+	onlyBroken bool
 }
 
 func (f *reportFlags) register(cmd *cobra.Command) {
@@ -30,6 +31,7 @@ func (f *reportFlags) register(cmd *cobra.Command) {
 	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, info or never")
 	fs.StringArrayVar(&f.services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
 	fs.StringArrayVar(&f.suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable")
+	fs.BoolVar(&f.onlyBroken, "only-broken", false, "leave reachable endpoints out of the endpoint list (the summary still counts them): for huge estates")
 }
 
 // parsed validates the flags up front, so bad flags exit 2 before any work.
@@ -127,6 +129,9 @@ are unknown, never healthy.`,
 				report = diagnoseSnapshot(cmd.Context(), snap, src)
 			}
 			report.ApplyFilter(rf.services, sup)
+			if rf.onlyBroken {
+				report.KeepOnlyBroken()
+			}
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}
