@@ -98,6 +98,29 @@ func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	return s, err
 }
 
+// NewClient resolves the credentials and builds the Alibaba Cloud client a
+// live collection uses (fix --apply writes through the same one), with the
+// region it calls.
+func NewClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
+	var creds aliyun.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		co := opts.CredentialOptions
+		if opts.Profile != "" {
+			co.Profile = opts.Profile
+		}
+		var err error
+		if creds, err = aliyun.ResolveCredentials(ctx, co); err != nil {
+			return nil, "", err
+		}
+	}
+	region := cmp.Or(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
+	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
+		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
+	return client, region, err
+}
+
 // LiveWithStats is Live that also reports call counts and duration.
 func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats, error) {
 	start := time.Now()
@@ -116,22 +139,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 		}
 	}
 	progress("resolving Alibaba Cloud credentials")
-	var creds aliyun.Credentials
-	if opts.Credentials != nil {
-		creds = *opts.Credentials
-	} else {
-		co := opts.CredentialOptions
-		if opts.Profile != "" {
-			co.Profile = opts.Profile
-		}
-		var err error
-		if creds, err = aliyun.ResolveCredentials(ctx, co); err != nil {
-			return nil, st, err
-		}
-	}
-	region := cmp.Or(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
-	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
-		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
+	client, region, err := NewClient(ctx, opts)
 	if err != nil {
 		return nil, st, err
 	}

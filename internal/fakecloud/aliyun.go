@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gwdoctor/gwdoctor/internal/apimeta"
 )
 
 // Group is an ECS security group as the fake serves it.
@@ -94,6 +96,9 @@ type Faults struct {
 	Throttle map[string]int
 	// ServerError answers the first N calls with HTTP 503 ServiceUnavailable.
 	ServerError map[string]int
+	// FailAfter lets the first N calls of the action through and answers
+	// every later one with HTTP 500 InternalError (a failure mid-plan).
+	FailAfter map[string]int
 }
 
 // AliyunServer is a running fake Alibaba Cloud endpoint.
@@ -105,10 +110,20 @@ type AliyunServer struct {
 	// RulePageSize caps DescribeSecurityGroupAttribute pages (0: MaxResults).
 	RulePageSize int
 
-	mu    sync.Mutex
-	calls map[string]int
-	seen  []http.Header
-	query []string
+	// Meta, when set, holds every write request to the API metadata
+	// (parameter names, deprecations, types, required parameters): a
+	// request that breaks it is refused with InvalidParameter and recorded
+	// in Violations.
+	Meta apimeta.Catalog
+
+	mu         sync.Mutex
+	calls      map[string]int
+	seen       []http.Header
+	query      []string
+	violations []string
+	tokens     map[string]bool // ECS ClientTokens already served
+	nextAuthID int
+	nextRuleID int
 }
 
 // NewAliyun starts a fake endpoint for c.
@@ -177,6 +192,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls[action]++
+	nth := s.calls[action]
 	s.query = append(s.query, r.URL.RawQuery+"&"+r.Form.Encode())
 	s.mu.Unlock()
 
@@ -187,6 +203,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.Faults
 	f.mu.Lock()
 	denied := f.Deny[action]
+	limit, limited := f.FailAfter[action]
 	f.mu.Unlock()
 	switch {
 	case denied:
@@ -203,6 +220,9 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case f.take(f.Throttle, action):
 		writeJSON(w, 400, map[string]any{"Code": "Throttling.User", "Message": "Request was denied due to user flow control.", "RequestId": reqID(), "HostId": r.Host})
+		return
+	case limited && nth > limit:
+		writeJSON(w, 500, map[string]any{"Code": "InternalError", "Message": "The request processing has failed due to some unknown error.", "RequestId": reqID()})
 		return
 	case f.take(f.ServerError, action):
 		writeJSON(w, 503, map[string]any{"Code": "ServiceUnavailable", "Message": "The request has failed due to a temporary failure of the server.", "RequestId": reqID()})
@@ -231,6 +251,8 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 		s.describeENIs(w, r)
 	case "DescribeVSwitches":
 		s.describeVSwitches(w, r)
+	case "AddSecurityGroupRule", "DeleteSecurityGroupRule", "AuthorizeSecurityGroup", "RevokeSecurityGroup":
+		s.write(w, r)
 	default:
 		writeJSON(w, 404, map[string]any{"Code": "InvalidAction.NotFound", "Message": "Specified api is not found, please check your url and method.", "RequestId": reqID()})
 	}
@@ -238,7 +260,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 
 func productOf(action string) string {
 	switch action {
-	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource":
+	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "AddSecurityGroupRule", "DeleteSecurityGroupRule":
 		return "mse"
 	}
 	return "ecs"
