@@ -63,11 +63,13 @@ func All() []*diagnose.Check {
 		VPCMismatch,
 		AuthorizationSync,
 		InvalidRule,
+		ZonePartial,
 		TrafficFiltered,
 		Contradictory,
 		PartialReachability,
 		NodePoolDrift,
 		BroadAuthorization,
 		StaleAuthorization,
+		ServerlessDrift,
 	}
 }

@@ -60,6 +60,8 @@ type cause struct {
 
 func (f *facts) classify(ep *diagnose.Endpoint) *cause {
 	switch {
+	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Partial:
+		return f.classifyPartial(ep)
 	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Deny:
 		return f.classifyDeny(ep)
 	case ep.Verdict != diagnose.VerdictBlocked || ep.Probe == nil:
@@ -149,8 +151,9 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		return c
 	}
 
-	// 6. The node lets the gateway in through another ENI's groups.
-	if ep.Node != nil {
+	// 6. The node lets the gateway in through another ENI's groups. Not for
+	// serverless pods: a virtual node's other ENIs are other pods'.
+	if ep.Node != nil && !isServerless(ep) && ep.Node.KindOf() != snapshot.NodeKindVirtual {
 		var elsewhere []string
 		for _, g := range diagnose.NodeGroupIDs(ep.Node) {
 			if !slices.Contains(eniGroups, g) && len(f.grantsByGroup[g]) > 0 {

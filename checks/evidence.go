@@ -28,7 +28,9 @@ func (f *facts) causeGroups(code string) [][]*cause {
 		if c == nil || c.code != code || c.ep.Verdict != diagnose.VerdictBlocked {
 			continue
 		}
-		k := c.ep.ServiceKey + "\x00" + c.key
+		// Backends of different kinds, or serverless pods whose groups came
+		// from different places, need different words and fixes.
+		k := c.ep.ServiceKey + "\x00" + c.key + "\x00" + c.ep.Kind + "\x00" + f.originShort(c.ep)
 		i, ok := index[k]
 		if !ok {
 			i = len(out)
@@ -143,6 +145,22 @@ func nodeDesc(n *snapshot.Node) string {
 	return diagnose.NodeName(n) + " (" + strings.Join(parts, ", ") + ")"
 }
 
+// instanceDesc is "i-erp01 (erp-01, vpc-prod)": an ECS instance in ECS words.
+func instanceDesc(n *snapshot.Node) string {
+	var parts []string
+	if n.Name != "" && n.InstanceID != "" {
+		parts = append(parts, n.Name)
+	}
+	if n.VpcID != "" {
+		parts = append(parts, n.VpcID)
+	}
+	id := cmp.Or(n.InstanceID, n.Name)
+	if len(parts) == 0 {
+		return id
+	}
+	return id + " (" + strings.Join(parts, ", ") + ")"
+}
+
 func resolutionText(ep *diagnose.Endpoint) string {
 	switch ep.Resolution {
 	case diagnose.ResolvedByIP:
@@ -174,20 +192,28 @@ func (f *facts) gatewayLine() string {
 // endpointLines describe where the endpoint runs: pod, node, ENI, groups.
 func (f *facts) endpointLines(ep *diagnose.Endpoint) []string {
 	who := "endpoint " + ep.Label()
-	if ep.Endpoint.Pod != "" {
+	if ep.Endpoint.Pod != "" && !isServerless(ep) {
 		who += " (pod " + ep.Endpoint.Pod + ")"
 	}
 	if !ep.Endpoint.IsReady() {
 		who += ", not ready"
 	}
 	var out []string
-	if ep.Node != nil {
+	switch {
+	case isServerless(ep):
+		out = append(out, who+" is "+backendNoun(ep))
+	case ep.Kind == snapshot.BackendECS && ep.Node != nil:
+		out = append(out, who+" is ECS instance "+instanceDesc(ep.Node))
+	case ep.Node != nil:
 		out = append(out, who+" runs on node "+nodeDesc(ep.Node))
-	} else {
+	default:
 		out = append(out, who)
 	}
 	if ep.ENI != nil {
 		out = append(out, fmt.Sprintf("ENI %s (%s; %s) carries %s", ep.ENI.ID, eniKind(ep.ENI), resolutionText(ep), f.groupsDesc(ep.GroupIDs)))
+	}
+	if l := f.originLine(ep); l != "" {
+		out = append(out, l)
 	}
 	return out
 }
@@ -222,8 +248,10 @@ func (f *facts) buildDecisionLines(ep *diagnose.Endpoint) []string {
 	switch {
 	case d.Deciding != nil:
 		head += ", deciding rule " + f.ruleText(*d.Deciding)
-	case d.Reason == secgroup.ReasonDefaultDeny:
+	case d.Reason == secgroup.ReasonDefaultDeny && d.Verdict == secgroup.Deny:
 		head += ": no rule matches, and what nothing allows is denied"
+	case d.Verdict == secgroup.Partial:
+		head += ": allowed from some pieces of the gateway's addresses, denied from others (see the notes)"
 	}
 	out := []string{head}
 	for _, n := range d.Notes {
@@ -479,7 +507,17 @@ func (f *facts) chain(ep *diagnose.Endpoint, auth, authDetail, rule, ruleDetail,
 		links = append(links, diagnose.Link{Kind: diagnose.LinkENI, ID: ep.ENI.ID, Detail: eniKind(ep.ENI)})
 	}
 	if n := ep.NodeLabel(); n != "" {
-		links = append(links, diagnose.Link{Kind: diagnose.LinkNode, ID: n})
+		link := diagnose.Link{Kind: diagnose.LinkNode, ID: n}
+		switch {
+		case isServerless(ep):
+			link.Detail = podKind(ep) + " instance"
+			if v := virtualNode(ep); v != "" && v != n {
+				link.Detail += " on virtual node " + v
+			}
+		case ep.Kind == snapshot.BackendECS:
+			link.Detail = "ECS instance"
+		}
+		links = append(links, link)
 	}
 	if ep.Endpoint.Pod != "" {
 		links = append(links, diagnose.Link{Kind: diagnose.LinkPod, ID: ep.Endpoint.Pod})

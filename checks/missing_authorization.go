@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // causeInputs are the inputs of the root-cause checks: without
@@ -29,21 +30,36 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 			port := ep.Endpoint.Port
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(port)
-			specific := []string{fmt.Sprintf("no authorization and no gateway-sourced accept rule covers %s/%d on any group of node %s (%s)",
-				protocol(ep), port, ep.NodeLabel(), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)))}
+			specific := []string{fmt.Sprintf("no authorization and no gateway-sourced accept rule covers %s/%d on any group of %s (%s)",
+				protocol(ep), port, backendNoun(ep), f.groupsDesc(backendGroupIDs(ep)))}
 			if n := len(f.v.Snapshot.Gateway.Authorizations); n == 0 {
 				specific = append(specific, "the gateway has no security-group authorizations at all")
 			} else {
 				specific = append(specific, fmt.Sprintf("the gateway's %d authorization(s) cover other groups or ports, none %s/%d", n, protocol(ep), port))
 			}
+			groupText := group
+			if o := f.originShort(ep); o != "" {
+				groupText += " (" + o + ")"
+			}
 			fd := f.endpointFinding(cs, diagnose.CodeMissingAuthorization, nil,
-				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), group, port),
+				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), groupText, port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
-			fd.Remediation = f.remedy([]string{
+			steps := []string{
 				f.stepMSEAdd(group, ports),
 				"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
-			}, f.cmdMSEAdd(group, ports, why(ep.ServiceKey)))
+			}
+			cmds := []command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
+			switch {
+			case isServerless(ep):
+				// The pod's group was set at its creation: name where it came from.
+				steps[0] += " (" + group + " is the group of " + backendNoun(ep) + ")"
+				more, moreCmds := f.serverlessSteps(ep, "")
+				steps, cmds = append(steps, more...), append(cmds, moreCmds...)
+			case ep.Kind == snapshot.BackendECS:
+				steps = append(steps, f.ecsInstanceStep(ep, ""))
+			}
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

@@ -89,7 +89,8 @@ func (f *facts) multipleGroupsWarnings(p *diagnose.Pass) {
 	index := map[key]*warn{}
 	var order []key
 	for _, ep := range f.v.Endpoints {
-		if ep.Verdict != diagnose.VerdictReachable || ep.Decision.Verdict != secgroup.Allow || ep.ENI == nil || ep.ENI.Primary || ep.Node == nil || countSecondary(ep.Node) < 2 {
+		if ep.Verdict != diagnose.VerdictReachable || ep.Decision.Verdict != secgroup.Allow || ep.ENI == nil || ep.ENI.Primary || ep.Node == nil || countSecondary(ep.Node) < 2 ||
+			isServerless(ep) || ep.Node.KindOf() != snapshot.NodeKindECS {
 			continue
 		}
 		var blocked []*snapshot.ENI

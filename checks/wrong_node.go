@@ -2,9 +2,11 @@ package checks
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // WrongNode reports blocked endpoints whose node is not in any of the groups
@@ -30,18 +32,26 @@ groups. One finding per service and ENI group set.`,
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(port)
 			var specific []string
-			specific = append(specific, fmt.Sprintf("the pod runs on node %s, whose groups are %s — none is authorized for %s/%d",
-				nodeDesc(ep.Node), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)), protocol(ep), port))
-			var authIDs, carriers []string
+			if ep.Kind == snapshot.BackendPod {
+				specific = append(specific, fmt.Sprintf("the pod runs on node %s, whose groups are %s — none is authorized for %s/%d",
+					nodeDesc(ep.Node), f.groupsDesc(diagnose.NodeGroupIDs(ep.Node)), protocol(ep), port))
+			} else {
+				specific = append(specific, fmt.Sprintf("%s is in %s — none is authorized for %s/%d",
+					backendNoun(ep), f.groupsDesc(backendGroupIDs(ep)), protocol(ep), port))
+			}
+			var authIDs []string
+			var carriers []*snapshot.Node
 			for _, gr := range f.distinctGrants(c.grants) {
 				line := "the gateway is authorized by " + gr.label()
 				nodes := f.v.NodesByGroup[gr.group]
 				if len(nodes) == 0 {
 					line += "; no node carries " + gr.group
 				} else {
-					line += "; nodes in " + gr.group + ": " + nodeList(nodes)
+					line += "; " + carrierNoun(nodes) + " in " + gr.group + ": " + nodeList(nodes)
 					for _, n := range nodes {
-						carriers = appendOnce(carriers, diagnose.NodeName(n))
+						if !slices.Contains(carriers, n) {
+							carriers = append(carriers, n)
+						}
 					}
 				}
 				specific = append(specific, line)
@@ -51,14 +61,31 @@ groups. One finding per service and ENI group set.`,
 			}
 			where := "no node"
 			if len(carriers) > 0 {
-				where = "nodes " + strings.Join(capList(carriers), ", ")
+				where = carrierList(carriers)
 			}
-			msg := fmt.Sprintf("%s %s blocked: node %s is in %s, but the gateway is authorized for %s (on %s)",
-				who(cs), isAre(cs), ep.NodeLabel(), strings.Join(diagnose.NodeGroupIDs(ep.Node), ","), strings.Join(c.groups, ","), where)
+			groupText := strings.Join(backendGroupIDs(ep), ",")
+			if o := f.originShort(ep); o != "" {
+				groupText += " (" + o + ")"
+			}
+			msg := fmt.Sprintf("%s %s blocked: %s is in %s, but the gateway is authorized for %s (on %s)",
+				who(cs), isAre(cs), backendNoun(ep), groupText, strings.Join(c.groups, ","), where)
 			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
 			authLink := strings.Join(authIDs, ",")
 			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
-				"node "+ep.NodeLabel()+" is not in "+strings.Join(c.groups, ","))
+				backendNoun(ep)+" is not in "+strings.Join(c.groups, ","))
+			switch {
+			case isServerless(ep):
+				steps, cmds := f.serverlessSteps(ep, c.groups[0])
+				fd.Remediation = f.remedy(append([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")"}, steps...),
+					append([]command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}, cmds...)...)
+				p.Report(fd)
+				continue
+			case ep.Kind == snapshot.BackendECS:
+				fd.Remediation = f.remedy([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")", f.ecsInstanceStep(ep, c.groups[0])},
+					f.cmdMSEAdd(group, ports, why(ep.ServiceKey)), f.cmdJoinGroup(ep, c.groups[0]))
+				p.Report(fd)
+				continue
+			}
 			fd.Remediation = f.remedy([]string{
 				f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
 				"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",

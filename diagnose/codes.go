@@ -88,12 +88,14 @@ const (
 	CodeVPCMismatch          = "GWD108"
 	CodeAuthorizationSync    = "GWD109"
 	CodeInvalidRule          = "GWD111"
+	CodeZonePartial          = "GWD113"
 	CodeTrafficFiltered      = "GWD201"
 	CodeContradictory        = "GWD202"
 	CodePartialReachability  = "GWD203"
 	CodeNodePoolDrift        = "GWD301"
 	CodeBroadAuthorization   = "GWD302"
 	CodeStaleAuthorization   = "GWD303"
+	CodeServerlessDrift      = "GWD304"
 )
 
 // Catalog is every code, in code order.
@@ -110,12 +112,14 @@ var Catalog = []Code{
 	{CodeVPCMismatch, "vpc-mismatch", []Severity{Error}, "the backend's group or node is in a different VPC from the gateway"},
 	{CodeAuthorizationSync, "authorization-out-of-sync", []Severity{Error, Warning}, "an authorization without its inbound rule, or a gateway rule without its authorization"},
 	{CodeInvalidRule, "invalid-rule", []Severity{Warning}, "a rule that cannot take effect as written"},
+	{CodeZonePartial, "zone-partial", []Severity{Error}, "the gateway is let in from some of its zones (vSwitch CIDRs) and not from others"},
 	{CodeTrafficFiltered, "traffic-filtered", []Severity{Error, Warning}, "configuration allows, but a probe timed out: error from the gateway's path, warning from elsewhere"},
 	{CodeContradictory, "contradictory-evidence", []Severity{Warning}, "configuration denies, but a probe connected"},
 	{CodePartialReachability, "partial-reachability", []Severity{Error}, "some endpoints of a service are reachable and others not"},
 	{CodeNodePoolDrift, "node-pool-drift", []Severity{Warning}, "a node pool's configured groups lack the authorization"},
 	{CodeBroadAuthorization, "broad-authorization", []Severity{Info}, "an authorization spans 1/65535"},
 	{CodeStaleAuthorization, "stale-authorization", []Severity{Warning}, "an authorization names a group that no longer exists or is on no node"},
+	{CodeServerlessDrift, "serverless-default-drift", []Severity{Warning}, "the default group new ECI/ACS pods get is not authorized for the service's port"},
 }
 
 var codeIndex = func() map[string]Code {

@@ -98,6 +98,13 @@ var probeTable = []probeRow{
 	// Refused proves the service side from anywhere: nothing listens.
 	{anyConfig, probeRefused, anyVantage, ProbeJoin{Verdict: VerdictBlocked}},
 
+	// The configuration denies the gateway from some of its addresses
+	// (partial): a probe, sent from one place, cannot clear the others, and
+	// calling half the traffic failing reachable would be the worst mistake.
+	{secgroup.Partial, probeNone, anyVantage, ProbeJoin{Verdict: VerdictBlocked}},
+	{secgroup.Partial, probeOpen, anyVantage, ProbeJoin{Verdict: VerdictBlocked}},
+	{secgroup.Partial, probeSilent, anyVantage, ProbeJoin{Verdict: VerdictBlocked}},
+
 	// The configuration allows.
 	{secgroup.Allow, probeSilent, VantageGatewayPath, ProbeJoin{Verdict: VerdictBlocked}},
 	{secgroup.Allow, probeSilent, VantageElsewhere, ProbeJoin{Verdict: VerdictReachable, VantageOnly: true}},

@@ -15,7 +15,7 @@ import (
 // against a deny is contradictory (unknown); an unknown configuration is
 // decided only by the gateway's path.
 func TestJoinProbeStatesTheDesign(t *testing.T) {
-	configs := []secgroup.Verdict{secgroup.Allow, secgroup.Deny, secgroup.Unknown}
+	configs := []secgroup.Verdict{secgroup.Allow, secgroup.Deny, secgroup.Unknown, secgroup.Partial}
 	states := []string{"", snapshot.ProbeOpen, snapshot.ProbeRefused, snapshot.ProbeFiltered, snapshot.ProbeUnreachable, snapshot.ProbeError}
 	froms := []string{ProbeFromGateway, "operator", "", "backend-group"}
 	for _, config := range configs {
@@ -30,6 +30,9 @@ func TestJoinProbeStatesTheDesign(t *testing.T) {
 				want, wantWarn := "", false
 				switch {
 				case state == snapshot.ProbeRefused:
+					want = VerdictBlocked
+				case config == secgroup.Partial:
+					// Denied from some gateway addresses: no single probe clears them.
 					want = VerdictBlocked
 				case config == secgroup.Allow && silent && !gwPath:
 					want, wantWarn = VerdictReachable, true
@@ -60,7 +63,7 @@ func TestJoinProbeStatesTheDesign(t *testing.T) {
 // TestProbeTableIsComplete checks that every combination has a row of its
 // own, so the fall-back of JoinProbe (unknown) is never what decides.
 func TestProbeTableIsComplete(t *testing.T) {
-	for _, config := range []secgroup.Verdict{secgroup.Allow, secgroup.Deny, secgroup.Unknown} {
+	for _, config := range []secgroup.Verdict{secgroup.Allow, secgroup.Deny, secgroup.Unknown, secgroup.Partial} {
 		for class := probeNone; class <= probeSilent; class++ {
 			for _, vantage := range []Vantage{VantageElsewhere, VantageGatewayPath} {
 				found := false

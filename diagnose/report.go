@@ -83,6 +83,23 @@ type EndpointResult struct {
 	Verdict      string   `json:"verdict"`
 	DecidingRule *RuleID  `json:"decidingRule,omitempty"`
 	Notes        []string `json:"notes,omitempty"`
+	// Pieces is set when rules treat the gateway's addresses differently
+	// (config "partial", or one decision reached by several rules): each
+	// piece of them with its own decision.
+	Pieces []PieceResult `json:"pieces,omitempty"`
+}
+
+// PieceResult is one piece of the gateway's addresses that every rule treats
+// alike: where it is (zone, vSwitch, gateway address), its prefixes, and the
+// configuration's decision for traffic from it.
+type PieceResult struct {
+	ZoneID       string   `json:"zoneId,omitempty"`
+	VSwitchID    string   `json:"vswitchId,omitempty"`
+	Address      string   `json:"address"`
+	Prefixes     []string `json:"prefixes"`
+	Config       string   `json:"config"`
+	Reason       string   `json:"reason"`
+	DecidingRule *RuleID  `json:"decidingRule,omitempty"`
 }
 
 // DecidedBy names what decided the configuration verdict: the deciding
@@ -157,6 +174,17 @@ func endpointResult(ep *Endpoint) EndpointResult {
 	}
 	if d := ep.Decision.Deciding; d != nil {
 		res.DecidingRule = &RuleID{SecurityGroupID: d.GroupID, RuleID: d.RuleID, Index: d.Index}
+	}
+	for _, p := range ep.Decision.Pieces {
+		pr := PieceResult{ZoneID: p.ZoneID, VSwitchID: p.VSwitchID, Address: p.Address.String(),
+			Config: p.Verdict.String(), Reason: ReasonName(p.Reason)}
+		for _, x := range p.Prefixes {
+			pr.Prefixes = append(pr.Prefixes, x.String())
+		}
+		if d := p.Deciding; d != nil {
+			pr.DecidingRule = &RuleID{SecurityGroupID: d.GroupID, RuleID: d.RuleID, Index: d.Index}
+		}
+		res.Pieces = append(res.Pieces, pr)
 	}
 	if ep.Probe != nil {
 		res.Probe = ep.Probe.State

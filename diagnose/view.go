@@ -62,6 +62,13 @@ type Endpoint struct {
 	// the gateway's path while the configuration allows: the verdict stays
 	// as configured, and the report warns that this vantage cannot connect.
 	ProbeVantageOnly bool
+	// Kind is the backend's kind (snapshot.Backend*): a pod on an ECS node,
+	// an ECI pod, an ACS pod or a plain ECS instance. It decides how
+	// findings name the backend and what they advise.
+	Kind string
+	// HostNode is the Kubernetes node the endpoint names when it is not the
+	// instance holding the ENI: the virtual node of an ECI or ACS pod.
+	HostNode *snapshot.Node
 }
 
 // Target is "ip:port" ("[v6]:port" for IPv6), the probe target form.
@@ -256,6 +263,33 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 	}
 	join := JoinProbe(ep.Decision.Verdict, ep.Probe)
 	ep.Verdict, ep.ProbeVantageOnly = join.Verdict, join.VantageOnly
+	if n := v.NodeByKey[se.Node]; n != nil && n != ep.Node {
+		ep.HostNode = n
+	}
+	ep.Kind = backendKind(svc, se, ep.Node, ep.HostNode)
+}
+
+// backendKind is the endpoint's stated kind, else what its instance, its
+// Kubernetes node and its service source say.
+func backendKind(svc *snapshot.Service, se *snapshot.Endpoint, instance, host *snapshot.Node) string {
+	if se.Kind != "" {
+		return se.Kind
+	}
+	for _, n := range []*snapshot.Node{instance, host} {
+		if n == nil {
+			continue
+		}
+		switch n.KindOf() {
+		case snapshot.NodeKindECI, snapshot.NodeKindVirtual:
+			return snapshot.BackendECI
+		case snapshot.NodeKindACS:
+			return snapshot.BackendACS
+		}
+	}
+	if svc.Source != "" && svc.Source != snapshot.SourceK8s {
+		return snapshot.BackendECS
+	}
+	return snapshot.BackendPod
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI

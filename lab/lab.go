@@ -21,11 +21,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -144,20 +146,44 @@ func CheckPrefix(prefix string) error {
 	return nil
 }
 
+// Validate says whether the lab can emulate s honestly (IPv6, an address
+// held twice, a gateway CIDR wider than /8, …: every problem at once),
+// without needing root or any tool. The error wraps ErrCannotEmulate.
+func Validate(s *snapshot.Snapshot) error {
+	if _, err := makePlan(s); err != nil {
+		return fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
+	}
+	return nil
+}
+
+// Tools are the programs a lab runs, with the Debian package of each.
+var Tools = map[string]string{"ip": "iproute2", "nft": "nftables"}
+
+// CheckTools says which program a lab needs is not installed, and how to
+// install it.
+func CheckTools() error {
+	for _, tool := range slices.Sorted(maps.Keys(Tools)) {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("lab: %s is not installed (apt-get install -y %s)", tool, Tools[tool])
+		}
+	}
+	return nil
+}
+
 // Up builds the lab for s and starts its listeners. On any error everything
 // it made is removed again.
 func Up(ctx context.Context, s *snapshot.Snapshot, opts Options) (*Lab, error) {
-	if os.Geteuid() != 0 {
-		return nil, errors.New("lab: needs root (network namespaces and nftables)")
-	}
-	for _, tool := range []string{"ip", "nft"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			return nil, fmt.Errorf("lab: %s is not installed (apt-get install -y %s)", tool, map[string]string{"ip": "iproute2", "nft": "nftables"}[tool])
-		}
-	}
+	// The input first: a snapshot the lab cannot emulate is the user's
+	// problem to fix whatever this machine has installed.
 	p, err := makePlan(s)
 	if err != nil {
 		return nil, fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
+	}
+	if os.Geteuid() != 0 {
+		return nil, errors.New("lab: needs root (network namespaces and nftables)")
+	}
+	if err := CheckTools(); err != nil {
+		return nil, err
 	}
 	if opts.Prefix == "" {
 		// Two base-36 digits: 1,296 labs per process before a name repeats
@@ -657,16 +683,24 @@ func namespacesWithPrefix(ctx context.Context, prefix string) ([]string, error) 
 	return names, nil
 }
 
+// netnsDir is where iproute2 keeps named network namespaces (what
+// "ip netns list" lists); reading it directly needs neither root nor ip.
+const netnsDir = "/run/netns"
+
 func allNamespaces(ctx context.Context) ([]string, error) {
-	out, err := output(ctx, "ip", "netns", "list")
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	entries, err := os.ReadDir(netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil // no named namespace was ever made here
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing network namespaces: %w", err)
+	}
 	var names []string
-	for _, line := range strings.Split(out, "\n") {
-		if f := strings.Fields(line); len(f) > 0 {
-			names = append(names, f[0])
-		}
+	for _, e := range entries {
+		names = append(names, e.Name())
 	}
 	sort.Strings(names)
 	return names, nil

@@ -21,7 +21,7 @@ const victimEnv = "GWDOCTOR_LAB_TEARDOWN_VICTIM"
 func TestTeardownVictim(t *testing.T) {
 	how := os.Getenv(victimEnv)
 	if how == "" {
-		t.Skip("run by TestTeardownAlwaysRuns in a child process")
+		t.Skip("run by TestTeardownAlwaysRuns in a child process") //testenv:not-environment
 	}
 	l := startLab(t, handSnapshot())
 	fmt.Printf("LAB %s %v\n", l.Prefix(), l.Info().HelperPIDs)

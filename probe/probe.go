@@ -53,7 +53,11 @@ const (
 
 // Defaults for zero Options fields.
 const (
-	DefaultTimeout     = time.Second
+	DefaultTimeout = time.Second
+	// MaxTimeout bounds Options.Timeout as the commands accept it: Linux
+	// gives up a connect after about two minutes of SYN retransmissions,
+	// so waiting longer per attempt measures nothing more.
+	MaxTimeout         = time.Minute
 	DefaultMinTimeout  = 100 * time.Millisecond
 	DefaultConcurrency = 512
 	DefaultRetries     = 1

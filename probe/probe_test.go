@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/gwdoctor/gwdoctor/internal/testenv"
 )
 
 // listenLoopback returns an accepting listener on 127.0.0.1 and its port.
@@ -114,7 +116,7 @@ func TestRunLoopbackOpenAndRefused(t *testing.T) {
 func TestRunLoopbackIPv6(t *testing.T) {
 	ln, err := net.Listen("tcp6", "[::1]:0")
 	if err != nil {
-		t.Skipf("no IPv6 loopback here: %v", err)
+		testenv.Skip(t, fmt.Sprintf("no IPv6 loopback here: %v", err))
 	}
 	ln.Close()
 	open := listenLoopback(t, "tcp6", "[::1]:0")

@@ -2,6 +2,8 @@ package secgroup
 
 import (
 	"fmt"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,11 +12,11 @@ import (
 
 // Evaluate decides whether the gateway reaches the flow q. It is the fast
 // path: no trail, and the ingress part is memoised per (group set, protocol,
-// port), so it is cheap for the many endpoints that share a set and a port.
-// q.Protocol empty means TCP.
+// port, family), so it is cheap for the many endpoints that share a set and a
+// port. q.Protocol empty means TCP.
 //
-// The returned Decision shares its Deciding, Uncertain and Notes with the
-// evaluator's cache: treat them as read-only.
+// The returned Decision shares its Deciding, Uncertain, Notes and Pieces
+// with the evaluator's cache: treat them as read-only.
 func (e *Evaluator) Evaluate(q Query) Decision {
 	if e.gwID == "" {
 		return gatewayGroupUnknown
@@ -22,7 +24,8 @@ func (e *Evaluator) Evaluate(q Query) Decision {
 	gs := e.lookupSet(q.GroupIDs)
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)
-	in := e.ingressCached(gs, pc, proto, q.Port)
+	f := flowOf(q)
+	in := e.ingressCached(gs, pc, proto, q.Port, &f)
 	// With no groups known on the ENI, egress destination-group rules are
 	// undecidable too: the ingress Unknown stands alone.
 	if !e.egressOn || len(gs.ids) == 0 {
@@ -30,6 +33,15 @@ func (e *Evaluator) Evaluate(q Query) Decision {
 	}
 	out := e.egressDecide(gs, pc, proto, q, nil)
 	return combine(in, out)
+}
+
+// flowOf is the query's family and destination; an unset Dest is IPv4.
+func flowOf(q Query) flow {
+	f := flow{fam: 4, dest: q.Dest.Unmap()}
+	if f.dest.IsValid() {
+		f.fam = famOf(f.dest)
+	}
+	return f
 }
 
 // gatewayGroupUnknown is every decision when the snapshot does not say which
@@ -51,16 +63,25 @@ func (e *Evaluator) Explain(q Query) Explanation {
 	gs := e.lookupSet(q.GroupIDs)
 	proto := cmpProto(q.Protocol)
 	pc := parseProto(proto)
+	f := flowOf(q)
 	trail := make([]Considered, 0, len(gs.rules)+len(e.egress))
-	d := e.ingress(gs, pc, proto, q.Port, &trail)
+	d := e.ingress(gs, pc, proto, q.Port, &f, &trail)
 	if e.egressOn && len(gs.ids) > 0 {
 		d = combine(d, e.egressDecide(gs, pc, proto, q, &trail))
 	}
+	// Every piece's deciding rule decided something: mark them all.
+	deciding := map[*snapshot.Rule]bool{}
 	if d.Deciding != nil {
-		for i := range trail {
-			if trail[i].Ref.Rule == d.Deciding.Rule {
-				trail[i].Decisive = true
-			}
+		deciding[d.Deciding.Rule] = true
+	}
+	for _, p := range d.Pieces {
+		if p.Deciding != nil {
+			deciding[p.Deciding.Rule] = true
+		}
+	}
+	for i := range trail {
+		if deciding[trail[i].Ref.Rule] {
+			trail[i].Decisive = true
 		}
 	}
 	return Explanation{Decision: d, Considered: trail}
@@ -74,20 +95,23 @@ func cmpProto(p string) string {
 }
 
 // ingressCached memoises ingress decisions per group set. Flows with a
-// protocol or port outside the table (unusual protocols, port -1) are
-// computed each time.
-func (e *Evaluator) ingressCached(gs *groupSet, pc protoCode, proto string, port int) Decision {
-	if pc == protoOther || port < 0 || port > 65535 {
-		return e.ingress(gs, pc, proto, port, nil)
+// protocol or port outside the table (unusual protocols, port -1), and sets
+// whose rules name a local destination, are computed each time.
+func (e *Evaluator) ingressCached(gs *groupSet, pc protoCode, proto string, port int, f *flow) Decision {
+	if pc == protoOther || port < 0 || port > 65535 || gs.destDependent {
+		return e.ingress(gs, pc, proto, port, f, nil)
 	}
 	key := uint32(pc)<<16 | uint32(port)
+	if f.fam == 6 {
+		key |= 1 << 24
+	}
 	gs.mu.RLock()
 	d, ok := gs.results[key]
 	gs.mu.RUnlock()
 	if ok {
 		return d
 	}
-	d = e.ingress(gs, pc, proto, port, nil)
+	d = e.ingress(gs, pc, proto, port, f, nil)
 	gs.mu.Lock()
 	gs.results[key] = d
 	gs.mu.Unlock()
@@ -141,12 +165,43 @@ done:
 }
 
 // ingress decides the ingress side for one group set. With trail non-nil it
-// records every rule considered.
-func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, trail *[]Considered) Decision {
+// records every rule considered. When some rule's source CIDR holds only
+// some of the gateway's addresses of the flow's family, each piece of them
+// is decided apart and the answers combined (combinePieces).
+func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, f *flow, trail *[]Considered) Decision {
 	if len(gs.ids) == 0 {
 		return Decision{Verdict: Unknown, Reason: ReasonUndecidable,
 			Notes: []string{"the ENI has no security groups in the data (an ENI always has at least one): its rules are unknown"}}
 	}
+	pieces := gs.pieces[f.fam]
+	if gs.gwState == intraAllow {
+		pieces = nil // the gateway is a member: its addresses do not matter
+	}
+	if pieces == nil {
+		f.piece = netip.Prefix{}
+		return e.ingressWhole(gs, pc, proto, port, f, trail)
+	}
+	if trail != nil {
+		// The trail shows each rule once, against all the gateway's
+		// addresses (a partial CIDR "may match"); the pieces carry the rest.
+		ps := strconv.Itoa(port)
+		for _, r := range gs.rules {
+			m, why := r.explainIngress(pc, proto, port, ps, f)
+			*trail = append(*trail, Considered{Ref: r.view.Ref, Match: m, Why: why})
+		}
+	}
+	decided := make([]Decision, len(pieces))
+	for i, u := range pieces {
+		pf := *f
+		pf.piece = u.prefix
+		decided[i] = e.ingressWhole(gs, pc, proto, port, &pf, nil)
+	}
+	return e.combinePieces(pieces, decided, f.fam)
+}
+
+// ingressWhole decides the ingress side for f.piece (all the gateway's
+// addresses when invalid).
+func (e *Evaluator) ingressWhole(gs *groupSet, pc protoCode, proto string, port int, f *flow, trail *[]Considered) Decision {
 	start := 0
 	if trail != nil {
 		start = len(*trail)
@@ -161,9 +216,9 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 	}
 	o := scan(rules, true, trail != nil, func(i int, r *compiledRule) Match {
 		if trail == nil {
-			return r.matchIngress(pc, proto, port)
+			return r.matchIngress(pc, proto, port, f)
 		}
-		m, why := r.explainIngress(pc, proto, port, ps)
+		m, why := r.explainIngress(pc, proto, port, ps, f)
 		*trail = append(*trail, Considered{Ref: r.view.Ref, Match: m, Why: why})
 		return m
 	})
@@ -176,7 +231,7 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 		return d
 	case len(o.mattered) > 0:
 		d = undecided(rules, o, "no rule matches and the default denies", func(r *compiledRule) string {
-			_, why := r.explainIngress(pc, proto, port, strconv.Itoa(port))
+			_, why := r.explainIngress(pc, proto, port, strconv.Itoa(port), f)
 			return why
 		})
 	case o.first >= 0:
@@ -209,6 +264,122 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 		annotateAfter((*trail)[start:], o.first, rules, d.Deciding != nil)
 	}
 	return d
+}
+
+// combinePieces merges the decisions of the pieces of the gateway's
+// addresses: one decision when they all agree; otherwise Pieces lists them
+// (merged per gateway address and decision) and the verdict is Allow when
+// all allow, Deny when all deny, Partial when some deny and the others
+// allow or cannot be decided, Unknown when some allow and others cannot be
+// decided.
+func (e *Evaluator) combinePieces(pieces []uncut, decided []Decision, fam uint8) Decision {
+	same := true
+	for _, d := range decided[1:] {
+		if !sameDecision(d, decided[0]) {
+			same = false
+			break
+		}
+	}
+	if same {
+		return decided[0]
+	}
+	var out []Piece
+	var allow, deny, unknown int
+	for i, u := range pieces {
+		d := decided[i]
+		switch d.Verdict {
+		case Allow:
+			allow++
+		case Deny:
+			deny++
+		default:
+			unknown++
+		}
+		addr := e.gwAddrs[fam][u.addr]
+		merged := false
+		for j := range out {
+			p := &out[j]
+			if p.Address == addr && p.Verdict == d.Verdict && p.Reason == d.Reason && sameRef(p.Deciding, d.Deciding) && slices.Equal(p.Notes, d.Notes) {
+				p.Prefixes = append(p.Prefixes, u.prefix)
+				merged = true
+				break
+			}
+		}
+		if merged {
+			continue
+		}
+		p := Piece{Prefixes: []netip.Prefix{u.prefix}, Address: addr, Verdict: d.Verdict, Reason: d.Reason, Deciding: d.Deciding, Notes: d.Notes}
+		if v := e.vswitchOf(u.prefix); v != nil {
+			p.VSwitchID, p.ZoneID = v.id, v.zone
+		}
+		out = append(out, p)
+	}
+	res := Decision{Pieces: out}
+	switch {
+	case deny == 0 && unknown == 0:
+		res.Verdict = Allow
+	case allow == 0 && unknown == 0:
+		res.Verdict = Deny
+	case deny > 0:
+		res.Verdict = Partial
+	default:
+		res.Verdict = Unknown
+	}
+	// The decision's own deciding rule: the first denied piece's when any
+	// piece is denied (the finding's subject), else the first piece's.
+	lead := out[0]
+	for _, p := range out {
+		if p.Verdict == Deny {
+			lead = p
+			break
+		}
+	}
+	res.Reason, res.Deciding = lead.Reason, lead.Deciding
+	if res.Verdict == Unknown {
+		res.Reason, res.Deciding = ReasonUndecidable, nil
+	}
+	for _, d := range decided {
+		if d.Verdict == Unknown {
+			for _, u := range d.Uncertain {
+				if !slices.ContainsFunc(res.Uncertain, func(x RuleRef) bool { return x.Rule == u.Rule }) {
+					res.Uncertain = append(res.Uncertain, u)
+				}
+			}
+		}
+	}
+	for _, p := range out {
+		res.Notes = append(res.Notes, p.Describe())
+	}
+	return res
+}
+
+// Describe says in words how the piece was decided, e.g. "from zone
+// cn-hangzhou-h (vsw-1, 192.168.1.0/24): 192.168.1.0/24 denied: no rule
+// matches (default deny)".
+func (p Piece) Describe() string {
+	head := "from " + p.Zone() + ": " + p.PrefixText() + " "
+	switch {
+	case p.Verdict == Unknown:
+		return head + "undecidable: " + strings.Join(p.Notes, "; ")
+	case p.Reason == ReasonIntraGroup:
+		return head + "allowed by intra-group access"
+	case p.Deciding != nil:
+		return head + policyPast(p.Verdict == Deny) + " by rule " + refLabel(*p.Deciding)
+	case p.Verdict == Deny:
+		return head + "denied: no rule matches (default deny)"
+	}
+	return head + p.Verdict.String()
+}
+
+func sameDecision(a, b Decision) bool {
+	return a.Verdict == b.Verdict && a.Reason == b.Reason && sameRef(a.Deciding, b.Deciding) && slices.Equal(a.Notes, b.Notes)
+}
+
+func sameRef(a, b *RuleRef) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Rule == b.Rule
 }
 
 func verdictOf(drop bool) Verdict {
@@ -348,7 +519,8 @@ func combine(in, out Decision) Decision {
 		return d
 	}
 	switch in.Verdict {
-	case Deny:
+	case Deny, Partial:
+		// The denied pieces stay denied whatever egress does.
 		d := in
 		d.Notes = append(append([]string(nil), in.Notes...), out.Notes...)
 		return d

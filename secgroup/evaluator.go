@@ -25,11 +25,17 @@ type Evaluator struct {
 
 	// The gateway: its group (nil when absent from the snapshot), the VPC
 	// its group is in, and its source addresses.
-	gwID      string
-	gw        *compiledGroup
-	gwVPC     string
-	gwAddrs   []netip.Prefix
-	addrsNote string // why the gateway's addresses are unknown; "" when known
+	gwID  string
+	gw    *compiledGroup
+	gwVPC string
+	// gwAddrs are the gateway's addresses by family (index 4 or 6), with
+	// any address held by another left out; addrsNote[fam] says why a
+	// family's addresses are unknown ("" when known); addrsListed is
+	// false when the snapshot lists no readable addresses at all.
+	gwAddrs     [7][]netip.Prefix
+	addrsNote   [7]string
+	addrsListed bool
+	vswitches   []vswitch
 
 	// egress holds the gateway group's egress rules in evaluation order;
 	// egressOn is true when they are evaluated (the group lists some, or its
@@ -91,6 +97,13 @@ type groupSet struct {
 	// gwState says whether the gateway's own group is on the ENI and what
 	// intra-group access does.
 	gwState intraState
+	// pieces[fam] splits the gateway's addresses of a family into the
+	// prefixes no partial source CIDR of the set cuts; nil when no rule of
+	// the set holds only some of them (the usual case: one decision).
+	pieces [7][]uncut
+	// destDependent: some relevant rule names a local destination, so
+	// decisions depend on the endpoint address and are not memoised.
+	destDependent bool
 
 	mu      sync.RWMutex
 	results map[uint32]Decision
@@ -152,7 +165,8 @@ func New(s *snapshot.Snapshot) *Evaluator {
 	if e.gw != nil && e.gw.vpc != "" {
 		e.gwVPC = e.gw.vpc
 	}
-	e.gwAddrs, e.addrsNote = parseGatewayAddresses(s.Gateway.Addresses)
+	e.parseGatewayAddresses(s.Gateway.Addresses)
+	e.vswitches = parseVSwitches(s.Gateway.VSwitches)
 
 	for _, cg := range e.groups {
 		if !cg.rulesKnown {
@@ -174,7 +188,7 @@ func New(s *snapshot.Snapshot) *Evaluator {
 			}
 			store = append(store, e.compileRule(cg, i))
 			cr := &store[len(store)-1]
-			cr.view.Source, cr.view.SourceWhy = e.sourceMatch(cg, r)
+			e.compileIngressPeers(cg, cr, r)
 			cg.ingress = append(cg.ingress, cr)
 		}
 		slices.SortFunc(cg.ingress, func(a, b *compiledRule) int { return cmp.Compare(a.order, b.order) })
@@ -231,21 +245,71 @@ func missingParts(parts []snapshot.MissingPart) (groups, rules map[string]string
 	return groups, rules, allGroups, allRules
 }
 
-// parseGatewayAddresses reads the gateway's addresses as prefixes (a plain IP
-// is a /32 or /128). The note is non-empty when they are unknown.
-func parseGatewayAddresses(addrs []string) ([]netip.Prefix, string) {
+// parseGatewayAddresses reads the gateway's addresses as prefixes (a plain
+// IP is a /32 or /128), by family. A family with no address is unknown for
+// flows of that family; an unreadable entry makes both unknown.
+func (e *Evaluator) parseGatewayAddresses(addrs []string) {
 	if len(addrs) == 0 {
-		return nil, "gateway addresses unknown"
+		e.addrsNote[4], e.addrsNote[6] = "gateway addresses unknown", "gateway addresses unknown"
+		return
 	}
-	out := make([]netip.Prefix, 0, len(addrs))
+	var all []netip.Prefix
 	for _, a := range addrs {
 		p, err := parsePrefix(a)
 		if err != nil {
-			return nil, fmt.Sprintf("gateway addresses unknown: %q is not an IP or CIDR", a)
+			note := fmt.Sprintf("gateway addresses unknown: %q is not an IP or CIDR", a)
+			e.addrsNote[4], e.addrsNote[6] = note, note
+			return
 		}
-		out = append(out, p)
+		all = append(all, p)
 	}
-	return out, ""
+	e.addrsListed = true
+	for _, p := range all {
+		held := false
+		for _, q := range all {
+			if q != p && q.Bits() < p.Bits() && q.Contains(p.Addr()) {
+				held = true
+			}
+		}
+		f := famOf(p.Addr())
+		if !held && !slices.Contains(e.gwAddrs[f], p) {
+			e.gwAddrs[f] = append(e.gwAddrs[f], p)
+		}
+	}
+	for _, f := range []uint8{4, 6} {
+		if len(e.gwAddrs[f]) == 0 {
+			e.addrsNote[f] = fmt.Sprintf("the gateway's IPv%d addresses are unknown (gateway.addresses lists none)", f)
+		}
+	}
+}
+
+// vswitch is a gateway vSwitch with its CIDR parsed.
+type vswitch struct {
+	id, zone string
+	cidr     netip.Prefix
+}
+
+func parseVSwitches(vs []snapshot.VSwitch) []vswitch {
+	var out []vswitch
+	for _, v := range vs {
+		p, err := parsePrefix(v.Cidr)
+		if err != nil {
+			continue // no CIDR: it cannot name any address
+		}
+		out = append(out, vswitch{id: v.ID, zone: v.ZoneID, cidr: p})
+	}
+	return out
+}
+
+// vswitchOf returns the gateway vSwitch whose CIDR holds p, nil when none.
+func (e *Evaluator) vswitchOf(p netip.Prefix) *vswitch {
+	for i := range e.vswitches {
+		v := &e.vswitches[i]
+		if v.cidr.Bits() <= p.Bits() && v.cidr.Contains(p.Addr()) {
+			return v
+		}
+	}
+	return nil
 }
 
 // parsePrefix parses a CIDR or a plain IP (as a host prefix), masked.
@@ -409,7 +473,78 @@ func (e *Evaluator) buildSet(ids []string) *groupSet {
 	for _, r := range gs.rules {
 		if r.view.Source != NoMatch {
 			gs.relevant = append(gs.relevant, r)
+			if r.inDest.IsValid() {
+				gs.destDependent = true
+			}
 		}
 	}
+	for _, f := range []uint8{4, 6} {
+		gs.pieces[f] = e.splitAddresses(gs.relevant, f)
+	}
 	return gs
+}
+
+// uncut is a prefix of one gateway address (addr indexes gwAddrs[fam]) that
+// no partial source CIDR cuts: each such CIDR holds all of it or none.
+type uncut struct {
+	prefix netip.Prefix
+	addr   int
+}
+
+// splitAddresses splits the gateway's addresses of family fam into the
+// prefixes no partial source CIDR among rules cuts. Nil when no rule is
+// partial for that family: every rule then treats all addresses alike.
+func (e *Evaluator) splitAddresses(rules []*compiledRule, fam uint8) []uncut {
+	var cuts []netip.Prefix
+	anyPartial := false
+	for _, r := range rules {
+		if r.srcPartial && r.srcFam == fam {
+			anyPartial = true
+			if !slices.Contains(cuts, r.srcPrefix) {
+				cuts = append(cuts, r.srcPrefix)
+			}
+		}
+	}
+	if !anyPartial {
+		return nil
+	}
+	var out []uncut
+	for i, a := range e.gwAddrs[fam] {
+		var inside []netip.Prefix
+		for _, c := range cuts {
+			if c.Bits() > a.Bits() && a.Contains(c.Addr()) {
+				inside = append(inside, c)
+			}
+		}
+		out = splitPrefix(a, i, inside, out)
+	}
+	return out
+}
+
+// splitPrefix halves p until no prefix of cuts lies strictly inside a half.
+// Cuts are CIDRs, so each is then either all of a half or outside it.
+func splitPrefix(p netip.Prefix, addr int, cuts []netip.Prefix, out []uncut) []uncut {
+	var inside []netip.Prefix
+	for _, c := range cuts {
+		if c.Bits() > p.Bits() && p.Contains(c.Addr()) {
+			inside = append(inside, c)
+		}
+	}
+	if len(inside) == 0 {
+		return append(out, uncut{prefix: p, addr: addr})
+	}
+	lo, hi := halves(p)
+	out = splitPrefix(lo, addr, inside, out)
+	return splitPrefix(hi, addr, inside, out)
+}
+
+// halves returns the two prefixes one bit longer than p.
+func halves(p netip.Prefix) (lo, hi netip.Prefix) {
+	bits := p.Bits()
+	a := p.Addr()
+	lo = netip.PrefixFrom(a, bits+1)
+	b := a.AsSlice()
+	b[bits/8] |= 0x80 >> (bits % 8)
+	h, _ := netip.AddrFromSlice(b)
+	return lo, netip.PrefixFrom(h, bits+1)
 }

@@ -26,6 +26,11 @@ type evalCase struct {
 	whys map[string]string
 	// notes are substrings that must each appear in some note.
 	notes []string
+	// pieces, when set, are Decision.Pieces written "where|prefixes|verdict|deciding"
+	// (where: ZoneID, else the gateway address); decisive then lists every
+	// rule marked Decisive in the trail, in trail order.
+	pieces   []string
+	decisive []string
 }
 
 func (c evalCase) query() Query {
@@ -82,12 +87,33 @@ func runCases(t *testing.T, cases []evalCase) {
 				byName[refName(&k.Ref)] = k
 				if k.Decisive {
 					decisive++
-					if refName(&k.Ref) != c.deciding {
+					if refName(&k.Ref) != c.deciding && c.pieces == nil {
 						t.Errorf("Decisive on %s, deciding is %q", refName(&k.Ref), c.deciding)
 					}
 				}
 			}
-			if want := map[bool]int{true: 1, false: 0}[c.deciding != ""]; decisive != want {
+			var gotPieces []string
+			for _, p := range d.Pieces {
+				where := p.ZoneID
+				if where == "" {
+					where = p.Address.String()
+				}
+				gotPieces = append(gotPieces, where+"|"+p.PrefixText()+"|"+p.Verdict.String()+"|"+refName(p.Deciding))
+			}
+			if strings.Join(gotPieces, "\n") != strings.Join(c.pieces, "\n") {
+				t.Errorf("Pieces =\n%s\nwant\n%s", strings.Join(gotPieces, "\n"), strings.Join(c.pieces, "\n"))
+			}
+			if c.pieces != nil {
+				var names []string
+				for _, k := range x.Considered {
+					if k.Decisive {
+						names = append(names, refName(&k.Ref))
+					}
+				}
+				if strings.Join(names, ",") != strings.Join(c.decisive, ",") {
+					t.Errorf("Decisive %v, want %v", names, c.decisive)
+				}
+			} else if want := map[bool]int{true: 1, false: 0}[c.deciding != ""]; decisive != want {
 				t.Errorf("%d Decisive entries, want %d; trail %+v", decisive, want, x.Considered)
 			}
 			for name, sub := range c.whys {
@@ -199,13 +225,17 @@ func TestSources(t *testing.T) {
 			verdict: Deny, reason: ReasonDefaultDeny, whys: map[string]string{"sg-b/r1": "source group sg-x is not the gateway's group"}},
 		{name: "CIDR covering every gateway address", s: withAddrs(snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("192.168.0.0/16")))), "192.168.0.0/24", "192.168.7.9"),
 			verdict: Allow, reason: ReasonRule, deciding: "sg-b/r1", whys: map[string]string{"sg-b/r1": "192.168.0.0/16 contains every gateway address"}},
-		{name: "CIDR covering some gateway addresses is undecidable", s: snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("192.168.0.0/25")))),
-			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/r1"},
-			whys:  map[string]string{"sg-b/r1": "partial: 192.168.0.0/25 contains only some gateway addresses (192.168.0.0/24)"},
-			notes: []string{"partial", "sg-b/r1", "otherwise no rule matches and the default denies"}},
+		{name: "CIDR covering part of the gateway's address is decided per piece", s: snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("192.168.0.0/25")))),
+			verdict: Partial, reason: ReasonDefaultDeny,
+			whys:     map[string]string{"sg-b/r1": "partial: 192.168.0.0/25 holds part of 192.168.0.0/24"},
+			notes:    []string{"from gateway address 192.168.0.0/24: 192.168.0.0/25 allowed by rule sg-b/r1", "192.168.0.128/25 denied: no rule matches (default deny)"},
+			pieces:   []string{"192.168.0.0/24|192.168.0.0/25|allow|sg-b/r1", "192.168.0.0/24|192.168.0.128/25|deny|"},
+			decisive: []string{"sg-b/r1"}},
 		{name: "CIDR covering one of two addresses", s: withAddrs(snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("10.0.0.5")))), "10.0.0.5", "10.0.0.6"),
-			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/r1"},
-			whys: map[string]string{"sg-b/r1": "10.0.0.5/32 contains only some gateway addresses (10.0.0.6/32)"}},
+			verdict: Partial, reason: ReasonDefaultDeny,
+			whys:     map[string]string{"sg-b/r1": "10.0.0.5/32 holds all of 10.0.0.5/32; none of 10.0.0.6/32"},
+			pieces:   []string{"10.0.0.5/32|10.0.0.5/32|allow|sg-b/r1", "10.0.0.6/32|10.0.0.6/32|deny|"},
+			decisive: []string{"sg-b/r1"}},
 		{name: "CIDR covering no gateway address", s: snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("10.0.0.0/8")))),
 			verdict: Deny, reason: ReasonDefaultDeny, whys: map[string]string{"sg-b/r1": "10.0.0.0/8 contains no gateway address"}},
 		{name: "unknown addresses with 0.0.0.0/0", s: withAddrs(snap(normal("sg-b", accept("r1", 1, "8080/8080", fromCidr("0.0.0.0/0"))))),
@@ -286,8 +316,10 @@ func TestUndecidableLists(t *testing.T) {
 			verdict: Deny, reason: ReasonRule, deciding: "sg-b/d"},
 		{name: "partial CIDR drop before a definite accept", s: snap(normal("sg-b",
 			drop("p", 1, "8080/8080", fromCidr("192.168.0.128/25")), accept("a", 2, "8080/8080", fromGW()), accept("z", 9, "8080/8080", fromGW()))),
-			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/p"}, notes: []string{"partial"},
-			whys: map[string]string{"sg-b/a": "source sg-gw is the gateway's group", "sg-b/z": "never reached: rule sg-b/a"}},
+			verdict: Partial, reason: ReasonRule, deciding: "sg-b/p",
+			whys:     map[string]string{"sg-b/a": "source sg-gw is the gateway's group", "sg-b/p": "partial"},
+			pieces:   []string{"192.168.0.0/24|192.168.0.0/25|allow|sg-b/a", "192.168.0.0/24|192.168.0.128/25|deny|sg-b/p"},
+			decisive: []string{"sg-b/p", "sg-b/a"}},
 		{name: "maybe accept then maybe drop then definite accept: exact, not two extremes", s: snap(normal("sg-b",
 			accept("m1", 1, "8080/8080", fromList("pl-1")), drop("m2", 2, "8080/8080", fromList("pl-2")), accept("a", 3, "8080/8080", fromGW()))),
 			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/m2"}},
@@ -469,4 +501,89 @@ func TestHelpers(t *testing.T) {
 	if len(e.EgressRules()) != 0 {
 		t.Error("egress rules of a backend group reported as the gateway's")
 	}
+}
+
+func twoZones(s *snapshot.Snapshot) *snapshot.Snapshot {
+	s.Gateway.Addresses = []string{"192.168.0.0/24", "192.168.1.0/24"}
+	s.Gateway.VSwitches = []snapshot.VSwitch{{ID: "vsw-a", ZoneID: "zone-a", Cidr: "192.168.0.0/24"}, {ID: "vsw-b", ZoneID: "zone-b", Cidr: "192.168.1.0/24"}}
+	return s
+}
+
+func fromCidr6(c string) ruleOpt     { return func(r *snapshot.Rule) { r.Ipv6SourceCidr = c } }
+func sourcePorts(pr string) ruleOpt  { return func(r *snapshot.Rule) { r.SourcePortRange = pr } }
+func toPrefixList(pl string) ruleOpt { return func(r *snapshot.Rule) { r.DestPrefixListID = pl } }
+
+// TestPieces: rules whose CIDR holds some of the gateway's addresses are
+// decided per piece of them, exactly (issue 11, part 1).
+func TestPieces(t *testing.T) {
+	runCases(t, []evalCase{
+		{name: "two zones, each authorized by its own CIDR rule", s: twoZones(snap(normal("sg-b",
+			accept("z1", 1, "8080/8080", fromCidr("192.168.0.0/24")), accept("z2", 1, "8080/8080", fromCidr("192.168.1.0/24"))))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/z1",
+			pieces:   []string{"zone-a|192.168.0.0/24|allow|sg-b/z1", "zone-b|192.168.1.0/24|allow|sg-b/z2"},
+			decisive: []string{"sg-b/z1", "sg-b/z2"}},
+		{name: "two zones, one authorized", s: twoZones(snap(normal("sg-b", accept("z1", 1, "8080/8080", fromCidr("192.168.0.0/24"))))),
+			verdict: Partial, reason: ReasonDefaultDeny,
+			notes:    []string{"from zone zone-b (vsw-b, 192.168.1.0/24): 192.168.1.0/24 denied: no rule matches (default deny)"},
+			pieces:   []string{"zone-a|192.168.0.0/24|allow|sg-b/z1", "zone-b|192.168.1.0/24|deny|"},
+			decisive: []string{"sg-b/z1"}},
+		{name: "two zones, the VPC CIDR covers both: no pieces", s: twoZones(snap(normal("sg-b", accept("v", 1, "8080/8080", fromCidr("192.168.0.0/16"))))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/v"},
+		{name: "two zones denied by different drops", s: twoZones(snap(normal("sg-b",
+			drop("d1", 1, "8080/8080", fromCidr("192.168.0.0/24")), drop("d2", 1, "8080/8080", fromCidr("192.168.1.0/24")), accept("a", 2, "8080/8080", fromGW())))),
+			verdict: Deny, reason: ReasonRule, deciding: "sg-b/d1",
+			pieces:   []string{"zone-a|192.168.0.0/24|deny|sg-b/d1", "zone-b|192.168.1.0/24|deny|sg-b/d2"},
+			decisive: []string{"sg-b/d1", "sg-b/d2"}},
+		{name: "interleaved partial drops and accepts across priorities and groups", groups: []string{"sg-b", "sg-c"}, s: twoZones(snap(
+			normal("sg-b", drop("d", 1, "8080/8080", fromCidr("192.168.0.0/26")), accept("wide", 2, "8080/8080", fromCidr("192.168.0.0/23"))),
+			normal("sg-c", accept("hole", 1, "8080/8080", fromCidr("192.168.0.64/26")), drop("z2", 2, "8080/8080", fromCidr("192.168.1.128/25"))))),
+			verdict: Partial, reason: ReasonRule, deciding: "sg-b/d",
+			pieces: []string{"zone-a|192.168.0.0/26|deny|sg-b/d", "zone-a|192.168.0.64/26|allow|sg-c/hole", "zone-a|192.168.0.128/25|allow|sg-b/wide",
+				"zone-b|192.168.1.0/25|allow|sg-b/wide", "zone-b|192.168.1.128/25|deny|sg-c/z2"},
+			decisive: []string{"sg-b/d", "sg-c/hole", "sg-c/z2", "sg-b/wide"}},
+		{name: "partial accept and an undecidable piece", s: twoZones(snap(normal("sg-b",
+			accept("z1", 1, "8080/8080", fromCidr("192.168.0.0/24")), accept("z2", 1, "8080/8080", fromCidr("192.168.1.0/24"), sourcePorts("1/1024"))))),
+			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/z2"},
+			pieces:   []string{"zone-a|192.168.0.0/24|allow|sg-b/z1", "zone-b|192.168.1.0/24|unknown|"},
+			decisive: []string{"sg-b/z1"}},
+		{name: "intra-group access ignores the pieces", groups: []string{"sg-b", "sg-gw"}, s: twoZones(snap(normal("sg-b", accept("z1", 1, "8080/8080", fromCidr("192.168.0.0/24"))))),
+			verdict: Allow, reason: ReasonIntraGroup},
+	})
+}
+
+// TestFamilies: a CIDR of one family never decides traffic of the other
+// (issue 11, part 2).
+func TestFamilies(t *testing.T) {
+	dual := func(s *snapshot.Snapshot) *snapshot.Snapshot {
+		return withAddrs(s, "192.168.0.0/24", "2001:db8:1::/64")
+	}
+	runCases(t, []evalCase{
+		{name: "dual-stack gateway, IPv4 0.0.0.0/0 accept: allow, not partial", s: dual(snap(normal("sg-b", accept("a", 1, "8080/8080", fromCidr("0.0.0.0/0"))))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/a"},
+		{name: "::/0 does not decide IPv4", s: snap(normal("sg-b", accept("a6", 1, "8080/8080", fromCidr6("::/0")))),
+			verdict: Deny, reason: ReasonDefaultDeny, whys: map[string]string{"sg-b/a6": "is IPv6, the flow IPv4"}},
+		{name: "0.0.0.0/0 does not decide IPv6", dest: "2001:db8:9::10", s: dual(snap(normal("sg-b", accept("a", 1, "8080/8080", fromCidr("0.0.0.0/0"))))),
+			verdict: Deny, reason: ReasonDefaultDeny},
+		{name: "IPv6 flow from a dual-stack gateway, IPv6 CIDR", dest: "2001:db8:9::10", s: dual(snap(normal("sg-b", accept("a6", 1, "8080/8080", fromCidr6("2001:db8:1::/64"))))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/a6"},
+		{name: "IPv6 flow, gateway lists only IPv4 addresses: a narrow IPv6 CIDR is undecidable", dest: "2001:db8:9::10", s: snap(normal("sg-b", accept("a6", 1, "8080/8080", fromCidr6("2001:db8:1::/64")))),
+			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/a6"}, notes: []string{"IPv6 addresses are unknown"}},
+	})
+}
+
+// TestRuleFields: fields the model cannot decide make the verdict unknown;
+// the ones it can are decided exactly (issue 11, part 4).
+func TestRuleFields(t *testing.T) {
+	runCases(t, []evalCase{
+		{name: "destination CIDR holding the endpoint", s: snap(normal("sg-b", accept("a", 1, "8080/8080", fromGW(), toCidr("172.16.0.10/32")))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/a", whys: map[string]string{"sg-b/a": "destination 172.16.0.10/32 contains 172.16.0.10"}},
+		{name: "destination CIDR missing the endpoint", dest: "172.16.0.11", s: snap(normal("sg-b", accept("a", 1, "8080/8080", fromGW(), toCidr("172.16.0.10/32")))),
+			verdict: Deny, reason: ReasonDefaultDeny, whys: map[string]string{"sg-b/a": "does not contain the endpoint 172.16.0.11"}},
+		{name: "destination prefix list", s: snap(normal("sg-b", accept("a", 1, "8080/8080", fromGW(), toPrefixList("pl-9")))),
+			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/a"}, notes: []string{"destination prefix list pl-9 not expanded"}},
+		{name: "drop limited to source ports", s: snap(normal("sg-b", drop("d", 1, "8080/8080", fromGW(), sourcePorts("1/1024")), accept("a", 2, "8080/8080", fromGW()))),
+			verdict: Unknown, reason: ReasonUndecidable, uncertain: []string{"sg-b/d"}, notes: []string{"ephemeral port"}},
+		{name: "source port range covering every port is no limit", s: snap(normal("sg-b", accept("a", 1, "8080/8080", fromGW(), sourcePorts("-1/-1")))),
+			verdict: Allow, reason: ReasonRule, deciding: "sg-b/a"},
+	})
 }

@@ -49,6 +49,23 @@ type compiledRule struct {
 	portWhy   string // why portMaybe
 	portStr   string // " 8080/8080" for reasons, built once
 
+	// srcFam is the family (4 or 6) of the rule's source CIDR, 0 when it
+	// names none: a CIDR never matches a flow of the other family.
+	// srcPartial marks a source CIDR holding some gateway addresses of its
+	// family and not others; srcPrefix is that CIDR, decided per piece.
+	srcFam     uint8
+	srcPartial bool
+	srcPrefix  netip.Prefix
+
+	// Ingress only: the rule's local destination (DestCidrIp or
+	// Ipv6DestCidrIp), compared with the endpoint's address; inDestWhy says
+	// why it cannot be (unreadable, a prefix list).
+	inDest    netip.Prefix
+	inDestWhy string
+	// undecidable is why a field the model cannot decide (a source port
+	// range) leaves the rule "may match" whenever it would match.
+	undecidable string
+
 	dest *egressDest // egress rules only
 }
 
@@ -123,6 +140,9 @@ func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 		Protocol:   proto,
 		PortListID: r.PortRangeListID,
 	}
+	if why := sourcePortsUndecidable(r.SourcePortRange); why != "" {
+		cr.undecidable = why
+	}
 	switch {
 	case r.PortRangeListID != "":
 		cr.portMaybe = true
@@ -154,15 +174,87 @@ func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 	return cr
 }
 
+// sourcePortsUndecidable says why a rule's source port range cannot be
+// decided: the gateway connects from an ephemeral port, so a range short of
+// every port neither clearly matches nor clearly misses. "" when the rule
+// has no range, or one covering every port.
+func sourcePortsUndecidable(spr string) string {
+	spr = strings.TrimSpace(spr)
+	if spr == "" {
+		return ""
+	}
+	pr, err := snapshot.ParsePortRange(spr)
+	if err != nil {
+		return "source port range " + strconv.Quote(spr) + " unreadable"
+	}
+	if pr.All || (pr.Start <= 1 && pr.End >= 65535) {
+		return ""
+	}
+	return "source ports limited to " + pr.String() + ": the gateway connects from an ephemeral port, which may or may not fall inside"
+}
+
+// compileIngressPeers compiles what an ingress rule says about its peers:
+// the source (against the gateway's addresses, once), the local
+// destination, and its family.
+func (e *Evaluator) compileIngressPeers(g *compiledGroup, cr *compiledRule, r *snapshot.Rule) {
+	cr.view.Source, cr.view.SourceWhy = e.sourceMatch(g, r)
+	if src := sourceCidrOf(r); src != "" {
+		if p, err := parsePrefix(src); err == nil {
+			cr.srcPrefix = p
+			cr.srcFam = famOf(p.Addr())
+			cr.srcPartial = cr.view.Source == MaybeMatches && e.addrsNote[cr.srcFam] == "" && strings.Contains(cr.view.SourceWhy, partialWhy)
+		}
+	}
+	switch dst := cmpOr(r.DestCidr, r.Ipv6DestCidr); {
+	case r.DestCidr != "" && r.Ipv6DestCidr != "":
+		cr.inDestWhy = "the rule names both destCidr and ipv6DestCidr"
+	case dst != "":
+		p, err := parsePrefix(dst)
+		if err != nil {
+			cr.inDestWhy = fmt.Sprintf("destination CIDR %q unreadable", dst)
+		} else {
+			cr.inDest = p
+		}
+	case r.DestPrefixListID != "":
+		cr.inDestWhy = "destination prefix list " + r.DestPrefixListID + " not expanded"
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// sourceCidrOf is the rule's source CIDR, IPv4 or IPv6, "" when none.
+func sourceCidrOf(r *snapshot.Rule) string {
+	if r.SourceCidr != "" {
+		return r.SourceCidr
+	}
+	return r.Ipv6SourceCidr
+}
+
+// famOf is 4 or 6.
+func famOf(a netip.Addr) uint8 {
+	if a.Unmap().Is4() {
+		return 4
+	}
+	return 6
+}
+
 // sourceMatch decides, once, whether an ingress rule's source is the gateway.
 func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, string) {
-	switch {
-	case r.SourceCidr != "":
-		c, ok := e.cidrs[r.SourceCidr]
+	if r.SourceCidr != "" && r.Ipv6SourceCidr != "" {
+		return MaybeMatches, "the rule names both sourceCidr and ipv6SourceCidr"
+	}
+	switch src := sourceCidrOf(r); {
+	case src != "":
+		c, ok := e.cidrs[src]
 		if !ok {
-			c.m, c.why = e.cidrCoversGateway(r.SourceCidr)
+			c.m, c.why = e.cidrCoversGateway(src)
 			if e.cidrs != nil {
-				e.cidrs[r.SourceCidr] = c
+				e.cidrs[src] = c
 			}
 		}
 		m, why := c.m, c.why
@@ -225,22 +317,30 @@ func (e *Evaluator) groupReferenceMatch(g *compiledGroup, peer, role string) (Ma
 	return Matches, "destination " + peer + " is on the endpoint's ENI"
 }
 
-// cidrCoversGateway compares a source CIDR with the gateway's addresses.
+// partialWhy starts the reason of a source CIDR holding only some gateway
+// addresses: Evaluate decides such a rule per piece of the addresses.
+const partialWhy = "partial: "
+
+// cidrCoversGateway compares a source CIDR with the gateway's addresses of
+// its family; the other family's addresses never meet it.
 func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	p, err := parsePrefix(cidr)
 	if err != nil {
 		return MaybeMatches, fmt.Sprintf("source CIDR %q unreadable", cidr)
 	}
-	if e.addrsNote != "" {
+	fam := famOf(p.Addr())
+	if note := e.addrsNote[fam]; note != "" {
 		if p.Bits() == 0 {
 			return Matches, p.String() + " contains every gateway address"
 		}
-		return MaybeMatches, e.addrsNote + ": cannot tell whether " + p.String() + " contains them"
+		return MaybeMatches, note + ": cannot tell whether " + p.String() + " contains them"
 	}
-	var outside, partial []string
-	for _, a := range e.gwAddrs {
+	addrs := e.gwAddrs[fam]
+	var inside, outside, partial []string
+	for _, a := range addrs {
 		switch {
-		case a.Addr().BitLen() == p.Addr().BitLen() && p.Bits() <= a.Bits() && p.Contains(a.Addr()):
+		case p.Bits() <= a.Bits() && p.Contains(a.Addr()):
+			inside = append(inside, a.String())
 		case p.Overlaps(a):
 			partial = append(partial, a.String())
 		default:
@@ -250,11 +350,20 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	switch {
 	case len(partial) == 0 && len(outside) == 0:
 		return Matches, p.String() + " contains every gateway address"
-	case len(partial) == 0 && len(outside) == len(e.gwAddrs):
+	case len(partial) == 0 && len(inside) == 0:
 		return NoMatch, p.String() + " contains no gateway address"
 	}
-	return MaybeMatches, fmt.Sprintf("partial: %s contains only some gateway addresses (%s)",
-		p.String(), strings.Join(append(partial, outside...), ", "))
+	var parts []string
+	if len(inside) > 0 {
+		parts = append(parts, "all of "+strings.Join(inside, ", "))
+	}
+	if len(partial) > 0 {
+		parts = append(parts, "part of "+strings.Join(partial, ", "))
+	}
+	if len(outside) > 0 {
+		parts = append(parts, "none of "+strings.Join(outside, ", "))
+	}
+	return MaybeMatches, partialWhy + p.String() + " holds " + strings.Join(parts, "; ") + ": decided per piece of the gateway's addresses"
 }
 
 // compileEgress compiles rule i of the gateway group as an egress rule.
@@ -264,14 +373,18 @@ func (e *Evaluator) compileEgress(gw *compiledGroup, i int) *compiledRule {
 	r := &gw.group.Rules[i]
 	d := &egressDest{}
 	cr.dest = d
-	switch {
-	case r.DestCidr != "":
-		p, err := parsePrefix(r.DestCidr)
+	switch dst := cmpOr(r.DestCidr, r.Ipv6DestCidr); {
+	case r.DestCidr != "" && r.Ipv6DestCidr != "":
+		d.bad = "the rule names both destCidr and ipv6DestCidr"
+	case dst != "":
+		p, err := parsePrefix(dst)
 		if err != nil {
-			d.bad = fmt.Sprintf("destination CIDR %q unreadable", r.DestCidr)
+			d.bad = fmt.Sprintf("destination CIDR %q unreadable", dst)
 		} else {
 			d.prefix = p
 		}
+	case r.DestPrefixListID != "":
+		d.prefixLst = r.DestPrefixListID
 	case r.SourcePrefixListID != "":
 		d.prefixLst = r.SourcePrefixListID
 	case r.DestGroupID != "":
@@ -292,18 +405,78 @@ func (r *compiledRule) protoMatches(pc protoCode, proto string) bool {
 	return strings.EqualFold(r.view.Protocol, proto)
 }
 
-// matchIngress is the hot path: protocol, port, then the precomputed source.
-func (r *compiledRule) matchIngress(pc protoCode, proto string, port int) Match {
-	if !r.protoMatches(pc, proto) || r.view.Source == NoMatch {
+// flow is what matching needs of a query besides protocol and port: the
+// family, the endpoint address, and — when the gateway's addresses are
+// split — the piece being decided (invalid otherwise).
+type flow struct {
+	fam   uint8
+	dest  netip.Addr
+	piece netip.Prefix
+}
+
+// matchIngress is the hot path: protocol, family, port, the precomputed
+// source (per piece for a partial CIDR), then the rarer fields.
+func (r *compiledRule) matchIngress(pc protoCode, proto string, port int, f *flow) Match {
+	if !r.protoMatches(pc, proto) || r.view.Source == NoMatch || (r.srcFam != 0 && r.srcFam != f.fam) {
 		return NoMatch
 	}
+	m := r.view.Source
 	if r.portMaybe {
-		return MaybeMatches
-	}
-	if port < int(r.lo) || port > int(r.hi) {
+		m = MaybeMatches
+	} else if port < int(r.lo) || port > int(r.hi) {
 		return NoMatch
 	}
-	return r.view.Source
+	if r.srcPartial {
+		if !f.piece.IsValid() {
+			m = MaybeMatches
+		} else if r.srcPrefix.Bits() <= f.piece.Bits() && r.srcPrefix.Contains(f.piece.Addr()) {
+			if !r.portMaybe {
+				m = Matches
+			}
+		} else {
+			return NoMatch
+		}
+	}
+	if r.inDest.IsValid() || r.inDestWhy != "" || r.undecidable != "" {
+		return r.matchRare(m, f)
+	}
+	return m
+}
+
+// matchRare applies the local destination and the undecidable fields to a
+// rule that otherwise matches (m).
+func (r *compiledRule) matchRare(m Match, f *flow) Match {
+	switch {
+	case r.inDest.IsValid() && f.dest.IsValid():
+		if !r.inDest.Contains(f.dest.Unmap()) {
+			return NoMatch
+		}
+	case r.inDest.IsValid(), r.inDestWhy != "":
+		m = MaybeMatches
+	}
+	if r.undecidable != "" {
+		m = MaybeMatches
+	}
+	return m
+}
+
+// explainRare is matchRare with the reasons in words, appended to why.
+func (r *compiledRule) explainRare(m Match, why string, f *flow) (Match, string) {
+	switch {
+	case r.inDest.IsValid() && f.dest.IsValid():
+		if !r.inDest.Contains(f.dest.Unmap()) {
+			return NoMatch, "destination " + r.inDest.String() + " does not contain the endpoint " + f.dest.String()
+		}
+		why += "; destination " + r.inDest.String() + " contains " + f.dest.String()
+	case r.inDest.IsValid():
+		m, why = MaybeMatches, why+"; endpoint address unknown: cannot tell whether destination "+r.inDest.String()+" contains it"
+	case r.inDestWhy != "":
+		m, why = MaybeMatches, why+"; "+r.inDestWhy
+	}
+	if r.undecidable != "" {
+		m, why = MaybeMatches, why+"; "+r.undecidable
+	}
+	return m, why
 }
 
 // protoMismatch holds the reasons for the known protocol pairs, so Explain
@@ -325,29 +498,37 @@ func (r *compiledRule) protoWhy(pc protoCode, proto string) string {
 	return "protocol " + r.view.Protocol + " does not match " + proto
 }
 
-// explainIngress is matchIngress with the reason in words.
-func (r *compiledRule) explainIngress(pc protoCode, proto string, port int, ps string) (Match, string) {
+// explainIngress is matchIngress with the reason in words, for the whole of
+// the gateway's addresses (a partial CIDR "may match").
+func (r *compiledRule) explainIngress(pc protoCode, proto string, port int, ps string, f *flow) (Match, string) {
 	if !r.protoMatches(pc, proto) {
 		return NoMatch, r.protoWhy(pc, proto)
 	}
 	if r.view.Source == NoMatch {
 		return NoMatch, r.view.SourceWhy
 	}
+	if r.srcFam != 0 && r.srcFam != f.fam {
+		return NoMatch, fmt.Sprintf("source %s is IPv%d, the flow IPv%d", r.srcPrefix, r.srcFam, f.fam)
+	}
 	portWhy, portM := r.explainPort(port, ps)
 	if portM == NoMatch {
 		return NoMatch, portWhy
 	}
+	m, why := Matches, portWhy+"; "+r.view.SourceWhy
 	if portM == MaybeMatches || r.view.Source == MaybeMatches {
-		var why []string
+		var ws []string
 		if portM == MaybeMatches {
-			why = append(why, portWhy)
+			ws = append(ws, portWhy)
 		}
 		if r.view.Source == MaybeMatches {
-			why = append(why, r.view.SourceWhy)
+			ws = append(ws, r.view.SourceWhy)
 		}
-		return MaybeMatches, strings.Join(why, "; ")
+		m, why = MaybeMatches, strings.Join(ws, "; ")
 	}
-	return Matches, portWhy + "; " + r.view.SourceWhy
+	if r.inDest.IsValid() || r.inDestWhy != "" || r.undecidable != "" {
+		return r.explainRare(m, why, f)
+	}
+	return m, why
 }
 
 // explainPort says whether port (written ps) is in the rule's range.
@@ -390,9 +571,13 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 	} else if port < int(r.lo) || port > int(r.hi) {
 		portM = NoMatch
 	}
-	switch {
-	case portM == NoMatch:
+	if portM == NoMatch {
 		return NoMatch, portWhy
+	}
+	if r.undecidable != "" {
+		return MaybeMatches, r.undecidable
+	}
+	switch {
 	case portM == MaybeMatches && destM == MaybeMatches:
 		return MaybeMatches, portWhy + "; " + destWhy
 	case portM == MaybeMatches:

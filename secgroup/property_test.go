@@ -45,15 +45,14 @@ type refRule struct {
 }
 
 type refWorld struct {
-	s          *snapshot.Snapshot
-	groups     map[string]*snapshot.SecurityGroup
-	badGroup   map[string]bool // type/VPC unknown
-	badRules   map[string]bool // rules unknown
-	gw         *snapshot.SecurityGroup
-	gwKnown    bool
-	gwVPC      string
-	addrsKnown bool
-	addrs      []netip.Prefix
+	s        *snapshot.Snapshot
+	groups   map[string]*snapshot.SecurityGroup
+	badGroup map[string]bool // type/VPC unknown
+	badRules map[string]bool // rules unknown
+	gw       *snapshot.SecurityGroup
+	gwKnown  bool
+	gwVPC    string
+	addrs    []netip.Prefix // nil when unknown or unreadable
 }
 
 func newRefWorld(s *snapshot.Snapshot) *refWorld {
@@ -85,7 +84,6 @@ func newRefWorld(s *snapshot.Snapshot) *refWorld {
 	if w.gw != nil && w.gw.VpcID != "" {
 		w.gwVPC = w.gw.VpcID
 	}
-	w.addrsKnown = len(s.Gateway.Addresses) > 0
 	for _, a := range s.Gateway.Addresses {
 		p, err := netip.ParsePrefix(a)
 		if err != nil {
@@ -156,32 +154,32 @@ func (w *refWorld) refGroupRef(g *snapshot.SecurityGroup, peer string) tri {
 	return yes
 }
 
-func (w *refWorld) refSource(g *snapshot.SecurityGroup, r *snapshot.Rule) tri {
+// refSource: does the rule's source match traffic from the gateway address
+// src? src invalid means the gateway's addresses of the flow's family are
+// unknown: only a /0 of that family surely holds them.
+func (w *refWorld) refSource(g *snapshot.SecurityGroup, r *snapshot.Rule, fam int, src netip.Addr) tri {
+	cidr := r.SourceCidr
+	if cidr == "" {
+		cidr = r.Ipv6SourceCidr
+	}
 	switch {
-	case r.SourceCidr != "":
-		c := netip.MustParsePrefix(r.SourceCidr)
-		if !w.addrsKnown {
+	case r.SourceCidr != "" && r.Ipv6SourceCidr != "":
+		return maybe
+	case cidr != "":
+		c := netip.MustParsePrefix(cidr)
+		if c.Addr().Is4() != (fam == 4) {
+			return no
+		}
+		if !src.IsValid() {
 			if c.Bits() == 0 {
 				return yes
 			}
 			return maybe
 		}
-		inside, overlap := 0, 0
-		for _, a := range w.addrs {
-			if a.Addr().Is4() == c.Addr().Is4() && c.Bits() <= a.Bits() && c.Contains(a.Addr()) {
-				inside++
-			}
-			if c.Overlaps(a) {
-				overlap++
-			}
-		}
-		if inside == len(w.addrs) {
+		if c.Contains(src) {
 			return yes
 		}
-		if overlap == 0 {
-			return no
-		}
-		return maybe
+		return no
 	case r.SourcePrefixListID != "":
 		return maybe
 	case r.SourceGroupID != "":
@@ -191,6 +189,77 @@ func (w *refWorld) refSource(g *snapshot.SecurityGroup, r *snapshot.Rule) tri {
 		return w.refGroupRef(g, r.SourceGroupID)
 	}
 	return no
+}
+
+// refExtra: the rule fields besides protocol, port and source — the local
+// destination against the endpoint, and a source port range, which the
+// gateway's ephemeral port may or may not fall in.
+func refExtra(r *snapshot.Rule, dest netip.Addr) tri {
+	t := yes
+	switch d := r.DestCidr + r.Ipv6DestCidr; {
+	case r.DestCidr != "" && r.Ipv6DestCidr != "":
+		t = maybe
+	case d != "":
+		if !netip.MustParsePrefix(d).Contains(dest) {
+			return no
+		}
+	case r.DestPrefixListID != "":
+		t = maybe
+	}
+	if sp := r.SourcePortRange; sp != "" && sp != "-1/-1" && sp != "1/65535" {
+		t = maybe
+	}
+	return t
+}
+
+// samples returns gateway addresses standing for every part of the
+// gateway's addresses of family fam that the rules can tell apart: the
+// first address of each gateway address, and the first address of, and the
+// address just past, every rule CIDR inside it (any region the CIDRs carve
+// out starts at one of those). Nil when that family's addresses are unknown.
+func (w *refWorld) samples(fam int, groups []string) []netip.Addr {
+	var out []netip.Addr
+	add := func(a netip.Addr) {
+		if !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	for _, a := range w.addrs {
+		if a.Addr().Is4() != (fam == 4) {
+			continue
+		}
+		add(a.Addr())
+		for _, id := range groups {
+			g := w.groups[id]
+			if g == nil {
+				continue
+			}
+			for _, r := range g.Rules {
+				cidr := r.SourceCidr + r.Ipv6SourceCidr
+				if r.Direction != "ingress" || cidr == "" || r.SourceCidr != "" && r.Ipv6SourceCidr != "" {
+					continue
+				}
+				c := netip.MustParsePrefix(cidr)
+				if !a.Overlaps(c) || c.Bits() <= a.Bits() {
+					continue
+				}
+				add(c.Addr())
+				if past := lastAddr(c).Next(); past.IsValid() && a.Contains(past) {
+					add(past)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func lastAddr(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 func prioOf(r *snapshot.Rule) int {
@@ -260,35 +329,63 @@ func (w *refWorld) verdict(q Query) Verdict {
 	if len(ids) == 0 {
 		return Unknown
 	}
-	var rules []refRule
-	intra := no
-	for _, id := range ids {
-		g := w.groups[id]
-		if g == nil || w.badRules[id] {
-			rules = append(rules, refRule{prio: 1, drop: true, m: maybe}, refRule{prio: 1, drop: false, m: maybe})
-		}
-		if id == w.s.Gateway.SecurityGroupID {
-			switch {
-			case g != nil && !w.badGroup[id] && typeOf(g) == "enterprise":
-			case g == nil || w.badRules[id]:
-				intra = maybe
-			case g.InnerAccessPolicy != "drop":
-				intra = yes
+	fam := 4
+	if q.Dest.IsValid() && !q.Dest.Unmap().Is4() {
+		fam = 6
+	}
+	srcs := w.samples(fam, ids)
+	if len(srcs) == 0 {
+		srcs = []netip.Addr{{}} // the family's addresses are unknown
+	}
+	// Ingress, decided for each sample address of the gateway.
+	var allowN, denyN, unknownN int
+	for _, src := range srcs {
+		var rules []refRule
+		intra := no
+		for _, id := range ids {
+			g := w.groups[id]
+			if g == nil || w.badRules[id] {
+				rules = append(rules, refRule{prio: 1, drop: true, m: maybe}, refRule{prio: 1, drop: false, m: maybe})
 			}
-		}
-		if g == nil || w.badRules[id] {
-			continue
-		}
-		for i := range g.Rules {
-			r := &g.Rules[i]
-			if r.Direction != "ingress" {
+			if id == w.s.Gateway.SecurityGroupID {
+				switch {
+				case g != nil && !w.badGroup[id] && typeOf(g) == "enterprise":
+				case g == nil || w.badRules[id]:
+					intra = maybe
+				case g.InnerAccessPolicy != "drop":
+					intra = yes
+				}
+			}
+			if g == nil || w.badRules[id] {
 				continue
 			}
-			m := and(and(refProto(r, q.Protocol), refPort(r, q.Port)), w.refSource(g, r))
-			rules = append(rules, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
+			for i := range g.Rules {
+				r := &g.Rules[i]
+				if r.Direction != "ingress" {
+					continue
+				}
+				m := and(and(refProto(r, q.Protocol), refPort(r, q.Port)), and(w.refSource(g, r, fam, src), refExtra(r, q.Dest)))
+				rules = append(rules, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
+			}
+		}
+		switch inDeny, inAllow := outcomes(rules, intra, true); {
+		case inDeny && !inAllow:
+			denyN++
+		case inAllow && !inDeny:
+			allowN++
+		default:
+			unknownN++
 		}
 	}
-	inDeny, inAllow := outcomes(rules, intra, true)
+	in := Unknown
+	switch {
+	case denyN == 0 && unknownN == 0:
+		in = Allow
+	case allowN == 0 && unknownN == 0:
+		in = Deny
+	case denyN > 0:
+		in = Partial
+	}
 
 	// Egress of the gateway group.
 	egDeny, egAllow := false, true
@@ -303,12 +400,14 @@ func (w *refWorld) verdict(q Query) Verdict {
 					continue
 				}
 				var dest tri
-				switch {
-				case r.DestCidr != "":
-					if netip.MustParsePrefix(r.DestCidr).Contains(q.Dest) {
+				switch d := r.DestCidr + r.Ipv6DestCidr; {
+				case r.DestCidr != "" && r.Ipv6DestCidr != "":
+					dest = maybe
+				case d != "":
+					if netip.MustParsePrefix(d).Contains(q.Dest) {
 						dest = yes
 					}
-				case r.SourcePrefixListID != "":
+				case r.DestPrefixListID != "" || r.SourcePrefixListID != "":
 					dest = maybe
 				case r.DestGroupID != "":
 					if slices.Contains(ids, r.DestGroupID) {
@@ -316,6 +415,9 @@ func (w *refWorld) verdict(q Query) Verdict {
 					}
 				}
 				m := and(and(refProto(r, q.Protocol), refPort(r, q.Port)), dest)
+				if sp := r.SourcePortRange; m != no && sp != "" && sp != "-1/-1" && sp != "1/65535" {
+					m = maybe
+				}
 				eg = append(eg, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
 			}
 			if len(eg) > 0 {
@@ -324,10 +426,12 @@ func (w *refWorld) verdict(q Query) Verdict {
 		}
 	}
 	switch {
-	case (inDeny && !inAllow) || (egDeny && !egAllow):
+	case egDeny && !egAllow:
 		return Deny
-	case inAllow && !inDeny && egAllow && !egDeny:
-		return Allow
+	case egAllow && !egDeny:
+		return in
+	case in == Deny || in == Partial:
+		return in // the denied pieces stay denied whatever egress does
 	}
 	return Unknown
 }
@@ -338,14 +442,19 @@ func (w *refWorld) verdict(q Query) Verdict {
 func randomSnapshot(rng *rand.Rand) *snapshot.Snapshot {
 	pick := func(xs ...string) string { return xs[rng.IntN(len(xs))] }
 	s := &snapshot.Snapshot{Version: 1, Gateway: snapshot.Gateway{ID: "gw", VpcID: "vpc-a", SecurityGroupID: "sg-gw"}}
-	switch rng.IntN(4) {
-	case 0:
+	switch rng.IntN(7) {
+	case 0: // unknown addresses
 	case 1:
 		s.Gateway.Addresses = []string{"192.168.0.0/24"}
 	case 2:
 		s.Gateway.Addresses = []string{"192.168.0.5", "10.1.0.0/16"}
-	default:
+	case 3: // dual-stack
+		s.Gateway.Addresses = []string{"192.168.0.0/24", "2001:db8:1::/64"}
+	case 4: // IPv6 only
+		s.Gateway.Addresses = []string{"2001:db8:1::/64", "2001:db8:2::/64"}
+	default: // two zones
 		s.Gateway.Addresses = []string{"192.168.0.0/24", "192.168.1.0/24"}
+		s.Gateway.VSwitches = []snapshot.VSwitch{{ID: "vsw-a", ZoneID: "zone-a", Cidr: "192.168.0.0/24"}, {ID: "vsw-b", ZoneID: "zone-b", Cidr: "192.168.1.0/24"}}
 	}
 	for _, id := range []string{"sg-gw", "sg-b", "sg-c", "sg-d"} {
 		if id != "sg-gw" && rng.IntN(8) == 0 {
@@ -370,7 +479,11 @@ func randomSnapshot(rng *rand.Rand) *snapshot.Snapshot {
 			case 3:
 				r.SourceGroupID = pick("sg-b", "sg-x")
 			case 4:
-				r.SourceCidr = pick("0.0.0.0/0", "192.168.0.0/16", "192.168.0.0/25", "10.0.0.0/8", "192.168.0.5/32", "::/0")
+				r.SourceCidr = pick("0.0.0.0/0", "192.168.0.0/16", "192.168.0.0/25", "10.0.0.0/8", "192.168.0.5/32",
+					"192.168.1.0/24", "192.168.0.0/26", "192.168.0.64/26", "192.168.0.128/25", "192.168.1.128/25")
+				if rng.IntN(4) == 0 {
+					r.SourceCidr, r.Ipv6SourceCidr = "", pick("::/0", "2001:db8:1::/64", "2001:db8:1::/80", "2001:db8::/32")
+				}
 			case 5:
 				r.SourcePrefixListID = "pl-1"
 			case 6:
@@ -388,6 +501,18 @@ func randomSnapshot(rng *rand.Rand) *snapshot.Snapshot {
 				default:
 					r.SourceGroupID, r.SourcePrefixListID = "", "pl-2"
 				}
+			}
+			if r.Direction == "ingress" && rng.IntN(12) == 0 {
+				r.DestCidr = pick("172.16.0.10/32", "172.16.0.0/16", "10.0.0.0/8")
+			}
+			if r.Direction == "egress" && r.DestCidr != "" && rng.IntN(4) == 0 {
+				r.DestCidr, r.Ipv6DestCidr = "", pick("::/0", "2001:db8:9::/64")
+			}
+			if r.Direction == "egress" && r.DestCidr == "" && r.Ipv6DestCidr == "" && r.DestGroupID == "" && rng.IntN(2) == 0 {
+				r.SourcePrefixListID, r.DestPrefixListID = "", "pl-3"
+			}
+			if rng.IntN(15) == 0 {
+				r.SourcePortRange = pick("1/1024", "-1/-1", "1/65535")
 			}
 			g.Rules = append(g.Rules, r)
 		}
@@ -416,7 +541,7 @@ func randomQuery(rng *rand.Rand) Query {
 		ids = []string{"sg-b"}
 	}
 	return Query{GroupIDs: ids, Protocol: []string{"TCP", "TCP", "UDP", "tcp"}[rng.IntN(4)],
-		Port: []int{8080, 8081, 8085, 9000, 22}[rng.IntN(5)], Dest: netip.MustParseAddr([]string{"172.16.0.10", "10.9.9.9"}[rng.IntN(2)])}
+		Port: []int{8080, 8081, 8085, 9000, 22}[rng.IntN(5)], Dest: netip.MustParseAddr([]string{"172.16.0.10", "10.9.9.9", "172.16.0.10", "2001:db8:9::10"}[rng.IntN(4)])}
 }
 
 // comparable strips pointers so decisions from two evaluators compare.
@@ -465,15 +590,30 @@ func TestAgainstReference(t *testing.T) {
 					decisive++
 				}
 			}
-			if (got.Deciding != nil) != (decisive == 1) || decisive > 1 {
+			if len(got.Pieces) == 0 && ((got.Deciding != nil) != (decisive == 1) || decisive > 1) {
 				t.Fatalf("iteration %d: %d decisive entries, deciding %v", iter, decisive, got.Deciding)
 			}
-			if got.Reason == ReasonRule && (got.Deciding == nil || (got.Deciding.Rule.Policy == "drop") != (got.Verdict == Deny)) {
+			if len(got.Pieces) > 0 {
+				decidingPieces := map[*snapshot.Rule]bool{}
+				for _, p := range got.Pieces {
+					if p.Verdict == Partial || len(p.Prefixes) == 0 {
+						t.Fatalf("iteration %d: bad piece %+v", iter, p)
+					}
+					if p.Deciding != nil {
+						decidingPieces[p.Deciding.Rule] = true
+					}
+				}
+				if decisive != len(decidingPieces) {
+					t.Fatalf("iteration %d: %d decisive entries, %d deciding rules among the pieces", iter, decisive, len(decidingPieces))
+				}
+			}
+			denied := got.Verdict == Deny || got.Verdict == Partial
+			if got.Reason == ReasonRule && (got.Deciding == nil || (got.Deciding.Rule.Policy == "drop") != denied) {
 				t.Fatalf("iteration %d: ReasonRule with deciding %+v and verdict %v", iter, got.Deciding, got.Verdict)
 			}
 		}
 	}
-	for _, v := range []Verdict{Allow, Deny, Unknown} {
+	for _, v := range []Verdict{Allow, Deny, Unknown, Partial} {
 		if seen[v] < iterations/30 {
 			t.Errorf("the generator produced only %d %v verdicts: it does not exercise the evaluator", seen[v], v)
 		}

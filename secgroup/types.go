@@ -15,10 +15,15 @@ type Verdict int
 
 const (
 	// Unknown: the data cannot decide (missing rules, unexpanded lists,
-	// unknown gateway addresses, a CIDR covering only some of them).
+	// unknown gateway addresses, rule fields the model cannot decide).
 	Unknown Verdict = iota
 	Allow
 	Deny
+	// Partial: the flow is allowed from some of the gateway's addresses and
+	// denied from others (e.g. one zone's vSwitch CIDR is authorized, the
+	// other's is not). Decision.Pieces says which. Half the gateway's
+	// traffic failing is an outage: the report calls it blocked.
+	Partial
 )
 
 // String returns "unknown", "allow" or "deny", as in the report JSON.
@@ -28,6 +33,8 @@ func (v Verdict) String() string {
 		return "allow"
 	case Deny:
 		return "deny"
+	case Partial:
+		return "partial"
 	}
 	return "unknown"
 }
@@ -38,8 +45,11 @@ type Match int
 const (
 	NoMatch Match = iota
 	Matches
-	// MaybeMatches: the rule matches for some gateway addresses only, or the
-	// data cannot tell (unexpanded prefix or port list, unknown addresses).
+	// MaybeMatches: the data cannot tell (unexpanded prefix or port list,
+	// unknown addresses, a source port range), or — in RuleView.Source and
+	// Explain's trail — the rule's CIDR holds some gateway addresses only;
+	// Evaluate then decides each piece of the gateway's addresses apart
+	// (Decision.Pieces).
 	MaybeMatches
 )
 
@@ -88,8 +98,10 @@ type Query struct {
 	// Protocol is the flow's protocol, "TCP" for the gateway.
 	Protocol string
 	Port     int
-	// Dest is the endpoint address, used only by gateway egress rules with a
-	// destination CIDR.
+	// Dest is the endpoint address. Its family is the flow's family (an
+	// unset Dest means IPv4): only rule CIDRs and gateway addresses of that
+	// family are compared. Gateway egress rules and ingress rules with a
+	// destination CIDR compare it with their destination.
 	Dest netip.Addr
 }
 
@@ -104,6 +116,59 @@ type Decision struct {
 	// and Notes says in words why (missing rules of a group, partial CIDR, …).
 	Uncertain []RuleRef
 	Notes     []string
+	// Pieces is set when some rule's CIDR holds only some of the gateway's
+	// addresses (of the flow's family): the addresses are split into the
+	// pieces no rule CIDR cuts, and each piece is decided by the ordinary
+	// rules. Verdict is then Allow when every piece allows, Deny when every
+	// piece denies, Partial when some deny and others allow (or cannot be
+	// decided), Unknown otherwise. Deciding is the deciding rule when all
+	// pieces share it, else the first denied piece's. Nil when every rule
+	// treats all the gateway's addresses alike.
+	Pieces []Piece
+}
+
+// Piece is a part of the gateway's source addresses that every rule of the
+// flow treats alike, with its own decision. Pieces with the same decision
+// inside one gateway address are merged into one Piece.
+type Piece struct {
+	// Prefixes are the piece's addresses, in address order.
+	Prefixes []netip.Prefix
+	// Address is the gateway address (an entry of gateway.addresses) that
+	// holds the piece; VSwitchID and ZoneID name the gateway vSwitch whose
+	// CIDR holds it (gateway.vswitches), empty when the snapshot does not say.
+	Address   netip.Prefix
+	VSwitchID string
+	ZoneID    string
+	// Verdict is Allow, Deny or Unknown; Reason and Deciding say how, as
+	// for a whole Decision, and Notes why it is Unknown.
+	Verdict  Verdict
+	Reason   Reason
+	Deciding *RuleRef
+	Notes    []string
+}
+
+// Zone names the piece's place: "zone cn-hangzhou-h (vsw-1, 192.168.0.0/24)",
+// or the gateway address when no vSwitch is known.
+func (p Piece) Zone() string {
+	switch {
+	case p.ZoneID != "" && p.VSwitchID != "":
+		return "zone " + p.ZoneID + " (" + p.VSwitchID + ", " + p.Address.String() + ")"
+	case p.VSwitchID != "":
+		return "vSwitch " + p.VSwitchID + " (" + p.Address.String() + ")"
+	}
+	return "gateway address " + p.Address.String()
+}
+
+// PrefixText lists the piece's prefixes, comma-separated.
+func (p Piece) PrefixText() string {
+	var b []byte
+	for i, x := range p.Prefixes {
+		if i > 0 {
+			b = append(b, ", "...)
+		}
+		b = x.AppendTo(b)
+	}
+	return string(b)
 }
 
 // Considered is one rule the evaluator looked at, and why it matched or not.

@@ -99,7 +99,7 @@ func (e *Evaluator) GroupReadable(groupID string) (bool, string) {
 
 // GatewayAddressesKnown reports whether the gateway's source addresses are in
 // the data; without them CIDR rules other than 0.0.0.0/0 are undecidable.
-func (e *Evaluator) GatewayAddressesKnown() bool { return e.addrsNote == "" }
+func (e *Evaluator) GatewayAddressesKnown() bool { return e.addrsListed }
 
 // Covers says whether the rule's protocol and port range cover the flow,
 // ignoring the source: MaybeMatches when the range is an unexpanded port

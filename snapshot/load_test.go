@@ -249,7 +249,7 @@ func TestLoadErrors(t *testing.T) {
 // Fifty megabytes of valid content, and of garbage, load or fail cleanly.
 func TestFiftyMegabyteFiles(t *testing.T) {
 	if testing.Short() {
-		t.Skip("large files")
+		t.Skip("large files") //testenv:not-environment (-short asked for it)
 	}
 	dir := t.TempDir()
 	s := largeSnapshot()

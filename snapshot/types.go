@@ -51,6 +51,17 @@ type Gateway struct {
 	// CIDRs, as prefixes ("192.168.0.5" is read as 192.168.0.5/32).
 	Addresses      []string        `json:"addresses,omitempty" yaml:"addresses,omitempty"`
 	Authorizations []Authorization `json:"authorizations,omitempty" yaml:"authorizations,omitempty"`
+	// VSwitches are the gateway's vSwitches (GetGateway Vswitch and
+	// Vswitch2, with zone and CIDR from DescribeVSwitches; added in v1,
+	// optional): they name the zone of each gateway address in findings.
+	VSwitches []VSwitch `json:"vswitches,omitempty" yaml:"vswitches,omitempty"`
+}
+
+// VSwitch is one of the gateway's vSwitches.
+type VSwitch struct {
+	ID     string `json:"id" yaml:"id"`
+	ZoneID string `json:"zoneId,omitempty" yaml:"zoneId,omitempty"`
+	Cidr   string `json:"cidr,omitempty" yaml:"cidr,omitempty"`
 }
 
 // Authorization is one row of the gateway's "Security Group Authorization"
@@ -113,8 +124,17 @@ type Rule struct {
 	PortRangeListID    string `json:"portRangeListId,omitempty" yaml:"portRangeListId,omitempty"`
 	// DestGroupID and DestCidr are the peer of an egress rule (added in v1, optional).
 	DestGroupID string `json:"destGroupId,omitempty" yaml:"destGroupId,omitempty"`
-	DestCidr    string `json:"destCidr,omitempty" yaml:"destCidr,omitempty"`
-	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// DestCidr is also the local destination of an ingress rule (the API's
+	// DestCidrIp on an inbound rule: which of the ENI's addresses it covers).
+	DestCidr string `json:"destCidr,omitempty" yaml:"destCidr,omitempty"`
+	// Rule fields added in v1 (optional), as DescribeSecurityGroupAttribute
+	// returns them: the IPv6 peer CIDRs, the IPv6 destination, the source
+	// port range ("-1/-1" or empty: any) and a destination prefix list.
+	Ipv6SourceCidr   string `json:"ipv6SourceCidr,omitempty" yaml:"ipv6SourceCidr,omitempty"`
+	Ipv6DestCidr     string `json:"ipv6DestCidr,omitempty" yaml:"ipv6DestCidr,omitempty"`
+	SourcePortRange  string `json:"sourcePortRange,omitempty" yaml:"sourcePortRange,omitempty"`
+	DestPrefixListID string `json:"destPrefixListId,omitempty" yaml:"destPrefixListId,omitempty"`
+	Description      string `json:"description,omitempty" yaml:"description,omitempty"`
 }
 
 // Cluster is the ACK or ACS cluster of the Kubernetes backends, with the

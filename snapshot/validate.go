@@ -195,6 +195,16 @@ func (v *validator) gateway() {
 			v.add(path, cidrMessage(a, true))
 		}
 	}
+	for i := range g.VSwitches {
+		vs := &g.VSwitches[i]
+		base := fmt.Sprintf("gateway.vswitches[%d]", i)
+		if vs.ID == "" {
+			v.add(base+".id", "missing; expected the vSwitch ID (GetGateway Vswitch or Vswitch2, e.g. vsw-1)")
+		}
+		if vs.Cidr != "" {
+			vs.Cidr = v.cidr(func() string { return base + ".cidr" }, vs.Cidr)
+		}
+	}
 	ids := map[string]int{}
 	for i := range g.Authorizations {
 		a := &g.Authorizations[i]
@@ -292,6 +302,16 @@ func cidrMessage(s string, ipOK bool) string {
 		}
 	}
 	return fmt.Sprintf("%s is not a valid CIDR; %s", quoteShort(s), want)
+}
+
+// ipv6Cidr is cidr for the IPv6-only fields (ipv6SourceCidr, ipv6DestCidr);
+// other names the field that takes IPv4.
+func (v *validator) ipv6Cidr(path, value, other string) string {
+	out := v.cidr(func() string { return path }, value)
+	if p, err := netip.ParsePrefix(out); err == nil && p.Addr().Is4() {
+		v.add(path, fmt.Sprintf("%s is an IPv4 CIDR; this field takes IPv6 (use %s)", quoteShort(value), other))
+	}
+	return out
 }
 
 // cidr parses a rule peer: a CIDR, or a plain IP meaning a single address
@@ -426,13 +446,12 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 	// Both a source group and a source CIDR is legal in the ECS API (the CIDR
 	// wins, and the evaluator applies that); the peer fields of the other
 	// direction are not.
+	// On an ingress rule destCidr/ipv6DestCidr is the local destination
+	// (the API's DestCidrIp: which of the ENI's addresses the rule covers).
 	switch r.Direction {
 	case DirectionIngress:
 		if r.DestGroupID != "" {
 			v.add(at("destGroupId"), "set on an ingress rule; an ingress rule names its peer with sourceGroupId")
-		}
-		if r.DestCidr != "" {
-			v.add(at("destCidr"), "set on an ingress rule; an ingress rule names its peer with sourceCidr")
 		}
 	case DirectionEgress:
 		if r.SourceGroupID != "" {
@@ -444,12 +463,35 @@ func (v *validator) rule(g *SecurityGroup, gi, ri int, ids map[string]int) {
 		if r.SourcePrefixListID != "" {
 			v.add(at("sourcePrefixListId"), "set on an egress rule; source prefix lists apply to ingress rules")
 		}
+		if r.Ipv6SourceCidr != "" {
+			v.add(at("ipv6SourceCidr"), "set on an egress rule; an egress rule names its peer with ipv6DestCidr")
+		}
 	}
 	if r.SourceCidr != "" {
+		// sourceCidr and destCidr have always taken either family.
 		r.SourceCidr = v.cidr(func() string { return at("sourceCidr") }, r.SourceCidr)
 	}
 	if r.DestCidr != "" {
 		r.DestCidr = v.cidr(func() string { return at("destCidr") }, r.DestCidr)
+	}
+	if r.Ipv6SourceCidr != "" {
+		r.Ipv6SourceCidr = v.ipv6Cidr(at("ipv6SourceCidr"), r.Ipv6SourceCidr, "sourceCidr")
+	}
+	if r.Ipv6DestCidr != "" {
+		r.Ipv6DestCidr = v.ipv6Cidr(at("ipv6DestCidr"), r.Ipv6DestCidr, "destCidr")
+	}
+	if r.SourceCidr != "" && r.Ipv6SourceCidr != "" {
+		v.add(at("ipv6SourceCidr"), "set together with sourceCidr; a rule has one source CIDR, IPv4 (sourceCidr) or IPv6 (ipv6SourceCidr)")
+	}
+	if r.DestCidr != "" && r.Ipv6DestCidr != "" {
+		v.add(at("ipv6DestCidr"), "set together with destCidr; a rule has one destination CIDR, IPv4 (destCidr) or IPv6 (ipv6DestCidr)")
+	}
+	if sp := strings.TrimSpace(r.SourcePortRange); sp != "" {
+		if pr, err := ParsePortRange(sp); err != nil {
+			v.add(at("sourcePortRange"), err.Error())
+		} else {
+			r.SourcePortRange = canonicalPortRange(sp, pr)
+		}
 	}
 	// sourceGroupId/destGroupId naming an unlisted group is not an error:
 	// checks report it (the referenced group may live in another account).

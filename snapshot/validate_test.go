@@ -338,15 +338,26 @@ probes:
 		{name: "peers by direction", yaml: `  - id: sg-a
     rules:
       - {direction: ingress, portRange: 80/80, sourceGroupId: sg-gw, sourceCidr: 10.0.0.0/8}
-      - {direction: ingress, portRange: 80/80, destCidr: 10.0.0.0/8, destGroupId: sg-gw} #<<
+      - {direction: ingress, portRange: 80/80, destCidr: 10.0.0.0/8, destGroupId: sg-gw} #<
       - {direction: egress, portRange: 80/80, sourceCidr: 10.0.0.0/8, sourceGroupId: sg-gw, sourcePrefixListId: pl-1} #<<<
 `, want: []string{
 			// Problems on one line are in column order.
-			`securityGroups[1].rules[1].destCidr: set on an ingress rule; an ingress rule names its peer with sourceCidr`,
 			`securityGroups[1].rules[1].destGroupId: set on an ingress rule; an ingress rule names its peer with sourceGroupId`,
 			`securityGroups[1].rules[2].sourceCidr: set on an egress rule; an egress rule names its peer with destCidr`,
 			`securityGroups[1].rules[2].sourceGroupId: set on an egress rule; an egress rule names its peer with destGroupId`,
 			`securityGroups[1].rules[2].sourcePrefixListId: set on an egress rule; source prefix lists apply to ingress rules`,
+		}},
+		{name: "rule fields of issue 11: families, source ports", yaml: `  - id: sg-a
+    rules:
+      - {direction: ingress, portRange: 80/80, sourceGroupId: sg-gw, destCidr: 10.0.0.5, sourcePortRange: 1/1024, destPrefixListId: pl-2}
+      - {direction: ingress, portRange: 80/80, ipv6SourceCidr: '2001:db8::/32', ipv6DestCidr: '2001:db8:9::1'}
+      - {direction: ingress, portRange: 80/80, ipv6SourceCidr: 10.0.0.0/8} #<
+      - {direction: ingress, portRange: 80/80, sourceCidr: '::/0', sourcePortRange: 9/x} #<
+      - {direction: ingress, portRange: 80/80, sourceCidr: 10.0.0.0/8, ipv6SourceCidr: '::/0'} #<
+`, want: []string{
+			`securityGroups[1].rules[2].ipv6SourceCidr: "10.0.0.0/8" is an IPv4 CIDR; this field takes IPv6 (use sourceCidr)`,
+			`securityGroups[1].rules[3].sourcePortRange: "9/x" is not START/END with whole numbers (e.g. 8080/8080)`,
+			`securityGroups[1].rules[4].ipv6SourceCidr: set together with sourceCidr; a rule has one source CIDR, IPv4 (sourceCidr) or IPv6 (ipv6SourceCidr)`,
 		}},
 		{name: "duplicate IDs", noHead: true, yaml: `version: 1
 gateway:

@@ -12,11 +12,11 @@ import (
 
 // loadBaseline loads the --baseline snapshot; nil without one. (Callers
 // reject "-" for both before reading standard input.)
-func loadBaseline(path string, stdin io.Reader) (*snapshot.Snapshot, error) {
+func loadBaseline(ctx context.Context, path string, stdin io.Reader) (*snapshot.Snapshot, error) {
 	if path == "" {
 		return nil, nil
 	}
-	base, err := loadSnapshot(path, stdin)
+	base, err := loadSnapshot(ctx, path, stdin)
 	if err != nil {
 		return nil, fmt.Errorf("--baseline: %w", err)
 	}

@@ -101,7 +101,7 @@ are unknown, never healthy.`,
 			if isLive {
 				snap, src, err = live.liveSource(s.Err)(cmd.Context())
 			} else {
-				snap, err = loadSnapshot(args[0], s.In)
+				snap, err = loadSnapshot(cmd.Context(), args[0], s.In)
 				if snap != nil {
 					src = &diagnose.SourceInfo{Kind: "file", Name: args[0], CapturedAt: snap.CapturedAt}
 				}
@@ -109,7 +109,7 @@ are unknown, never healthy.`,
 			if err != nil {
 				return inputError(err)
 			}
-			base, err := loadBaseline(baseline, s.In)
+			base, err := loadBaseline(cmd.Context(), baseline, s.In)
 			if err != nil {
 				return inputError(err)
 			}
@@ -144,18 +144,6 @@ func serviceFilter(services []string) func(*snapshot.Service, *snapshot.Endpoint
 		return nil
 	}
 	return func(svc *snapshot.Service, _ *snapshot.Endpoint) bool { return slices.Contains(services, svc.Key()) }
-}
-
-// loadSnapshot reads a snapshot file, or standard input for "-".
-func loadSnapshot(path string, stdin io.Reader) (*snapshot.Snapshot, error) {
-	if path != "-" {
-		return snapshot.Load(path)
-	}
-	data, err := io.ReadAll(io.LimitReader(stdin, snapshot.MaxSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading standard input: %w", err)
-	}
-	return snapshot.Parse("<stdin>", data)
 }
 
 // checkServices rejects --service values that name no service in the snapshot.

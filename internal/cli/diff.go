@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -40,7 +42,12 @@ served are now unknown, and nothing worse.`,
   gwdoctor diff before.yaml now.yaml
   gwdoctor diff before.yaml now.yaml -o markdown >> incident-4711.md
   gwdoctor diff before.yaml - -o json < now.json`,
-		Args: cobra.ExactArgs(2),
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) != 2 {
+				return inputError(fmt.Errorf("diff needs two snapshots, BASELINE (from when it worked) and CURRENT (now), e.g. gwdoctor diff before.yaml now.yaml; got %d", len(args)))
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			format, err := render.ParseFormat(output)
 			if err != nil {
@@ -49,7 +56,7 @@ served are now unknown, and nothing worse.`,
 			if args[0] == "-" && args[1] == "-" {
 				return inputError(fmt.Errorf("only one of BASELINE and CURRENT can be standard input"))
 			}
-			base, cur, err := loadPair(s, args[0], args[1])
+			base, cur, err := loadPair(cmd.Context(), s, args[0], args[1])
 			if err != nil {
 				return inputError(err)
 			}
@@ -73,7 +80,7 @@ served are now unknown, and nothing worse.`,
 }
 
 // loadPair loads both snapshots and reports every problem of both at once.
-func loadPair(s *Streams, basePath, curPath string) (*snapshot.Snapshot, *snapshot.Snapshot, error) {
+func loadPair(ctx context.Context, s *Streams, basePath, curPath string) (*snapshot.Snapshot, *snapshot.Snapshot, error) {
 	// Loading dominates on large snapshots: read both at once.
 	var (
 		base, cur       *snapshot.Snapshot
@@ -83,10 +90,17 @@ func loadPair(s *Streams, basePath, curPath string) (*snapshot.Snapshot, *snapsh
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		base, baseErr = loadSnapshot(basePath, s.In)
+		base, baseErr = loadSnapshot(ctx, basePath, s.In)
 	}()
-	cur, curErr = loadSnapshot(curPath, s.In)
+	cur, curErr = loadSnapshot(ctx, curPath, s.In)
 	wg.Wait()
+	// Interrupted: say that once, not for each read it stopped.
+	for _, err := range []error{baseErr, curErr} {
+		var ee *ExitError
+		if errors.As(err, &ee) && ee.Code == ExitInterrupted {
+			return nil, nil, err
+		}
+	}
 	var errs *multierror.Error
 	if baseErr != nil {
 		errs = multierror.Append(errs, fmt.Errorf("baseline: %w", baseErr))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/gen"
+	"github.com/gwdoctor/gwdoctor/internal/testenv"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -68,9 +69,7 @@ func BenchmarkDiffCommandLarge(b *testing.B) {
 		b.ReportMetric(float64(strings.Count(text.String(), "\n")), "lines-out") // after the loop, or b.Loop resets it
 	})
 	b.Run("gnu-diff", func(b *testing.B) {
-		if _, err := exec.LookPath("diff"); err != nil {
-			b.Skip("GNU diff not installed")
-		}
+		testenv.NeedTools(b, "diff")
 		var child time.Duration // the child process's CPU, not ours
 		lines := 0
 		for b.Loop() {

@@ -86,3 +86,12 @@ func TestDiffInputErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestDiffArgumentCountSaysWhatTheFilesAre(t *testing.T) {
+	for _, args := range [][]string{{"diff"}, {"diff", "a.yaml"}, {"diff", "a.yaml", "b.yaml", "c.yaml"}} {
+		code, _, errw := run(t, "", args...)
+		if code != ExitInput || !strings.Contains(errw, "BASELINE (from when it worked) and CURRENT (now)") || strings.Contains(errw, "arg(s)") {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 naming BASELINE and CURRENT", args, code, errw)
+		}
+	}
+}

@@ -37,7 +37,7 @@ const labExecEnv = "GWDOCTOR_LAB"
 
 // labInterrupted is the exit code of an interrupted lab up, as a shell's
 // for SIGINT.
-const labInterrupted = 130
+const labInterrupted = ExitInterrupted
 
 // labGeteuid is os.Geteuid, replaceable in tests of the root check.
 var labGeteuid = os.Geteuid
@@ -82,11 +82,11 @@ Needs root, iproute2 and nftables. Several labs can run side by side with --pref
 
 // labPreflight checks what every lab command needs: root and a usable prefix.
 func labPreflight(prefix string) error {
-	if labGeteuid() != 0 {
-		return inputError(errors.New("gwdoctor lab needs root (it creates network namespaces and nftables rules): run it with sudo"))
-	}
 	if err := lab.CheckPrefix(prefix); err != nil {
 		return inputError(fmt.Errorf("--prefix: %w", err))
+	}
+	if labGeteuid() != 0 {
+		return inputError(errors.New("gwdoctor lab needs root (it creates network namespaces and nftables rules): run it with sudo"))
 	}
 	return nil
 }
@@ -101,11 +101,23 @@ func newLabUpCmd(s *Streams, prefix *string) *cobra.Command {
   gwdoctor lab up --prefix rehearsal- fixed.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			// Input first (prefix, snapshot, what the lab can emulate), then
+			// what the machine lacks: a bad snapshot is reported the same
+			// everywhere.
+			if err := lab.CheckPrefix(*prefix); err != nil {
+				return inputError(fmt.Errorf("--prefix: %w", err))
+			}
+			snap, err := loadSnapshot(cmd.Context(), args[0], s.In)
+			if err != nil {
+				return inputError(err)
+			}
+			if err := lab.Validate(snap); err != nil {
+				return inputError(fmt.Errorf("%s: %w", args[0], err))
+			}
 			if err := labPreflight(*prefix); err != nil {
 				return err
 			}
-			snap, err := snapshot.Load(args[0])
-			if err != nil {
+			if err := lab.CheckTools(); err != nil {
 				return inputError(err)
 			}
 			if err := os.MkdirAll(labStateDir, 0o755); err != nil {
@@ -202,8 +214,8 @@ func newLabExecCmd(s *Streams, prefix *string) *cobra.Command {
   gwdoctor lab exec -- bash`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := labPreflight(*prefix); err != nil {
-				return err
+			if err := lab.CheckPrefix(*prefix); err != nil {
+				return inputError(fmt.Errorf("--prefix: %w", err))
 			}
 			gw := *prefix + "gw"
 			names, err := lab.Namespaces(cmd.Context(), *prefix)
@@ -211,9 +223,15 @@ func newLabExecCmd(s *Streams, prefix *string) *cobra.Command {
 				return err
 			}
 			if !slices.Contains(names, gw) {
-				return inputError(fmt.Errorf("no lab with prefix %s is up (namespace %s does not exist): run gwdoctor lab up FILE first", *prefix, gw))
+				return inputError(fmt.Errorf("no lab with prefix %s is up (namespace %s does not exist): run %s lab up --prefix %s FILE first", *prefix, gw, selfCommand(), *prefix))
 			}
-			c := exec.Command("ip", append([]string{"netns", "exec", gw}, args...)...)
+			if err := labPreflight(*prefix); err != nil {
+				return err
+			}
+			if err := lab.CheckTools(); err != nil {
+				return inputError(err)
+			}
+			c := exec.Command("ip", append([]string{"netns", "exec", gw}, resolveSelf(args)...)...)
 			c.Stdin, c.Stdout, c.Stderr = s.In, s.Out, s.Err
 			// Tells the command where it runs (e.g. to label its probes as
 			// the gateway's vantage point).
@@ -346,7 +364,55 @@ func printLab(w io.Writer, st labState) {
 		fmt.Fprintf(tw, "%s\t%s:%d\t%s\t%s\t%s\t%s\n", e.Service, e.IP, e.Port, orDash(e.Node), orDash(e.ENI), listener, e.NotComparable)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "probe as the gateway: gwdoctor lab exec --prefix %s -- gwdoctor diagnose %s --probe\n", st.Prefix, st.Emulated)
+	// sudo resets PATH, so the hint names this executable by its path:
+	// it then runs as typed, as root or not.
+	sudo := ""
+	if os.Getenv("SUDO_USER") != "" {
+		sudo = "sudo " // the user is not root; the lab needs it
+	}
+	fmt.Fprintf(w, "probe as the gateway: %s%s lab exec --prefix %s -- gwdoctor diagnose %s --probe\n",
+		sudo, selfCommand(), shellQuote(st.Prefix), shellQuote(st.Emulated))
+}
+
+// selfExecutable is os.Executable, replaceable in tests.
+var selfExecutable = os.Executable
+
+// selfCommand is how a shell runs this gwdoctor: its absolute path, quoted
+// for a POSIX shell ("gwdoctor" when it cannot be found).
+func selfCommand() string {
+	exe, err := selfExecutable()
+	if err != nil || !filepath.IsAbs(exe) {
+		return "gwdoctor"
+	}
+	if strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		// go run's binary is deleted when it exits.
+		return "go run ./cmd/gwdoctor"
+	}
+	return shellQuote(exe)
+}
+
+// resolveSelf replaces a leading bare "gwdoctor" in a lab exec command with
+// this executable, so the command runs where sudo has reset PATH (and runs
+// the same version that built the lab).
+func resolveSelf(args []string) []string {
+	if len(args) == 0 || args[0] != "gwdoctor" {
+		return args
+	}
+	exe, err := selfExecutable()
+	if err != nil || !filepath.IsAbs(exe) {
+		return args
+	}
+	return append([]string{exe}, args[1:]...)
+}
+
+// shellQuote makes s one word for a POSIX shell.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./:,=@+", r))
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 func orDash(s string) string {

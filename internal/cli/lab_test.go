@@ -29,7 +29,9 @@ func TestLabNeedsRoot(t *testing.T) {
 	saved := labGeteuid
 	labGeteuid = func() int { return 1000 }
 	t.Cleanup(func() { labGeteuid = saved })
-	for _, args := range [][]string{{"lab", "up", "x.yaml"}, {"lab", "down"}, {"lab", "status"}, {"lab", "exec", "--", "true"}} {
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(good, []byte(labTestSnapshot("192.168.0.0/24")), 0o644)
+	for _, args := range [][]string{{"lab", "up", good}, {"lab", "down"}, {"lab", "status"}} {
 		code, _, errw := labMain(t, args...)
 		if code != ExitInput || !strings.Contains(errw, "needs root") {
 			t.Errorf("%v as non-root: exit %d, stderr %q; want exit 2 saying it needs root", args, code, errw)
@@ -37,9 +39,14 @@ func TestLabNeedsRoot(t *testing.T) {
 	}
 }
 
+// TestLabRejectsBadInput runs as a non-root user without ip or nft on PATH:
+// bad input is reported as such whatever the machine lacks.
 func TestLabRejectsBadInput(t *testing.T) {
-	testenv.NeedRoot(t)
 	useLabStateDir(t)
+	saved := labGeteuid
+	labGeteuid = func() int { return 1000 }
+	t.Cleanup(func() { labGeteuid = saved })
+	t.Setenv("PATH", t.TempDir())
 	bad := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(bad, []byte("version: 1\ngateway: {id: gw, securityGroupId: sg-gw}\nnodez: []\n"), 0o644)
 	ipv6 := filepath.Join(t.TempDir(), "v6.yaml")
@@ -58,6 +65,54 @@ func TestLabRejectsBadInput(t *testing.T) {
 		if code != ExitInput || !strings.Contains(errw, c.want) {
 			t.Errorf("%v: exit %d, stderr %q; want exit 2 mentioning %q", c.args, code, errw, c.want)
 		}
+	}
+}
+
+// TestLabMissingToolsNamed: as root, a good snapshot on a machine without
+// the lab's programs says which to install instead of failing obscurely.
+func TestLabMissingToolsNamed(t *testing.T) {
+	useLabStateDir(t)
+	saved := labGeteuid
+	labGeteuid = func() int { return 0 }
+	t.Cleanup(func() { labGeteuid = saved })
+	t.Setenv("PATH", t.TempDir())
+	good := filepath.Join(t.TempDir(), "good.yaml")
+	os.WriteFile(good, []byte(labTestSnapshot("192.168.0.0/24")), 0o644)
+	code, _, errw := labMain(t, "lab", "up", good)
+	if code != ExitInput || !strings.Contains(errw, "is not installed (apt-get install -y") {
+		t.Errorf("lab up without ip/nft: exit %d, stderr %q; want exit 2 naming the package to install", code, errw)
+	}
+}
+
+// TestLabExecResolvesGwdoctor: sudo resets PATH, so "gwdoctor" in a lab
+// exec command and in the printed hint is this executable's path.
+func TestLabExecResolvesGwdoctor(t *testing.T) {
+	saved := selfExecutable
+	t.Cleanup(func() { selfExecutable = saved })
+	selfExecutable = func() (string, error) { return "/opt/my tools/gwdoctor", nil }
+	if got := resolveSelf([]string{"gwdoctor", "diagnose", "x.yaml"}); strings.Join(got, "|") != "/opt/my tools/gwdoctor|diagnose|x.yaml" {
+		t.Errorf("resolveSelf(gwdoctor …) = %q", got)
+	}
+	for _, other := range [][]string{{"bash"}, {"./gwdoctor", "x"}, {"ip", "addr"}} {
+		if got := resolveSelf(other); strings.Join(got, "|") != strings.Join(other, "|") {
+			t.Errorf("resolveSelf(%q) = %q: only a bare gwdoctor is replaced", other, got)
+		}
+	}
+	t.Setenv("SUDO_USER", "alice")
+	var out bytes.Buffer
+	printLab(&out, labState{Info: lab.Info{Prefix: "gwlab-"}, Emulated: "/run/gwdoctor-lab/gwlab-.snapshot.yaml"})
+	want := "probe as the gateway: sudo '/opt/my tools/gwdoctor' lab exec --prefix gwlab- -- gwdoctor diagnose /run/gwdoctor-lab/gwlab-.snapshot.yaml --probe\n"
+	if !strings.HasSuffix(out.String(), want) {
+		t.Errorf("lab hint:\n%s\nwant it to end with\n%s", out.String(), want)
+	}
+	// The hint must run as typed: a POSIX shell splits it into the words meant.
+	line := strings.TrimPrefix(strings.TrimSpace(want), "probe as the gateway: ")
+	split, err := exec.Command("sh", "-c", "set -- "+line+`; for w in "$@"; do printf '%s\n' "$w"; done`).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Split(strings.TrimSpace(string(split)), "\n"); len(got) < 2 || got[1] != "/opt/my tools/gwdoctor" {
+		t.Errorf("the shell reads the hint as %q; want the executable path as one word", got)
 	}
 }
 

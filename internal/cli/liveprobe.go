@@ -21,31 +21,45 @@ type endpointProbeFlags struct {
 	timeout     time.Duration
 	concurrency int
 	retries     int
+	fromSet     func() bool // whether --probe-from was given
+}
+
+// defaultProbeFrom is the vantage point of probes when --probe-from is not
+// given: the operator's machine, or the gateway inside gwdoctor lab exec
+// (which runs commands in the gateway's namespace).
+func defaultProbeFrom() string {
+	if os.Getenv(labExecEnv) != "" {
+		return "gateway"
+	}
+	return "operator"
 }
 
 func (f *endpointProbeFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.BoolVar(&f.enabled, "probe", false, "probe every endpoint live (TCP) and join the results with the configuration")
-	from := "operator"
-	if os.Getenv("GWDOCTOR_LAB") != "" {
-		from = "gateway" // inside `gwdoctor lab exec`: the gateway's namespace
-	}
-	fs.StringVar(&f.from, "probe-from", from, "vantage point recorded with live probes: \"gateway\" only when running where the gateway's traffic comes from, so timeouts prove a block (default \"gateway\" inside gwdoctor lab exec)")
+	// The default depends on where it runs, so the help states it once in
+	// words instead of cobra printing one value.
+	fs.StringVar(&f.from, "probe-from", "", "vantage point recorded with live probes: \"gateway\" only when running where the gateway's traffic comes from, so timeouts prove a block (default \"operator\"; \"gateway\" inside gwdoctor lab exec)")
+	f.fromSet = func() bool { return fs.Changed("probe-from") }
 	fs.DurationVar(&f.timeout, "probe-timeout", probe.DefaultTimeout, "longest wait per probe attempt")
 	fs.IntVar(&f.concurrency, "probe-concurrency", 256, "endpoints probed at once")
 	fs.IntVar(&f.retries, "probe-retries", probe.DefaultRetries, "further SYNs sent to a silent endpoint before it is called filtered")
 }
 
 func (f *endpointProbeFlags) options() (probe.Options, error) {
+	if err := checkProbeTimeout("--probe-timeout", f.timeout); err != nil {
+		return probe.Options{}, err
+	}
 	switch {
-	case f.timeout <= 0:
-		return probe.Options{}, fmt.Errorf("--probe-timeout %s: must be positive", f.timeout)
 	case f.concurrency < 1:
 		return probe.Options{}, fmt.Errorf("--probe-concurrency %d: must be at least 1", f.concurrency)
 	case f.retries < 0 || f.retries > 10:
 		return probe.Options{}, fmt.Errorf("--probe-retries %d: must be 0-10", f.retries)
-	case f.from == "":
+	case f.from == "" && f.fromSet != nil && f.fromSet():
 		return probe.Options{}, fmt.Errorf("--probe-from: needs a label (gateway, operator, …)")
+	}
+	if f.from == "" {
+		f.from = defaultProbeFrom()
 	}
 	retries := f.retries
 	if retries == 0 {

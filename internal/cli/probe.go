@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func runProbe(cmd *cobra.Command, s *Streams, args []string, f probeFlags) error
 	if err != nil {
 		return inputError(err)
 	}
-	targets, err := readTargets(s, args, f.files)
+	targets, err := readTargets(cmd.Context(), s, args, f.files)
 	if err != nil {
 		return inputError(err)
 	}
@@ -128,8 +129,8 @@ func runProbe(cmd *cobra.Command, s *Streams, args []string, f probeFlags) error
 
 func (f probeFlags) options() (probe.Options, error) {
 	var problems []string
-	if f.timeout <= 0 {
-		problems = append(problems, fmt.Sprintf("--timeout %s: must be positive", f.timeout))
+	if err := checkProbeTimeout("--timeout", f.timeout); err != nil {
+		problems = append(problems, err.Error())
 	}
 	if f.minTimeout <= 0 {
 		problems = append(problems, fmt.Sprintf("--min-timeout %s: must be positive", f.minTimeout))
@@ -170,6 +171,19 @@ func (f probeFlags) options() (probe.Options, error) {
 	return probe.Options{Timeout: f.timeout, MinTimeout: f.minTimeout, Concurrency: f.concurrency, Retries: retries, Source: source}, nil
 }
 
+// checkProbeTimeout bounds a per-attempt probe timeout: positive, and at
+// most probe.MaxTimeout, since a silent target waits 1+retries of them and a
+// typo ("--timeout 10h") would otherwise hang the run for hours.
+func checkProbeTimeout(flag string, d time.Duration) error {
+	switch {
+	case d <= 0:
+		return fmt.Errorf("%s %s: must be positive", flag, d)
+	case d > probe.MaxTimeout:
+		return fmt.Errorf("%s %s: at most %s per attempt (a silent target waits that long for each of its 1+retries attempts)", flag, d, probe.MaxTimeout)
+	}
+	return nil
+}
+
 // isLocalAddress reports whether a socket can be bound to addr here, so a
 // mistyped --source fails up front instead of once per target.
 func isLocalAddress(addr netip.Addr) bool {
@@ -183,7 +197,7 @@ func isLocalAddress(addr netip.Addr) bool {
 
 // readTargets parses the arguments and files, reporting every problem at
 // once, and drops repeated targets (keeping the first).
-func readTargets(s *Streams, args, files []string) ([]probe.Target, error) {
+func readTargets(ctx context.Context, s *Streams, args, files []string) ([]probe.Target, error) {
 	var all []probe.Target
 	var problems []string
 	if len(args) > 0 {
@@ -194,19 +208,25 @@ func readTargets(s *Streams, args, files []string) ([]probe.Target, error) {
 		all = append(all, ts...)
 	}
 	for _, name := range files {
-		var r io.Reader
+		what := name
 		if name == "-" {
-			r, name = s.In, "<stdin>"
-		} else {
+			what = "standard input"
+		}
+		ts, err := untilDone(ctx, what, func() ([]probe.Target, error) {
+			if name == "-" {
+				return probe.ParseTargetFile("<stdin>", s.In)
+			}
 			file, err := os.Open(name)
 			if err != nil {
-				problems = append(problems, err.Error())
-				continue
+				return nil, err
 			}
 			defer file.Close()
-			r = file
+			return probe.ParseTargetFile(name, file)
+		})
+		var ee *ExitError
+		if errors.As(err, &ee) {
+			return nil, err // interrupted: nothing else matters
 		}
-		ts, err := probe.ParseTargetFile(name, r)
 		if err != nil {
 			problems = append(problems, err.Error())
 		}

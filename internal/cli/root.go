@@ -40,8 +40,15 @@ func (e *ExitError) Error() string {
 
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// inputError marks bad input or usage: exit code 2.
-func inputError(err error) error { return &ExitError{Code: ExitInput, Err: err} }
+// inputError marks bad input or usage: exit code 2. An error that already
+// carries its exit code (an interruption while reading input) keeps it.
+func inputError(err error) error {
+	var ee *ExitError
+	if errors.As(err, &ee) {
+		return err
+	}
+	return &ExitError{Code: ExitInput, Err: err}
+}
 
 // exitCode returns the code a command's result maps to.
 func exitCode(err error) int {
@@ -106,6 +113,11 @@ Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
 func Main(args []string, in io.Reader, out, errw io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return mainContext(ctx, args, in, out, errw)
+}
+
+// mainContext is Main with the context that SIGINT and SIGTERM cancel.
+func mainContext(ctx context.Context, args []string, in io.Reader, out, errw io.Writer) int {
 	s := &Streams{In: in, Out: out, Err: errw}
 	root := NewRoot(s)
 	root.SetArgs(args)

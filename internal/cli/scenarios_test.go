@@ -81,7 +81,7 @@ func readScenarioSpec(t *testing.T, path string) scenarioSpec {
 var causeCodes = []string{
 	diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeMultipleGroups, diagnose.CodePortChanged,
 	diagnose.CodeServiceDown, diagnose.CodeGroupTypeMismatch, diagnose.CodeDenyRuleShadows, diagnose.CodeVPCMismatch,
-	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered,
+	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeZonePartial,
 }
 
 func TestScenarios(t *testing.T) {

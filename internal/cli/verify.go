@@ -31,8 +31,8 @@ type stateProber func(ctx context.Context, snap *snapshot.Snapshot)
 var afterVerifyCheck func(n int)
 
 func fileSource(path string, stdin io.Reader) stateSource {
-	return func(context.Context) (*snapshot.Snapshot, *diagnose.SourceInfo, error) {
-		snap, err := loadSnapshot(path, stdin)
+	return func(ctx context.Context) (*snapshot.Snapshot, *diagnose.SourceInfo, error) {
+		snap, err := loadSnapshot(ctx, path, stdin)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -164,7 +164,7 @@ reachable, and nothing worse).`,
 				}
 			}
 			if baseline != "" {
-				base, err := loadBaseline(baseline, s.In)
+				base, err := loadBaseline(cmd.Context(), baseline, s.In)
 				if err != nil {
 					return inputError(err)
 				}

@@ -108,6 +108,10 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	g.Name = m.id("gateway", g.Name)
 	g.VpcID = m.id("vpc", g.VpcID)
 	g.SecurityGroupID = m.id("sg", g.SecurityGroupID)
+	for i := range g.VSwitches {
+		// Zones are public names; the vSwitch ID is the account's.
+		g.VSwitches[i].ID = m.id("vsw", g.VSwitches[i].ID)
+	}
 	for i := range g.Authorizations {
 		a := &g.Authorizations[i]
 		a.ID = m.id("num", a.ID)
@@ -125,6 +129,7 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 			r.SourceGroupID = m.id("sg", r.SourceGroupID)
 			r.DestGroupID = m.id("sg", r.DestGroupID)
 			r.SourcePrefixListID = m.id("pl", r.SourcePrefixListID)
+			r.DestPrefixListID = m.id("pl", r.DestPrefixListID)
 			r.PortRangeListID = m.id("prl", r.PortRangeListID)
 			r.Description = ""
 		}

@@ -56,6 +56,10 @@ func debianPackage(tool string) string {
 		return "iproute2"
 	case "nft":
 		return "nftables"
+	case "diff":
+		return "diffutils"
+	case "xmllint":
+		return "libxml2-utils"
 	}
 	return tool
 }
