@@ -116,7 +116,7 @@ endpoint's verdict is unknown.`,
 				source = "a live collection of " + snap.Gateway.ID
 			} else {
 				var err error
-				if snap, err = loadSnapshot(file, s.In); err != nil {
+				if snap, err = loadSnapshot(ctx, file, s.In); err != nil {
 					return inputError(err)
 				}
 			}
