@@ -102,23 +102,7 @@ func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 // live collection uses (fix --apply writes through the same one), with the
 // region it calls.
 func NewClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
-	var creds aliyun.Credentials
-	if opts.Credentials != nil {
-		creds = *opts.Credentials
-	} else {
-		co := opts.CredentialOptions
-		if opts.Profile != "" {
-			co.Profile = opts.Profile
-		}
-		var err error
-		if creds, err = aliyun.ResolveCredentials(ctx, co); err != nil {
-			return nil, "", err
-		}
-	}
-	region := cmp.Or(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
-	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
-		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
-	return client, region, err
+	return cloudClient(ctx, opts)
 }
 
 // LiveWithStats is Live that also reports call counts and duration.
@@ -139,7 +123,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 		}
 	}
 	progress("resolving Alibaba Cloud credentials")
-	client, region, err := NewClient(ctx, opts)
+	client, region, err := cloudClient(ctx, opts)
 	if err != nil {
 		return nil, st, err
 	}
@@ -152,6 +136,41 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 	c.run(ctx)
 	st = Stats{CloudCalls: client.Calls(), CloudRetries: client.Retries(), Duration: time.Since(start)}
 	return c.snap, st, c.errs.ErrorOrNil()
+}
+
+// cloudClient resolves the credentials and the region, and builds the
+// Alibaba Cloud client the options describe.
+func cloudClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
+	var creds aliyun.Credentials
+	if opts.Credentials != nil {
+		creds = *opts.Credentials
+	} else {
+		co := opts.CredentialOptions
+		if opts.Profile != "" {
+			co.Profile = opts.Profile
+		}
+		var err error
+		if creds, err = aliyun.ResolveCredentials(ctx, co); err != nil {
+			return nil, "", err
+		}
+	}
+	region := cmp.Or(opts.Region, os.Getenv(aliyun.EnvRegion), creds.Region)
+	client, err := aliyun.New(aliyun.Config{Region: region, Endpoint: opts.Endpoint, Credentials: creds,
+		Concurrency: opts.Concurrency, Transport: opts.Transport, BaseBackoff: opts.RetryBackoff})
+	if err != nil {
+		return nil, "", err
+	}
+	return client, region, nil
+}
+
+// ListGateways lists the MSE gateways of the options' region (GatewayID is
+// ignored), for `serve --all-gateways`.
+func ListGateways(ctx context.Context, opts Options) ([]aliyun.GatewaySummary, error) {
+	client, _, err := cloudClient(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return client.ListGateways(ctx)
 }
 
 type collector struct {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -32,6 +33,8 @@ const (
 	ActionDescribeNetworkInterfaces      = "ecs:DescribeNetworkInterfaces"
 	ActionDescribeVSwitches              = "ecs:DescribeVSwitches"
 	ActionDescribeClusterNodePools       = "cs:DescribeClusterNodePools"
+	// ActionListGateway is called only by `serve --all-gateways`.
+	ActionListGateway = "mse:ListGateway"
 )
 
 // Actions is every RAM action the collector may call.
@@ -41,7 +44,11 @@ var Actions = []string{
 	ActionDescribeNetworkInterfaces, ActionDescribeVSwitches, ActionDescribeClusterNodePools,
 }
 
-// RAMPolicy returns the read-only RAM policy document that allows exactly Actions.
+// PolicyActions is every RAM action any gwdoctor command calls: the
+// collector's Actions and serve's gateway discovery.
+var PolicyActions = append(slices.Clone(Actions), ActionListGateway)
+
+// RAMPolicy returns the read-only RAM policy document that allows exactly PolicyActions.
 func RAMPolicy() string {
 	type statement struct {
 		Effect   string
@@ -51,7 +58,7 @@ func RAMPolicy() string {
 	p := struct {
 		Version   string
 		Statement []statement
-	}{"1", []statement{{"Allow", Actions, "*"}}}
+	}{"1", []statement{{"Allow", PolicyActions, "*"}}}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	return string(b)
 }
@@ -96,6 +103,53 @@ func (c *Client) GetGateway(ctx context.Context, gatewayID string) (GatewayInfo,
 		return nil
 	})
 	return out, err
+}
+
+// GatewaySummary is one row of ListGateway.
+type GatewaySummary struct {
+	ID         string
+	Name       string
+	VpcID      string
+	Status     int
+	StatusDesc string
+}
+
+// ListGateways reads every page of the region's MSE gateways (for
+// `serve --all-gateways`).
+func (c *Client) ListGateways(ctx context.Context) ([]GatewaySummary, error) {
+	var out []GatewaySummary
+	const pageSize = 100
+	for page := 1; ; page++ {
+		var total int64
+		var n int
+		err := c.call(ctx, ActionListGateway, func(s *slot) error {
+			req := mse.CreateListGatewayRequest()
+			c.prepare(req)
+			req.PageNumber = requests.NewInteger(page)
+			req.PageSize = requests.NewInteger(pageSize)
+			resp, err := s.mse.ListGateway(req)
+			if err != nil {
+				return err
+			}
+			if err := mseFailure(resp.Success, resp.Code, resp.HttpStatusCode, resp.Message); err != nil {
+				return err
+			}
+			total, n = resp.Data.TotalSize, len(resp.Data.Result)
+			for _, r := range resp.Data.Result {
+				if r.GatewayUniqueId == "" {
+					continue
+				}
+				out = append(out, GatewaySummary{ID: r.GatewayUniqueId, Name: r.Name, VpcID: r.VpcId, Status: r.Status, StatusDesc: r.StatusDesc})
+			}
+			return nil
+		})
+		if err != nil {
+			return out, err
+		}
+		if n == 0 || int64(page*pageSize) >= total {
+			return out, nil
+		}
+	}
 }
 
 // mseError is an MSE answer with HTTP 200 that reports a failure in its body.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -34,16 +35,29 @@ const (
 // kubeconfig path, else $KUBECONFIG, else ~/.kube/config, else the in-cluster
 // service account; contextName overrides the current context. The client
 // speaks JSON only, so any API server (and the test fakes) can answer.
+//
+// Inside a pod ($KUBERNETES_SERVICE_HOST set) with no kubeconfig named by
+// flag or $KUBECONFIG, the pod's service account is used directly
+// (rest.InClusterConfig), even when the image happens to hold a
+// ~/.kube/config: a Deployment means the cluster it runs in.
 func RESTConfig(kubeconfig, contextName string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: contextName}
-	cfg, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
-	if err != nil {
-		if clientcmd.IsEmptyConfig(err) {
-			return nil, errors.New("kubernetes: no kubeconfig found and not running in a cluster: use --kubeconfig FILE or set KUBECONFIG")
+	var cfg *rest.Config
+	var err error
+	if kubeconfig == "" && contextName == "" && os.Getenv("KUBECONFIG") == "" && os.Getenv("KUBERNETES_SERVICE_HOST") != "" {
+		if cfg, err = rest.InClusterConfig(); err != nil {
+			return nil, fmt.Errorf("kubernetes: in-cluster configuration ($KUBERNETES_SERVICE_HOST is set): %v; mount the service account token or pass --kubeconfig FILE", err)
 		}
-		return nil, fmt.Errorf("kubernetes: %v", err)
+	} else {
+		rules := clientcmd.NewDefaultClientConfigLoadingRules()
+		rules.ExplicitPath = kubeconfig
+		overrides := &clientcmd.ConfigOverrides{CurrentContext: contextName}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides).ClientConfig()
+		if err != nil {
+			if clientcmd.IsEmptyConfig(err) {
+				return nil, errors.New("kubernetes: no kubeconfig found and not running in a cluster: use --kubeconfig FILE or set KUBECONFIG")
+			}
+			return nil, fmt.Errorf("kubernetes: %v", err)
+		}
 	}
 	cfg.ContentType = "application/json"
 	cfg.AcceptContentTypes = "application/json"

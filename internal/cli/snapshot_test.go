@@ -395,7 +395,7 @@ func TestSnapshotRAMPolicy(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &p); code != 0 || err != nil {
 		t.Fatalf("exit %d, %v: %s", code, err, stdout)
 	}
-	if len(p.Statement) != 1 || p.Statement[0].Effect != "Allow" || !slices.Equal(p.Statement[0].Action, aliyun.Actions) {
+	if len(p.Statement) != 1 || p.Statement[0].Effect != "Allow" || !slices.Equal(p.Statement[0].Action, aliyun.PolicyActions) {
 		t.Errorf("policy %+v", p)
 	}
 	for _, a := range p.Statement[0].Action {

@@ -83,6 +83,12 @@ type Cloud struct {
 	Instances                                        map[string]*Instance
 	ENIs                                             map[string]*ENI
 	NodePools                                        []NodePool
+	// MoreGateways are further gateways in the region: ListGateway lists
+	// them after this one, and the gateway-scoped MSE calls (GetGateway,
+	// ListSecurityGroupRule, ListGatewayService, ListServiceSource) answer
+	// from their gateway fields; ECS and ACK calls answer from this Cloud's
+	// resources, shared by every gateway.
+	MoreGateways []*Cloud
 }
 
 // Faults makes the fake misbehave, per RAM action ("ecs:DescribeInstances").
@@ -124,6 +130,16 @@ type AliyunServer struct {
 	tokens     map[string]bool // ECS ClientTokens already served
 	nextAuthID int
 	nextRuleID int
+	// state guards Cloud: requests read it, Mutate changes it.
+	state sync.RWMutex
+}
+
+// Mutate changes the fake's account while it serves (a scripted change
+// between two collections); no request sees it half done.
+func (s *AliyunServer) Mutate(change func(c *Cloud)) {
+	s.state.Lock()
+	defer s.state.Unlock()
+	change(s.Cloud)
 }
 
 // NewAliyun starts a fake endpoint for c.
@@ -228,11 +244,20 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 503, map[string]any{"Code": "ServiceUnavailable", "Message": "The request has failed due to a temporary failure of the server.", "RequestId": reqID()})
 		return
 	}
+	switch r.Form.Get("Action") {
+	case "AddSecurityGroupRule", "DeleteSecurityGroupRule", "AuthorizeSecurityGroup", "RevokeSecurityGroup":
+		s.write(w, r) // under the state's write lock
+		return
+	}
+	s.state.RLock()
+	defer s.state.RUnlock()
 	if roa {
 		s.nodePools(w, r)
 		return
 	}
 	switch r.Form.Get("Action") {
+	case "ListGateway":
+		s.listGateways(w, r)
 	case "GetGateway":
 		s.getGateway(w, r)
 	case "ListSecurityGroupRule":
@@ -251,8 +276,6 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 		s.describeENIs(w, r)
 	case "DescribeVSwitches":
 		s.describeVSwitches(w, r)
-	case "AddSecurityGroupRule", "DeleteSecurityGroupRule", "AuthorizeSecurityGroup", "RevokeSecurityGroup":
-		s.write(w, r)
 	default:
 		writeJSON(w, 404, map[string]any{"Code": "InvalidAction.NotFound", "Message": "Specified api is not found, please check your url and method.", "RequestId": reqID()})
 	}
@@ -260,7 +283,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 
 func productOf(action string) string {
 	switch action {
-	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "AddSecurityGroupRule", "DeleteSecurityGroupRule":
+	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "ListGateway", "AddSecurityGroupRule", "DeleteSecurityGroupRule":
 		return "mse"
 	}
 	return "ecs"
@@ -288,17 +311,46 @@ func mseOK(data any) map[string]any {
 	return map[string]any{"RequestId": reqID(), "HttpStatusCode": 200, "Code": 200, "Success": true, "Message": "", "Data": data}
 }
 
-func (s *AliyunServer) gatewayMatches(w http.ResponseWriter, id string) bool {
-	if id != s.Cloud.GatewayID {
-		writeJSON(w, 404, map[string]any{"Code": "NotFound.Gateway", "Message": "gateway " + id + " not found", "RequestId": reqID()})
-		return false
+// gateways is every gateway of the region, this Cloud's first.
+func (s *AliyunServer) gateways() []*Cloud {
+	return append([]*Cloud{s.Cloud}, s.Cloud.MoreGateways...)
+}
+
+// gateway finds the gateway id names, or answers NotFound.Gateway.
+func (s *AliyunServer) gateway(w http.ResponseWriter, id string) (*Cloud, bool) {
+	for _, c := range s.gateways() {
+		if c.GatewayID == id {
+			return c, true
+		}
 	}
-	return true
+	writeJSON(w, 404, map[string]any{"Code": "NotFound.Gateway", "Message": "gateway " + id + " not found", "RequestId": reqID()})
+	return nil, false
+}
+
+// listGateways answers ListGateway: Data.Result paged by PageNumber and
+// PageSize, as ListGatewayService is.
+func (s *AliyunServer) listGateways(w http.ResponseWriter, r *http.Request) {
+	page, _ := strconv.Atoi(r.Form.Get("PageNumber"))
+	size, _ := strconv.Atoi(r.Form.Get("PageSize"))
+	if page < 1 {
+		page = 1
+	}
+	if size < 1 {
+		size = 10
+	}
+	all := s.gateways()
+	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
+	rows := []map[string]any{}
+	for i, c := range all[lo:hi] {
+		rows = append(rows, map[string]any{"Id": lo + i + 1, "GatewayUniqueId": c.GatewayID, "Name": c.GatewayName, "VpcId": c.GatewayVpc,
+			"Region": "cn-hangzhou", "Status": 2, "StatusDesc": "Running", "GatewayType": "Ingress", "Replica": 2, "Spec": "MSE_GTW_2_4_200_c"})
+	}
+	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }
 
 func (s *AliyunServer) getGateway(w http.ResponseWriter, r *http.Request) {
-	c := s.Cloud
-	if !s.gatewayMatches(w, r.Form.Get("GatewayUniqueId")) {
+	c, ok := s.gateway(w, r.Form.Get("GatewayUniqueId"))
+	if !ok {
 		return
 	}
 	d := map[string]any{"GatewayUniqueId": c.GatewayID, "Name": c.GatewayName, "Vpc": c.GatewayVpc,
@@ -313,13 +365,14 @@ func (s *AliyunServer) getGateway(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *AliyunServer) listAuthorizations(w http.ResponseWriter, r *http.Request) {
-	if !s.gatewayMatches(w, r.Form.Get("GatewayUniqueId")) {
+	c, ok := s.gateway(w, r.Form.Get("GatewayUniqueId"))
+	if !ok {
 		return
 	}
 	rows := []map[string]any{}
-	for _, a := range s.Cloud.Authorizations {
+	for _, a := range c.Authorizations {
 		rows = append(rows, map[string]any{"Id": a.Id, "SecurityGroupId": a.SecurityGroupId, "PortRange": a.PortRange,
-			"IpProtocol": a.IpProtocol, "Description": a.Description, "GatewayUniqueId": s.Cloud.GatewayID,
+			"IpProtocol": a.IpProtocol, "Description": a.Description, "GatewayUniqueId": c.GatewayID,
 			"GmtCreate": "2026-11-01 10:00:00", "GmtModified": "2026-11-01 10:00:00"})
 	}
 	writeJSON(w, 200, mseOK(rows))
@@ -331,7 +384,8 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]any{"Code": "InvalidParameter", "Message": "FilterParams must be a JSON object", "RequestId": reqID()})
 		return
 	}
-	if !s.gatewayMatches(w, filter.GatewayUniqueId) {
+	c, ok := s.gateway(w, filter.GatewayUniqueId)
+	if !ok {
 		return
 	}
 	page, _ := strconv.Atoi(r.Form.Get("PageNumber"))
@@ -342,25 +396,26 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 	if size < 1 {
 		size = 10
 	}
-	all := s.Cloud.Services
+	all := c.Services
 	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
 	rows := []map[string]any{}
 	for _, sv := range all[lo:hi] {
 		rows = append(rows, map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
 			"ServiceProtocol": sv.ServiceProtocol, "ServicePort": sv.ServicePort, "Ports": sv.Ports, "Ips": sv.Ips,
-			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": s.Cloud.GatewayID})
+			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID})
 	}
 	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }
 
 func (s *AliyunServer) listSources(w http.ResponseWriter, r *http.Request) {
-	if !s.gatewayMatches(w, r.Form.Get("GatewayUniqueId")) {
+	c, ok := s.gateway(w, r.Form.Get("GatewayUniqueId"))
+	if !ok {
 		return
 	}
 	rows := []map[string]any{}
-	if s.Cloud.ClusterID != "" {
-		rows = append(rows, map[string]any{"Id": 1, "Type": "K8S", "Source": "K8S", "Name": "ack-prod", "Address": s.Cloud.ClusterID,
-			"GatewayUniqueId": s.Cloud.GatewayID})
+	if c.ClusterID != "" {
+		rows = append(rows, map[string]any{"Id": 1, "Type": "K8S", "Source": "K8S", "Name": "ack-prod", "Address": c.ClusterID,
+			"GatewayUniqueId": c.GatewayID})
 	}
 	writeJSON(w, 200, mseOK(rows))
 }

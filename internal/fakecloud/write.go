@@ -91,8 +91,8 @@ func (s *AliyunServer) write(w http.ResponseWriter, r *http.Request) {
 	if !s.checkMeta(w, r, productOf(action), action) {
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.state.Lock()
+	defer s.state.Unlock()
 	switch action {
 	case "AddSecurityGroupRule":
 		s.addAuthorization(w, r)
@@ -111,12 +111,12 @@ func (s *AliyunServer) newRuleID() string {
 }
 
 func (s *AliyunServer) addAuthorization(w http.ResponseWriter, r *http.Request) {
-	c := s.Cloud
-	if !s.gatewayMatches(w, r.Form.Get("GatewayUniqueId")) {
+	c, ok := s.gateway(w, r.Form.Get("GatewayUniqueId"))
+	if !ok {
 		return
 	}
 	group, ports := r.Form.Get("SecurityGroupId"), r.Form.Get("PortRange")
-	g := c.Groups[group]
+	g := s.Cloud.Groups[group] // groups are the account's, shared by every gateway
 	if g == nil {
 		writeJSON(w, 404, map[string]any{"Code": "InvalidParameter.SecurityGroupId", "Message": "security group " + group + " not found", "RequestId": reqID()})
 		return
@@ -139,8 +139,8 @@ func (s *AliyunServer) addAuthorization(w http.ResponseWriter, r *http.Request) 
 }
 
 func (s *AliyunServer) deleteAuthorization(w http.ResponseWriter, r *http.Request) {
-	c := s.Cloud
-	if !s.gatewayMatches(w, r.Form.Get("GatewayUniqueId")) {
+	c, ok := s.gateway(w, r.Form.Get("GatewayUniqueId"))
+	if !ok {
 		return
 	}
 	id := r.Form.Get("Id")
@@ -152,7 +152,7 @@ func (s *AliyunServer) deleteAuthorization(w http.ResponseWriter, r *http.Reques
 	a := c.Authorizations[i]
 	c.Authorizations = slices.Delete(c.Authorizations, i, i+1)
 	if r.Form.Get("CascadingDelete") == "true" {
-		if g := c.Groups[a.SecurityGroupId]; g != nil {
+		if g := s.Cloud.Groups[a.SecurityGroupId]; g != nil {
 			g.Rules = slices.DeleteFunc(g.Rules, func(p Permission) bool {
 				return strings.EqualFold(p.Direction, "ingress") && p.SourceGroupId == c.GatewayGroup && p.PortRange == a.PortRange
 			})
