@@ -33,6 +33,7 @@ const (
 	ActionDescribeNetworkInterfaces      = "ecs:DescribeNetworkInterfaces"
 	ActionDescribeVSwitches              = "ecs:DescribeVSwitches"
 	ActionDescribeClusterNodePools       = "cs:DescribeClusterNodePools"
+	ActionDescribeClusterDetail          = "cs:DescribeClusterDetail"
 	// ActionListGateway is called only by `serve --all-gateways`.
 	ActionListGateway = "mse:ListGateway"
 )
@@ -42,6 +43,7 @@ var Actions = []string{
 	ActionGetGateway, ActionListSecurityGroupRule, ActionListGatewayService, ActionListServiceSource,
 	ActionDescribeSecurityGroups, ActionDescribeSecurityGroupAttribute, ActionDescribeInstances,
 	ActionDescribeNetworkInterfaces, ActionDescribeVSwitches, ActionDescribeClusterNodePools,
+	ActionDescribeClusterDetail,
 }
 
 // PolicyActions is every RAM action any gwdoctor command calls: the
@@ -213,6 +215,9 @@ type GatewayService struct {
 	Ips           []string
 	HealthStatus  string
 	Unhealthy     []string
+	// HealthCheck is whether the gateway health-checks the service; nil when
+	// the answer did not say (the SDK's bool cannot tell absent from false).
+	HealthCheck *bool
 }
 
 // ListGatewayServices reads every page of the gateway's services.
@@ -239,7 +244,15 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 				return err
 			}
 			total, n = resp.Data.TotalSize, len(resp.Data.Result)
-			for _, r := range resp.Data.Result {
+			// HealthCheck again from the raw answer: the SDK decodes an absent
+			// field as false, and "off" must not be claimed when MSE did not say.
+			var raw struct {
+				Data struct{ Result []struct{ HealthCheck *bool } }
+			}
+			if json.Unmarshal(resp.GetHttpContentBytes(), &raw) != nil || len(raw.Data.Result) != n {
+				raw.Data.Result = make([]struct{ HealthCheck *bool }, n)
+			}
+			for i, r := range resp.Data.Result {
 				if r.GatewayUniqueId != "" && r.GatewayUniqueId != gatewayID {
 					continue
 				}
@@ -247,6 +260,7 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 					Name: r.Name, Namespace: r.Namespace, Source: NormSourceType(r.SourceType), RawSourceType: r.SourceType,
 					SourceID: r.SourceId, Protocol: r.ServiceProtocol, ServicePort: int(r.ServicePort), Ports: r.Ports,
 					Ips: r.Ips, HealthStatus: cmp.Or(r.HealthStatus, r.HealehStatus), Unhealthy: r.UnhealthyEndpoints,
+					HealthCheck: raw.Data.Result[i].HealthCheck,
 				})
 			}
 			return nil
@@ -607,6 +621,48 @@ func (c *Client) NodePools(ctx context.Context, clusterID string) ([]snapshot.No
 			}
 			out = append(out, snapshot.NodePool{ID: p.NodePoolInfo.NodePoolID, Name: p.NodePoolInfo.Name, SecurityGroupIDs: uniq(ids)})
 		}
+		return nil
+	})
+	return out, err
+}
+
+// ClusterDetail is what gwdoctor reads of DescribeClusterDetail: the
+// cluster's security group, which ACK Serverless and ACS give to pods whose
+// annotation names none.
+type ClusterDetail struct {
+	ID              string
+	SecurityGroupID string
+	// ClusterType and Profile say what the cluster is ("ManagedKubernetes"
+	// with profile "Serverless" is ACK Serverless; "Ask" older ones).
+	ClusterType, Profile string
+}
+
+// clusterDetailBody is the part of DescribeClusterDetail's ROA body gwdoctor
+// reads; the SDK's response struct has no fields.
+type clusterDetailBody struct {
+	ClusterID       string `json:"cluster_id"`
+	SecurityGroupID string `json:"security_group_id"`
+	ClusterType     string `json:"cluster_type"`
+	Profile         string `json:"profile"`
+}
+
+// ClusterDetail reads the cluster's detail.
+func (c *Client) ClusterDetail(ctx context.Context, clusterID string) (ClusterDetail, error) {
+	var out ClusterDetail
+	err := c.call(ctx, ActionDescribeClusterDetail, func(s *slot) error {
+		req := cs.CreateDescribeClusterDetailRequest()
+		c.prepare(req)
+		req.ClusterId = clusterID
+		resp, err := s.cs.DescribeClusterDetail(req)
+		if err != nil {
+			return err
+		}
+		var body clusterDetailBody
+		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+			return fmt.Errorf("DescribeClusterDetail: unexpected body: %v", err)
+		}
+		out = ClusterDetail{ID: cmp.Or(body.ClusterID, clusterID), SecurityGroupID: strings.TrimSpace(body.SecurityGroupID),
+			ClusterType: body.ClusterType, Profile: body.Profile}
 		return nil
 	})
 	return out, err

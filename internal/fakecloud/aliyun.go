@@ -63,6 +63,10 @@ type GatewayService struct {
 	Ports                                        []int
 	Ips                                          []string
 	HealthStatus                                 string
+	// HealthCheck is served only when set, so a test can omit it as an
+	// older API answer would.
+	HealthCheck        *bool
+	UnhealthyEndpoints []string
 }
 
 // NodePool is an ACK node pool.
@@ -79,10 +83,12 @@ type Cloud struct {
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
 	ClusterID                                        string
-	Groups                                           map[string]*Group
-	Instances                                        map[string]*Instance
-	ENIs                                             map[string]*ENI
-	NodePools                                        []NodePool
+	// ClusterGroup is the cluster's security group (DescribeClusterDetail).
+	ClusterGroup string
+	Groups       map[string]*Group
+	Instances    map[string]*Instance
+	ENIs         map[string]*ENI
+	NodePools    []NodePool
 	// MoreGateways are further gateways in the region: ListGateway lists
 	// them after this one, and the gateway-scoped MSE calls (GetGateway,
 	// ListSecurityGroupRule, ListGatewayService, ListServiceSource) answer
@@ -203,6 +209,9 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	roa := strings.HasPrefix(r.URL.Path, "/clusters/")
 	if roa {
 		action = "cs:DescribeClusterNodePools"
+		if !strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/nodepools") {
+			action = "cs:DescribeClusterDetail"
+		}
 	} else {
 		action = productOf(r.Form.Get("Action")) + ":" + r.Form.Get("Action")
 	}
@@ -252,6 +261,10 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	s.state.RLock()
 	defer s.state.RUnlock()
 	if roa {
+		if action == "cs:DescribeClusterDetail" {
+			s.clusterDetail(w, r)
+			return
+		}
 		s.nodePools(w, r)
 		return
 	}
@@ -400,9 +413,16 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
 	rows := []map[string]any{}
 	for _, sv := range all[lo:hi] {
-		rows = append(rows, map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
+		row := map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
 			"ServiceProtocol": sv.ServiceProtocol, "ServicePort": sv.ServicePort, "Ports": sv.Ports, "Ips": sv.Ips,
-			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID})
+			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID}
+		if sv.HealthCheck != nil {
+			row["HealthCheck"] = *sv.HealthCheck
+		}
+		if sv.UnhealthyEndpoints != nil {
+			row["UnhealthyEndpoints"] = sv.UnhealthyEndpoints
+		}
+		rows = append(rows, row)
 	}
 	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }
@@ -664,6 +684,20 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})
+}
+
+func (s *AliyunServer) clusterDetail(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 2 || r.Method != http.MethodGet {
+		writeJSON(w, 404, map[string]any{"code": "NotFound", "message": "no such path " + r.URL.Path, "requestId": reqID()})
+		return
+	}
+	if parts[1] != s.Cloud.ClusterID {
+		writeJSON(w, 404, map[string]any{"code": "ErrorClusterNotFound", "message": "cluster " + parts[1] + " not found", "requestId": reqID(), "status": 404})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"cluster_id": s.Cloud.ClusterID, "name": "prod", "cluster_type": "ManagedKubernetes", "profile": "Default",
+		"region_id": "cn-hangzhou", "vpc_id": s.Cloud.GatewayVpc, "security_group_id": s.Cloud.ClusterGroup, "state": "running"})
 }
 
 func (s *AliyunServer) nodePools(w http.ResponseWriter, r *http.Request) {
