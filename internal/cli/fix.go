@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -305,8 +306,13 @@ func reportApplied(w io.Writer, plan *fix.Plan, before, after *diagnose.Report) 
 		for _, label := range a.Unblocks {
 			e := now[label]
 			switch {
-			case e == nil || e.Verdict == diagnose.VerdictBlocked || e.Config == "deny":
+			case e == nil || e.Config != "allow" && e.Verdict == diagnose.VerdictBlocked:
 				fmt.Fprintf(w, "still blocked: %s\n", label)
+				code = ExitFindings
+			case e.Verdict == diagnose.VerdictBlocked:
+				// The configuration allows now; an observation says otherwise.
+				fmt.Fprintf(w, "still blocked: %s: the security groups allow it now, but the probe from %s says %s (the gateway's health check re-checks periodically: watch it with gwdoctor verify --live --watch 2m)\n",
+					label, cmp.Or(e.ProbeFrom, "an unknown vantage"), e.Probe)
 				code = ExitFindings
 			case e.Verdict == diagnose.VerdictUnknown && code == 0:
 				fmt.Fprintf(w, "unknown now: %s\n", label)

@@ -28,6 +28,13 @@ func newFixEnv(t *testing.T) *liveEnv {
 		t.Fatal(err)
 	}
 	e.cloud.Meta = meta // every write is held to the API metadata
+	// The gateway's health check re-checks within seconds in reality; the
+	// fake's would say unhealthy forever (TestFixApplyStaleHealthCheck).
+	e.cloud.Mutate(func(c *fakecloud.Cloud) {
+		for i := range c.Services {
+			c.Services[i].UnhealthyEndpoints = nil
+		}
+	})
 	return e
 }
 
@@ -287,5 +294,26 @@ func TestFixRejectsBadUsage(t *testing.T) {
 		if code, _, stderr := runLive(args...); code != ExitInput {
 			t.Errorf("%v: exit %d, want 2: %s", args, code, stderr)
 		}
+	}
+}
+
+// The gateway's health check still reports the endpoint unhealthy right
+// after the change: the configuration allows, the evidence does not, so the
+// endpoint is still blocked (exit 1) and the output says how to watch it.
+func TestFixApplyStaleHealthCheck(t *testing.T) {
+	e := newFixEnv(t)
+	e.cloud.Mutate(func(c *fakecloud.Cloud) {
+		for i := range c.Services {
+			if c.Services[i].Name == "orders" {
+				c.Services[i].UnhealthyEndpoints = []string{"172.20.1.10:8080"}
+			}
+		}
+	})
+	code, out, stderr := runLive(e.liveArgs("fix", "--apply", "--yes", "--undo-file", filepath.Join(e.dir, "u.json"))...)
+	if code != ExitFindings {
+		t.Fatalf("exit %d\n%s\n%s", code, out, stderr)
+	}
+	if !strings.Contains(out, "still blocked: shop/orders 172.20.1.10:8080: the security groups allow it now") || !strings.Contains(out, "verify --live --watch") {
+		t.Errorf("output:\n%s", out)
 	}
 }
