@@ -159,7 +159,7 @@ it too.`,
 	Fix: `Authorize the default group in MSE (console: Security Group Authorization → Add Security
 Group Authorization; the port is the pod's port):
 
-  aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-<default> \
+  aliyun mse AddSecurityGroupRule --region cn-hangzhou --GatewayUniqueId gw-… --SecurityGroupId sg-<default> \
     --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
 
 or set the default back to an authorized group (new pods only):
