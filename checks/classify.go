@@ -37,7 +37,9 @@ import (
 // Endpoints the configuration allows (or cannot decide) but a probe blocks:
 // refused is service-down (GWD105), or port-changed when other endpoints of
 // the service use another port; filtered or unreachable is traffic-filtered
-// (GWD201).
+// (GWD201). A failing gateway health check (the gateway's own vantage) is
+// traffic-filtered too, with what the evidence allows: a filter, or the app
+// failing its check.
 type cause struct {
 	ep   *diagnose.Endpoint
 	code string
@@ -64,7 +66,19 @@ func (f *facts) classify(ep *diagnose.Endpoint) *cause {
 		return f.classifyPartial(ep)
 	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Deny:
 		return f.classifyDeny(ep)
-	case ep.Verdict != diagnose.VerdictBlocked || ep.Probe == nil:
+	case ep.Verdict != diagnose.VerdictBlocked:
+		return nil
+	case ep.HealthDecided:
+		// The gateway's own health check fails an endpoint the
+		// configuration allows or cannot decide: something not modelled,
+		// or the app itself (traffic-filtered says which the evidence allows).
+		// Endpoints whose probes say different things get separate findings.
+		key := "health-check"
+		if ep.Probe != nil {
+			key += " " + ep.Probe.State + " " + ep.Probe.From
+		}
+		return &cause{ep: ep, byProbe: true, code: diagnose.CodeTrafficFiltered, key: key}
+	case ep.Probe == nil:
 		return nil
 	}
 	c := &cause{ep: ep, byProbe: true}

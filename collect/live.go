@@ -124,7 +124,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	c := &collector{opts: opts, cloud: client, progress: progress,
+	c := &collector{opts: opts, cloud: client, progress: progress, now: now,
 		snap: &snapshot.Snapshot{Version: snapshot.Version, CapturedAt: now().UTC().Format(time.RFC3339), Region: region}}
 	c.run(ctx)
 	st = Stats{CloudCalls: client.Calls(), CloudRetries: client.Retries(), Duration: time.Since(start)}
@@ -170,6 +170,10 @@ type collector struct {
 	opts     Options
 	cloud    *aliyun.Client
 	progress func(string)
+	now      func() time.Time
+	// servicesAt is when ListGatewayService answered: the time of the
+	// gateway's health-check view.
+	servicesAt string
 
 	mu   sync.Mutex
 	snap *snapshot.Snapshot
@@ -238,6 +242,7 @@ func (c *collector) run(ctx context.Context) {
 	wg.Go(func() {
 		var err error
 		services, err = c.cloud.ListGatewayServices(ctx, gw)
+		c.servicesAt = c.now().UTC().Format(time.RFC3339)
 		if err != nil {
 			c.fail(snapshot.PartServices, nil, aliyun.ActionListGatewayService, err)
 		}
@@ -586,7 +591,8 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 	}
 	var out []snapshot.Service
 	for _, gs := range list {
-		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP}
+		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP,
+			HealthCheck: gatewayHealthCheck(gs, c.servicesAt)}
 		switch gs.Source {
 		case snapshot.SourceK8s:
 			ns := cmp.Or(gs.Namespace, "default")
@@ -635,6 +641,36 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Key() < out[j].Key() })
 	return out
+}
+
+// gatewayHealthCheck records MSE's own health check of a service: nil when
+// the answer says nothing about it. A status other than Healthy/Unhealthy,
+// or a failing endpoint that is not ip:port (a DNS name), makes the status
+// unknown, so that an endpoint missing from the list is not taken as
+// passing the check.
+func gatewayHealthCheck(gs aliyun.GatewayService, at string) *snapshot.HealthCheck {
+	if gs.HealthCheck == nil && gs.HealthStatus == "" && len(gs.Unhealthy) == 0 {
+		return nil
+	}
+	h := &snapshot.HealthCheck{Enabled: gs.HealthCheck, At: at}
+	switch strings.ToLower(gs.HealthStatus) {
+	case snapshot.HealthHealthy:
+		h.Status = snapshot.HealthHealthy
+	case snapshot.HealthUnhealthy:
+		h.Status = snapshot.HealthUnhealthy
+	case "":
+	default:
+		h.Status = snapshot.HealthUnknown
+	}
+	for _, raw := range gs.Unhealthy {
+		ap, err := netip.ParseAddrPort(strings.TrimSpace(raw))
+		if err != nil || ap.Port() == 0 || ap.Addr().Zone() != "" {
+			h.Status = snapshot.HealthUnknown
+			continue
+		}
+		h.UnhealthyEndpoints = append(h.UnhealthyEndpoints, ap.String())
+	}
+	return h
 }
 
 func servicePorts(gs aliyun.GatewayService) []int {

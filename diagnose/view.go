@@ -56,12 +56,16 @@ type Endpoint struct {
 	Decision secgroup.Decision
 	// Probe is the newest probe of ip:port, nil when none.
 	Probe *snapshot.Probe
-	// Verdict joins Decision and Probe (JoinProbe): reachable, blocked or unknown.
+	// Verdict joins Decision, Probe and Health (JoinEvidence): reachable, blocked or unknown.
 	Verdict string
 	// ProbeVantageOnly is set when the probe failed from a vantage point off
 	// the gateway's path while the configuration allows: the verdict stays
 	// as configured, and the report warns that this vantage cannot connect.
 	ProbeVantageOnly bool
+	// Health is the gateway's own health check of the endpoint; HealthDecided
+	// says it, not the probe, decided the verdict (JoinEvidence).
+	Health        HealthEvidence
+	HealthDecided bool
 	// Kind is the backend's kind (snapshot.Backend*): a pod on an ECS node,
 	// an ECI pod, an ACS pod or a plain ECS instance. It decides how
 	// findings name the backend and what they advise.
@@ -261,8 +265,9 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 	if ps := v.Probes[ep.Target()]; len(ps) > 0 {
 		ep.Probe = newestProbe(ps)
 	}
-	join := JoinProbe(ep.Decision.Verdict, ep.Probe)
-	ep.Verdict, ep.ProbeVantageOnly = join.Verdict, join.VantageOnly
+	ep.Health = EndpointHealth(svc.HealthCheck, ep.Target(), se.IsReady())
+	join := JoinEvidence(ep.Decision.Verdict, ep.Probe, ep.Health)
+	ep.Verdict, ep.ProbeVantageOnly, ep.HealthDecided = join.Verdict, join.VantageOnly, join.ByHealthCheck
 	if n := v.NodeByKey[se.Node]; n != nil && n != ep.Node {
 		ep.HostNode = n
 	}

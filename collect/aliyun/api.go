@@ -215,6 +215,9 @@ type GatewayService struct {
 	Ips           []string
 	HealthStatus  string
 	Unhealthy     []string
+	// HealthCheck is whether the gateway health-checks the service; nil when
+	// the answer did not say (the SDK's bool cannot tell absent from false).
+	HealthCheck *bool
 }
 
 // ListGatewayServices reads every page of the gateway's services.
@@ -241,7 +244,15 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 				return err
 			}
 			total, n = resp.Data.TotalSize, len(resp.Data.Result)
-			for _, r := range resp.Data.Result {
+			// HealthCheck again from the raw answer: the SDK decodes an absent
+			// field as false, and "off" must not be claimed when MSE did not say.
+			var raw struct {
+				Data struct{ Result []struct{ HealthCheck *bool } }
+			}
+			if json.Unmarshal(resp.GetHttpContentBytes(), &raw) != nil || len(raw.Data.Result) != n {
+				raw.Data.Result = make([]struct{ HealthCheck *bool }, n)
+			}
+			for i, r := range resp.Data.Result {
 				if r.GatewayUniqueId != "" && r.GatewayUniqueId != gatewayID {
 					continue
 				}
@@ -249,6 +260,7 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 					Name: r.Name, Namespace: r.Namespace, Source: NormSourceType(r.SourceType), RawSourceType: r.SourceType,
 					SourceID: r.SourceId, Protocol: r.ServiceProtocol, ServicePort: int(r.ServicePort), Ports: r.Ports,
 					Ips: r.Ips, HealthStatus: cmp.Or(r.HealthStatus, r.HealehStatus), Unhealthy: r.UnhealthyEndpoints,
+					HealthCheck: raw.Data.Result[i].HealthCheck,
 				})
 			}
 			return nil

@@ -61,6 +61,10 @@ type GatewayService struct {
 	Ports                                        []int
 	Ips                                          []string
 	HealthStatus                                 string
+	// HealthCheck is served only when set, so a test can omit it as an
+	// older API answer would.
+	HealthCheck        *bool
+	UnhealthyEndpoints []string
 }
 
 // NodePool is an ACK node pool.
@@ -384,9 +388,16 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
 	rows := []map[string]any{}
 	for _, sv := range all[lo:hi] {
-		rows = append(rows, map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
+		row := map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
 			"ServiceProtocol": sv.ServiceProtocol, "ServicePort": sv.ServicePort, "Ports": sv.Ports, "Ips": sv.Ips,
-			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID})
+			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID}
+		if sv.HealthCheck != nil {
+			row["HealthCheck"] = *sv.HealthCheck
+		}
+		if sv.UnhealthyEndpoints != nil {
+			row["UnhealthyEndpoints"] = sv.UnhealthyEndpoints
+		}
+		rows = append(rows, row)
 	}
 	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }

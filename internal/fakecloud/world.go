@@ -13,7 +13,10 @@ import (
 // with its own group, an enterprise group on a plain ECS backend, a prefix-mode ENI, a trunk member ENI that only a
 // lookup by IP finds, a named targetPort, a Service without slices, a plain
 // ECS backend, a DNS service, a stale authorization, and API case mixing.
+// The gateway health-checks orders (failing the endpoint its groups block)
+// and billing, not payments, and says nothing about legacy's check.
 func Shop() (*Cloud, *Kube) {
+	on, off := true, false
 	c := &Cloud{
 		GatewayID: "gw-3f9a", GatewayName: "prod-gateway", GatewayVpc: "vpc-prod", GatewayGroup: "sg-gw",
 		VSwitches:        map[string]string{"vsw-a": "192.168.0.0/24", "vsw-b": "192.168.10.0/24", "vsw-nodes": "192.168.1.0/24"},
@@ -24,10 +27,11 @@ func Shop() (*Cloud, *Kube) {
 		},
 		ClusterID: "c-prod",
 		Services: []GatewayService{
-			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80}, HealthStatus: "Healthy"},
-			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}},
+			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80},
+				HealthCheck: &on, HealthStatus: "Unhealthy", UnhealthyEndpoints: []string{"172.20.1.10:8080"}},
+			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}, HealthCheck: &off},
 			{Name: "legacy", Namespace: "shop", SourceType: "k8s", ServiceProtocol: "HTTP", ServicePort: 80},
-			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}},
+			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}, HealthCheck: &on, HealthStatus: "Healthy"},
 			{Name: "partner", SourceType: "DNS", ServiceProtocol: "HTTPS", Ips: []string{"api.partner.example:443"}},
 		},
 		Groups: map[string]*Group{
