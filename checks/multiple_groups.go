@@ -63,20 +63,17 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 	newSet := append(append([]string{}, ep.GroupIDs...), c.groups[0])
 	if ep.Kind == snapshot.BackendECS {
 		// An ECS instance with several ENIs: no pods, no Terway.
-		fd.Remediation = f.remedy([]string{
-			f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of ENI " + ep.ENI.ID + ", which holds " + ep.Endpoint.IP + "; the AddSecurityGroupRule command below).",
-			"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (the ModifyNetworkInterfaceAttribute command below).",
-		}, f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey)), f.cmdENIGroups(ep.ENI.ID, newSet))
+		steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, podGroup+" is the group of ENI "+ep.ENI.ID+", which holds "+ep.Endpoint.IP)
+		fd.Remediation = f.remedy(append(steps,
+			"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (the ModifyNetworkInterfaceAttribute command below).",
+		), append(cmds, f.cmdENIGroups(ep.ENI.ID, newSet))...)
 		return fd
 	}
-	fd.Remediation = f.remedy([]string{
-		f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group; the AddSecurityGroupRule command below).",
-		"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
+	steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, podGroup+" is the group of the pod ENI "+ep.ENI.ID+"; authorizing it covers every pod ENI in that group")
+	fd.Remediation = f.remedy(append(steps,
+		"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
 		"With Terway, make new pod ENIs get an authorized group: edit the kube-system/eni-config ConfigMap (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
-	},
-		f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey)),
-		f.cmdENIGroups(ep.ENI.ID, newSet),
-	)
+	), append(cmds, f.cmdENIGroups(ep.ENI.ID, newSet))...)
 	return fd
 }
 

@@ -31,6 +31,7 @@ type Permission struct {
 	NicType, Description                                                     string
 	DestPrefixListId                                                         string `json:",omitempty"`
 	PortRangeListId                                                          string `json:",omitempty"`
+	Ipv6SourceCidrIp, Ipv6DestCidrIp, SourcePortRange                        string `json:",omitempty"`
 }
 
 // Instance is an ECS instance.
@@ -77,6 +78,7 @@ type NodePool struct {
 type Cloud struct {
 	GatewayID, GatewayName, GatewayVpc, GatewayGroup string
 	VSwitches                                        map[string]string // id → CIDR
+	VSwitchZones                                     map[string]string // id → zone, optional
 	GatewayVSwitches                                 []string
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
@@ -655,7 +657,7 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	id := r.Form.Get("VSwitchId")
 	rows := []map[string]any{}
 	if cidr, ok := s.Cloud.VSwitches[id]; ok {
-		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "Status": "Available"})
+		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "ZoneId": s.Cloud.VSwitchZones[id], "Status": "Available"})
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})
