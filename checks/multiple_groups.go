@@ -61,14 +61,11 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))
 	newSet := append(append([]string{}, ep.GroupIDs...), c.groups[0])
-	fd.Remediation = f.remedy([]string{
-		f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group; the AddSecurityGroupRule command below).",
-		"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
+	steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, podGroup+" is the group of the pod ENI "+ep.ENI.ID+"; authorizing it covers every pod ENI in that group")
+	fd.Remediation = f.remedy(append(steps,
+		"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
 		"With Terway, make new pod ENIs get an authorized group: edit the kube-system/eni-config ConfigMap (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
-	},
-		f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey)),
-		f.cmdENIGroups(ep.ENI.ID, newSet),
-	)
+	), append(cmds, f.cmdENIGroups(ep.ENI.ID, newSet))...)
 	return fd
 }
 
