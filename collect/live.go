@@ -98,6 +98,13 @@ func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	return s, err
 }
 
+// NewClient resolves the credentials and builds the Alibaba Cloud client a
+// live collection uses (fix --apply writes through the same one), with the
+// region it calls.
+func NewClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
+	return cloudClient(ctx, opts)
+}
+
 // LiveWithStats is Live that also reports call counts and duration.
 func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats, error) {
 	start := time.Now()
