@@ -186,7 +186,7 @@ func New(cfg Config) *Model {
 		probed:   map[string]bool{},
 	}
 	m.filter.Prompt = "/"
-	m.filter.Placeholder = "name, code or slug"
+	m.filter.Placeholder = "name, IP, pod, node, group, code"
 	m.filter.CharLimit = 64
 	// The filter is drawn in the services title; no blinking cursor to drive.
 	m.filter.SetVirtualCursor(false)

@@ -695,3 +695,73 @@ func TestMouseClickFocusesAndSelects(t *testing.T) {
 		t.Fatal("a right click selected")
 	}
 }
+
+// TestFilterFindsWhatTheOnCallHas: "/" with any IP, ip:port, pod, node, ENI
+// or security group of an endpoint, or any code, slug or subject of a
+// finding, shows that service; and every service it shows holds the text.
+func TestFilterFindsWhatTheOnCallHas(t *testing.T) {
+	m, _ := newTestModel(t, testOpts{})
+	r := m.report
+	// holders: term → the service keys that hold it, computed from the
+	// report directly (not from the index the filter uses).
+	holders := map[string]map[string]bool{}
+	add := func(service string, terms ...string) {
+		for _, term := range terms {
+			if term == "" {
+				continue
+			}
+			if holders[term] == nil {
+				holders[term] = map[string]bool{}
+			}
+			holders[term][service] = true
+		}
+	}
+	for _, e := range r.Endpoints {
+		add(e.Service, e.IP, fmt.Sprintf("%s:%d", e.IP, e.Port), e.Pod, e.Node, e.ENI)
+		add(e.Service, e.Groups...)
+	}
+	for _, f := range r.Findings {
+		services := f.Services
+		if len(services) == 0 {
+			services = []string{gatewayWide}
+		}
+		for _, s := range services {
+			add(s, f.Code, f.Check)
+			add(s, f.Subjects...)
+		}
+	}
+	if len(holders) < 30 {
+		t.Fatalf("only %d terms in the fixture: the test would prove little", len(holders))
+	}
+	for term, want := range holders {
+		m.filter.SetValue(strings.ToUpper(term)) // case does not matter
+		m.refilter()
+		shown := map[string]bool{}
+		for _, s := range m.visible {
+			shown[s.key] = true
+		}
+		for key := range want {
+			if !shown[key] {
+				t.Errorf("/%s does not show %s, which holds it", term, key)
+			}
+		}
+		for key := range shown {
+			held := false
+			for other, services := range holders {
+				if services[key] && strings.Contains(strings.ToLower(other), strings.ToLower(term)) {
+					held = true
+					break
+				}
+			}
+			if !held && !strings.Contains(key, term) {
+				t.Errorf("/%s shows %s, which holds nothing matching", term, key)
+			}
+		}
+	}
+	// The hand-written case: the IP in a 503 log line finds its service.
+	m.filter.SetValue("127.0.10.11")
+	m.refilter()
+	if got := serviceKeys(m); len(got) != 1 || !strings.HasSuffix(got[0], "shop/cart") {
+		t.Errorf("/127.0.10.11: %v, want shop/cart", got)
+	}
+}
