@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -117,5 +118,27 @@ func TestLiveShop(t *testing.T) {
 	}
 	if !found {
 		t.Error("ListGatewayService was not sent FilterParams as a JSON string")
+	}
+}
+
+func TestListGatewaysPages(t *testing.T) {
+	c, k := fakecloud.Shop()
+	// 150 more gateways: two pages of 100.
+	for i := range 150 {
+		c.MoreGateways = append(c.MoreGateways, &fakecloud.Cloud{GatewayID: fmt.Sprintf("gw-more-%03d", i), GatewayName: "more", GatewayVpc: "vpc-more"})
+	}
+	e := newEnv(t, c, k)
+	got, err := ListGateways(context.Background(), e.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 151 {
+		t.Fatalf("listed %d gateways, want 151", len(got))
+	}
+	if got[0].ID != "gw-3f9a" || got[0].Name != "prod-gateway" || got[0].VpcID != "vpc-prod" || got[150].ID != "gw-more-149" {
+		t.Errorf("first %+v, last %+v", got[0], got[150])
+	}
+	if n := e.cloud.Calls()[aliyun.ActionListGateway]; n != 2 {
+		t.Errorf("%d ListGateway calls, want 2 pages", n)
 	}
 }

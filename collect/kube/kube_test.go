@@ -1,12 +1,17 @@
 package kube
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/gwdoctor/gwdoctor/internal/testenv"
 )
 
 func TestParseProviderID(t *testing.T) {
@@ -81,5 +86,65 @@ func TestEndpointsResolution(t *testing.T) {
 	}
 	if _, ok := r.Endpoints("ns", "nope", 80); ok {
 		t.Error("a missing service resolved")
+	}
+}
+
+// A virtual node is recognised by any one of its signs; an ECS node by none.
+func TestIsVirtual(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		node corev1.Node
+		want bool
+	}{
+		{"label", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vk-a", Labels: map[string]string{"type": "virtual-kubelet"}}}, true},
+		{"taint", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vk-b"}, Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: TaintVirtualKubelet, Value: "alibabacloud", Effect: corev1.TaintEffectNoSchedule}}}}, true},
+		{"name without an ECS providerID", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "virtual-kubelet-cn-hangzhou-h"}}, true},
+		{"virtual-kubelet name on an ECS instance", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "virtual-kubelet-x"}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-1"}}, false},
+		{"ECS node", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cn-hangzhou.10.0.0.1", Labels: map[string]string{"type": "worker"}}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-2"}}, false},
+		{"other taint", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gpu-1"}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-3", Taints: []corev1.Taint{{Key: "nvidia.com/gpu"}}}}, false},
+	} {
+		if got := IsVirtual(&tc.node); got != tc.want {
+			t.Errorf("%s: IsVirtual = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestRESTConfigInCluster: inside a pod with no kubeconfig named, the pod's
+// service account is used (a ~/.kube/config in the image does not win); a
+// kubeconfig given by flag or $KUBECONFIG does.
+func TestRESTConfigInCluster(t *testing.T) {
+	if _, err := os.Stat("/var/run/secrets/kubernetes.io/serviceaccount/token"); err == nil {
+		testenv.Skip(t, "this machine has a service account token: the missing-token case cannot be shown")
+	}
+	home := t.TempDir()
+	kubeconfig := `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://10.1.2.3:6443"}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+users: [{name: u, user: {token: t}}]
+`
+	if err := os.MkdirAll(filepath.Join(home, ".kube"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(home, ".kube", "config")
+	if err := os.WriteFile(path, []byte(kubeconfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("HOME", home)
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1")
+	t.Setenv("KUBERNETES_SERVICE_PORT", "443")
+	_, err := RESTConfig("", "")
+	if err == nil || !strings.Contains(err.Error(), "in-cluster") {
+		t.Errorf("in a pod without a token: err = %v, want the in-cluster configuration's error", err)
+	}
+	cfg, err := RESTConfig(path, "")
+	if err != nil || cfg.Host != "https://10.1.2.3:6443" {
+		t.Errorf("--kubeconfig in a pod: %v, %v; want the file's server", cfg, err)
+	}
+	t.Setenv("KUBECONFIG", path)
+	if cfg, err := RESTConfig("", ""); err != nil || cfg.Host != "https://10.1.2.3:6443" {
+		t.Errorf("$KUBECONFIG in a pod: %v, %v; want the file's server", cfg, err)
 	}
 }

@@ -37,8 +37,14 @@ const (
 )
 
 func (f *liveFlags) register(fs *pflag.FlagSet) {
-	fs.StringVar(&f.region, "region", "", "Alibaba Cloud region, e.g. cn-hangzhou (default $"+envRegion+" or the profile's region)")
 	fs.StringVar(&f.gateway, "gateway", os.Getenv(envGateway), "MSE gateway unique id, gw-… (default $"+envGateway+")")
+	f.registerSources(fs)
+}
+
+// registerSources registers every live flag but --gateway (serve takes
+// several gateways).
+func (f *liveFlags) registerSources(fs *pflag.FlagSet) {
+	fs.StringVar(&f.region, "region", "", "Alibaba Cloud region, e.g. cn-hangzhou (default $"+envRegion+" or the profile's region)")
 	fs.StringVar(&f.endpoint, "aliyun-endpoint", "", "send every Alibaba Cloud API call to this base URL (VPC endpoint or proxy), e.g. https://vpc-endpoint.example")
 	fs.StringVar(&f.profile, "profile", "", "aliyun CLI profile in ~/.aliyun/config.json (modes AK, StsToken, EcsRamRole)")
 	fs.StringVar(&f.clusterID, "cluster-id", "", "ACK cluster id for node pools (default: found from the gateway's K8s source or the nodes' labels)")

@@ -1,7 +1,7 @@
 // Command fakelive serves the fake Alibaba Cloud and Kubernetes APIs of
 // internal/fakecloud on loopback, for trying `--live` by hand:
 //
-//	go run ./internal/fakecloud/fakelive [-scenario shop|generated] [-nodes N -groups N] [-latency 20ms]
+//	go run ./internal/fakecloud/fakelive [-scenario shop|generated|fleet] [-nodes N -groups N] [-gateways N -endpoints N] [-latency 20ms]
 //
 // It prints the flags and environment to pass to gwdoctor, then serves
 // until interrupted.
@@ -18,7 +18,9 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "shop", "shop (small, every join) or generated (-nodes, -groups)")
+	scenario := flag.String("scenario", "shop", "shop (small, every join), generated (-nodes, -groups) or fleet (-gateways, -endpoints)")
+	gateways := flag.Int("gateways", 10, "gateways of the fleet scenario")
+	endpoints := flag.Int("endpoints", 1000, "endpoints per gateway of the fleet scenario")
 	nodes := flag.Int("nodes", 1000, "nodes of the generated scenario")
 	groups := flag.Int("groups", 200, "security groups of the generated scenario")
 	latency := flag.Duration("latency", 0, "latency added to every call")
@@ -26,9 +28,17 @@ func main() {
 	flag.Parse()
 
 	c, k := fakecloud.Shop()
-	if *scenario == "generated" {
+	switch *scenario {
+	case "shop":
+	case "generated":
 		c, k = fakecloud.Generate(*nodes, *groups)
-	} else if *scenario != "shop" {
+	case "fleet":
+		if *gateways < 1 {
+			fmt.Fprintln(os.Stderr, "fakelive: -gateways must be at least 1")
+			os.Exit(2)
+		}
+		c, k = fakecloud.Fleet(*gateways, *endpoints)
+	default:
 		fmt.Fprintf(os.Stderr, "fakelive: unknown scenario %q\n", *scenario)
 		os.Exit(2)
 	}
@@ -53,6 +63,7 @@ func main() {
 	}
 	fmt.Printf(`export ALIBABA_CLOUD_ACCESS_KEY_ID=LTAIfake ALIBABA_CLOUD_ACCESS_KEY_SECRET=fake-secret ALIBABA_CLOUD_ECS_METADATA_DISABLED=true
 gwdoctor snapshot --live --aliyun-endpoint %s --kubeconfig %s --region cn-hangzhou --gateway %s -o snapshot.json
+gwdoctor serve --live --aliyun-endpoint %[1]s --kubeconfig %[2]s --region cn-hangzhou --all-gateways --listen 127.0.0.1:9108
 `, cloud.URL, kc, c.GatewayID)
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt)
