@@ -24,6 +24,7 @@ require (
 )
 
 require (
+	github.com/aliyun/credentials-go v1.4.14 // indirect
 	github.com/atotto/clipboard v0.1.4 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
