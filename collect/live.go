@@ -98,6 +98,13 @@ func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	return s, err
 }
 
+// NewClient resolves the credentials and builds the Alibaba Cloud client a
+// live collection uses (fix --apply writes through the same one), with the
+// region it calls.
+func NewClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
+	return cloudClient(ctx, opts)
+}
+
 // LiveWithStats is Live that also reports call counts and duration.
 func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats, error) {
 	start := time.Now()
@@ -273,11 +280,19 @@ func (c *collector) run(ctx context.Context) {
 	var ecsBackends map[string]aliyun.Instance
 	if len(info.VSwitchIDs) > 0 {
 		wg.Go(func() {
-			cidrs, err := c.cloud.VSwitchCIDRs(ctx, info.VpcID, info.VSwitchIDs)
+			vsws, err := c.cloud.VSwitches(ctx, info.VpcID, info.VSwitchIDs)
 			if err != nil {
 				// Addresses stay empty: CIDR-sourced rules become unknown, not guessed.
 				c.fail(snapshot.PartGateway, info.VSwitchIDs, aliyun.ActionDescribeVSwitches, err)
 				return
+			}
+			// The zones name the gateway's addresses in findings (GWD113).
+			s.Gateway.VSwitches = vsws
+			var cidrs []string
+			for _, v := range vsws {
+				if !slices.Contains(cidrs, v.Cidr) {
+					cidrs = append(cidrs, v.Cidr)
+				}
 			}
 			s.Gateway.Addresses = cidrs
 		})
@@ -506,7 +521,7 @@ func (c *collector) run(ctx context.Context) {
 				// Leaving a rule out silently could turn a drop into an
 				// allow: the group's rules are marked incomplete instead.
 				c.markMissing(snapshot.PartRules, []string{id}, aliyun.ActionDescribeSecurityGroupAttribute,
-					fmt.Errorf("group %s has rules snapshot v1 cannot express: %s; its rules are incomplete", id, strings.Join(attr.Unmodelled, ", ")))
+					fmt.Errorf("group %s has rules gwdoctor cannot read: %s; its rules are incomplete", id, strings.Join(attr.Unmodelled, ", ")))
 			}
 		})
 	}

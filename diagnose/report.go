@@ -75,7 +75,7 @@ type EndpointResult struct {
 	Ready      bool     `json:"ready"`
 	Config     string   `json:"config"`
 	// Reason says how the configuration decided: rule, intra-group,
-	// default-deny, undecidable, egress.
+	// default-deny, undecidable, egress, other-vpc.
 	Reason    string  `json:"reason,omitempty"`
 	Probe     string  `json:"probe"`
 	ProbeFrom string  `json:"probeFrom,omitempty"`
@@ -143,6 +143,8 @@ func ReasonName(r secgroup.Reason) string {
 		return "default-deny"
 	case secgroup.ReasonEgress:
 		return "egress"
+	case secgroup.ReasonOtherVPC:
+		return "other-vpc"
 	}
 	return "undecidable"
 }

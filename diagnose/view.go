@@ -259,6 +259,13 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 			proto = snapshot.ProtocolTCP
 		}
 		ep.Decision = v.Eval.Evaluate(secgroup.Query{GroupIDs: ep.GroupIDs, Protocol: proto, Port: se.Port, Dest: ep.Addr})
+		if why := v.otherVPC(ep); why != "" && ep.Decision.Verdict != secgroup.Deny {
+			// The gateway sends inside its VPC; a rule (a CIDR rule, say)
+			// that would let it in cannot route it to another VPC. The
+			// snapshot models no peering or CEN path.
+			ep.Decision = secgroup.Decision{Verdict: secgroup.Deny, Reason: secgroup.ReasonOtherVPC,
+				Notes: append([]string{why + ": the gateway cannot reach it whatever the rules say (no peering or CEN path is modelled); the rules alone would give " + ep.Decision.Verdict.String()}, ep.Decision.Notes...)}
+		}
 	} else {
 		ep.Decision = secgroup.Decision{Verdict: secgroup.Unknown, Reason: secgroup.ReasonUndecidable, Notes: []string{why}}
 	}
@@ -295,6 +302,32 @@ func backendKind(svc *snapshot.Service, se *snapshot.Endpoint, instance, host *s
 		return snapshot.BackendECS
 	}
 	return snapshot.BackendPod
+}
+
+// GatewayVPC is the gateway's VPC: its group's, else gateway.vpcId.
+func (v *View) GatewayVPC() string {
+	if g := v.Groups[v.Snapshot.Gateway.SecurityGroupID]; g != nil && g.VpcID != "" {
+		return g.VpcID
+	}
+	return v.Snapshot.Gateway.VpcID
+}
+
+// otherVPC says why the endpoint is in another VPC than the gateway (its
+// node, or a group on its ENI), "" when it is not or the data cannot tell.
+func (v *View) otherVPC(ep *Endpoint) string {
+	gw := v.GatewayVPC()
+	if gw == "" {
+		return ""
+	}
+	if ep.Node != nil && ep.Node.VpcID != "" && ep.Node.VpcID != gw {
+		return "node " + NodeName(ep.Node) + " is in " + ep.Node.VpcID + ", the gateway in " + gw
+	}
+	for _, id := range ep.GroupIDs {
+		if g := v.Groups[id]; g != nil && g.VpcID != "" && g.VpcID != gw {
+			return "group " + id + " on the endpoint's ENI is in " + g.VpcID + ", the gateway in " + gw
+		}
+	}
+	return ""
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI

@@ -288,7 +288,7 @@ func TestLiveSnapshotDiagnoses(t *testing.T) {
 		"shop/payments 172.20.3.5": "reachable", // trunk member ENI found by IP, CIDR rule
 		"shop/orders 172.20.1.10":  "blocked",   // Terway secondary ENI whose group lacks 8080
 		"shop/legacy 172.20.1.11":  "blocked",   // same ENI, named targetPort 7000
-		"shop/orders 172.20.2.5":   "unknown",   // sg-extra has an unmodelled egress rule
+		"shop/orders 172.20.2.5":   "unknown",   // sg-extra has a rule whose priority is not a number: its rules are incomplete
 	}
 	for k, v := range want {
 		if verdicts[k] != v {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gwdoctor/gwdoctor/internal/apimeta"
 )
 
 // Group is an ECS security group as the fake serves it.
@@ -31,6 +33,7 @@ type Permission struct {
 	NicType, Description                                                     string
 	DestPrefixListId                                                         string `json:",omitempty"`
 	PortRangeListId                                                          string `json:",omitempty"`
+	Ipv6SourceCidrIp, Ipv6DestCidrIp, SourcePortRange                        string `json:",omitempty"`
 }
 
 // Instance is an ECS instance.
@@ -77,6 +80,7 @@ type NodePool struct {
 type Cloud struct {
 	GatewayID, GatewayName, GatewayVpc, GatewayGroup string
 	VSwitches                                        map[string]string // id → CIDR
+	VSwitchZones                                     map[string]string // id → zone, optional
 	GatewayVSwitches                                 []string
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
@@ -106,6 +110,9 @@ type Faults struct {
 	Throttle map[string]int
 	// ServerError answers the first N calls with HTTP 503 ServiceUnavailable.
 	ServerError map[string]int
+	// FailAfter lets the first N calls of the action through and answers
+	// every later one with HTTP 500 InternalError (a failure mid-plan).
+	FailAfter map[string]int
 }
 
 // AliyunServer is a running fake Alibaba Cloud endpoint.
@@ -117,10 +124,20 @@ type AliyunServer struct {
 	// RulePageSize caps DescribeSecurityGroupAttribute pages (0: MaxResults).
 	RulePageSize int
 
-	mu    sync.Mutex
-	calls map[string]int
-	seen  []http.Header
-	query []string
+	// Meta, when set, holds every write request to the API metadata
+	// (parameter names, deprecations, types, required parameters): a
+	// request that breaks it is refused with InvalidParameter and recorded
+	// in Violations.
+	Meta apimeta.Catalog
+
+	mu         sync.Mutex
+	calls      map[string]int
+	seen       []http.Header
+	query      []string
+	violations []string
+	tokens     map[string]bool // ECS ClientTokens already served
+	nextAuthID int
+	nextRuleID int
 	// state guards Cloud: requests read it, Mutate changes it.
 	state sync.RWMutex
 }
@@ -202,6 +219,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	s.mu.Lock()
 	s.calls[action]++
+	nth := s.calls[action]
 	s.query = append(s.query, r.URL.RawQuery+"&"+r.Form.Encode())
 	s.mu.Unlock()
 
@@ -212,6 +230,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.Faults
 	f.mu.Lock()
 	denied := f.Deny[action]
+	limit, limited := f.FailAfter[action]
 	f.mu.Unlock()
 	switch {
 	case denied:
@@ -229,8 +248,16 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	case f.take(f.Throttle, action):
 		writeJSON(w, 400, map[string]any{"Code": "Throttling.User", "Message": "Request was denied due to user flow control.", "RequestId": reqID(), "HostId": r.Host})
 		return
+	case limited && nth > limit:
+		writeJSON(w, 500, map[string]any{"Code": "InternalError", "Message": "The request processing has failed due to some unknown error.", "RequestId": reqID()})
+		return
 	case f.take(f.ServerError, action):
 		writeJSON(w, 503, map[string]any{"Code": "ServiceUnavailable", "Message": "The request has failed due to a temporary failure of the server.", "RequestId": reqID()})
+		return
+	}
+	switch r.Form.Get("Action") {
+	case "AddSecurityGroupRule", "DeleteSecurityGroupRule", "AuthorizeSecurityGroup", "RevokeSecurityGroup":
+		s.write(w, r) // under the state's write lock
 		return
 	}
 	s.state.RLock()
@@ -271,7 +298,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 
 func productOf(action string) string {
 	switch action {
-	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "ListGateway":
+	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "ListGateway", "AddSecurityGroupRule", "DeleteSecurityGroupRule":
 		return "mse"
 	}
 	return "ecs"
@@ -655,7 +682,7 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	id := r.Form.Get("VSwitchId")
 	rows := []map[string]any{}
 	if cidr, ok := s.Cloud.VSwitches[id]; ok {
-		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "Status": "Available"})
+		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "ZoneId": s.Cloud.VSwitchZones[id], "Status": "Available"})
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})

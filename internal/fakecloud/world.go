@@ -20,6 +20,7 @@ func Shop() (*Cloud, *Kube) {
 	c := &Cloud{
 		GatewayID: "gw-3f9a", GatewayName: "prod-gateway", GatewayVpc: "vpc-prod", GatewayGroup: "sg-gw",
 		VSwitches:        map[string]string{"vsw-a": "192.168.0.0/24", "vsw-b": "192.168.10.0/24", "vsw-nodes": "192.168.1.0/24"},
+		VSwitchZones:     map[string]string{"vsw-a": "cn-hangzhou-h", "vsw-b": "cn-hangzhou-i", "vsw-nodes": "cn-hangzhou-h"},
 		GatewayVSwitches: []string{"vsw-a", "vsw-b"},
 		Authorizations: []Authorization{
 			{Id: "1001", SecurityGroupId: "sg-nodes", PortRange: "8080/8080", IpProtocol: "tcp", Description: "orders"},
@@ -47,9 +48,16 @@ func Shop() (*Cloud, *Kube) {
 					{SecurityGroupRuleId: "sgr-5", Direction: "egress", Policy: "Accept", Priority: "1", IpProtocol: "ALL", PortRange: "-1/-1", DestCidrIp: "0.0.0.0/0"},
 				}},
 			"sg-pods": {ID: "sg-pods", Name: "terway-pods", Type: "Normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"},
+					// Fields the collector must carry into snapshot v1 (issue 11).
+					{SecurityGroupRuleId: "sgr-p2", Direction: "ingress", Policy: "Accept", Priority: "5", IpProtocol: "TCP", PortRange: "9090/9090",
+						Ipv6SourceCidrIp: "2001:db8:1::/64", Ipv6DestCidrIp: "2001:db8:9::/64", SourcePortRange: "1/1024"}}},
 			"sg-extra": {ID: "sg-extra", Name: "gpu-extra", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"},
+					// A priority that is not a number: the collector must mark
+					// the group's rules incomplete, never read it as 1.
+					{SecurityGroupRuleId: "sgr-x2", Direction: "ingress", Policy: "Drop", Priority: "high", IpProtocol: "TCP", PortRange: "8080/8080", SourceGroupId: "sg-gw"},
+				}},
 			"sg-billing": {ID: "sg-billing", Name: "billing", Type: "Enterprise", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
 				Rules: []Permission{{SecurityGroupRuleId: "sgr-b1", Direction: "ingress", Policy: "Accept", Priority: "1", IpProtocol: "TCP", PortRange: "8443/8443", SourceCidrIp: "192.168.0.0/24"}}},
 		},
