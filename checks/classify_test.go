@@ -78,6 +78,8 @@ func TestClassificationPrecedence(t *testing.T) {
 		{"the gateway group's egress drop", map[string]string{
 			"%GWRULES%": `, rules: [{id: e-drop, direction: egress, policy: drop, priority: 1, protocol: TCP, portRange: 8080/8080, destCidr: 0.0.0.0/0}]`,
 			"%AUTHS%":   `[{id: "2", securityGroupId: sg-p, portRange: 8080/8080}]`, "%PRULES%": "[" + gwRule("r-p", "8080/8080") + "]"}, diagnose.CodeGatewayEgress},
+		{"an enterprise gateway group with no egress rule at all denies: GWD112", map[string]string{"%GWTYPE%": "enterprise",
+			"%PRULES%": "[" + cidrRule("r-p", "8080/8080", "192.168.0.0/24") + "]"}, diagnose.CodeGatewayEgress},
 		{"an enterprise gateway group's egress default deny is not port-changed", map[string]string{"%GWTYPE%": "enterprise",
 			"%GWRULES%": `, rules: [{id: e-9090, direction: egress, policy: accept, priority: 1, protocol: TCP, portRange: 9090/9090, destCidr: 0.0.0.0/0}]`,
 			"%PRULES%":  "[" + cidrRule("r-p", "8080/8080", "192.168.0.0/24") + "]"}, diagnose.CodeGatewayEgress},
@@ -91,9 +93,9 @@ func TestClassificationPrecedence(t *testing.T) {
 		{"a grant on this port and another: not port-changed", map[string]string{"%PTYPE%": "enterprise", "%ATYPE%": "enterprise",
 			"%PRULES%": "[" + cidrRule("r-9090", "9090/9090", "192.168.0.0/24") + ", " + gwRule("r-p", "8080/8080") + "]"}, diagnose.CodeGroupTypeMismatch},
 		{"an enterprise gateway and an enterprise backend with an authorization: type mismatch, not a rule gone", map[string]string{
-			"%GWTYPE%": "enterprise", "%PTYPE%": "enterprise", "%ATYPE%": "enterprise",
+			"%GWTYPE%": "enterprise", "%GWRULES%": `, rules: [{id: e-all, direction: egress, policy: accept, priority: 1, protocol: ALL, portRange: -1/-1, destCidr: 0.0.0.0/0}]`, "%PTYPE%": "enterprise", "%ATYPE%": "enterprise",
 			"%AUTHS%": `[{id: "2", securityGroupId: sg-p, portRange: 8080/8080}]`, "%PRULES%": "[" + gwRule("r-p", "8080/8080") + "]"}, diagnose.CodeGroupTypeMismatch},
-		{"an enterprise gateway, a normal backend authorized: type mismatch", map[string]string{"%GWTYPE%": "enterprise",
+		{"an enterprise gateway, a normal backend authorized: type mismatch", map[string]string{"%GWTYPE%": "enterprise", "%GWRULES%": `, rules: [{id: e-all, direction: egress, policy: accept, priority: 1, protocol: ALL, portRange: -1/-1, destCidr: 0.0.0.0/0}]`,
 			"%AUTHS%": `[{id: "2", securityGroupId: sg-p, portRange: 8080/8080}]`}, diagnose.CodeGroupTypeMismatch},
 		{"a node in another VPC allowed by a CIDR rule is vpc-mismatch", map[string]string{"%NVPC%": "vpc-2",
 			"%PRULES%": "[" + cidrRule("r-gw", "8080/8080", "192.168.0.0/24") + "]"}, diagnose.CodeVPCMismatch},

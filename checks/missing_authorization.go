@@ -88,6 +88,14 @@ pod ENI) that runs the backend and enter the pod's port (the Service targetPort)
 8080/8080.
 
   aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-… \
-    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"`,
+    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
+
+ECI and ACS pods (virtual nodes, ACK Serverless, ACS) have their own ENI and group, set when
+the pod is created — by the annotation k8s.aliyun.com/eci-security-group (ACS:
+network.alibabacloud.com/security-group-ids), else the default (kube-system/eci-profile
+securityGroupId, else the cluster's security group). The finding says which. Authorize that
+group, or recreate the pods with an authorized group in the pod template's annotation (a
+running pod's group cannot change), or change the default for new pods. Plain ECS instances:
+ECS console → Instances → the instance → Security Groups.`,
 	Related: []string{diagnose.CodeWrongNode, diagnose.CodePortChanged, diagnose.CodeMultipleGroups},
 })

@@ -30,7 +30,7 @@ endpoint whose node (ECS instance) or a group on its ENI is in a VPC other than 
 				g := c.groups[0]
 				what, other, broken = "group "+g, f.v.Groups[g].VpcID, diagnose.LinkBackendGroup
 			} else {
-				what, other, broken = "node "+ep.NodeLabel(), ep.Node.VpcID, diagnose.LinkNode
+				what, other, broken = backendNoun(ep), ep.Node.VpcID, diagnose.LinkNode
 			}
 			specific := []string{
 				fmt.Sprintf("the gateway %s is in %s; %s is in %s", f.gwID, f.gwVPC, what, other),

@@ -136,6 +136,15 @@ that runs the pod, port range = the pod's port.
     --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
 
 Or pin the pods to the node pool whose group is authorized (nodeSelector/affinity). Every
-node pool that may run the pods needs its group authorized.`,
+node pool that may run the pods needs its group authorized.
+
+ECI and ACS pods (virtual nodes, ACK Serverless, ACS) have their own ENI and group, set when
+the pod is created — by the annotation k8s.aliyun.com/eci-security-group (ACS:
+network.alibabacloud.com/security-group-ids), else the default (kube-system/eci-profile
+securityGroupId, else the cluster's security group). The finding says which. Authorize that
+group, or recreate the pods with an authorized group in the pod template's annotation (a
+running pod's group cannot change), or change the default for new pods. No node pool or affinity
+applies to them. Plain ECS instances: ECS console → Instances → the instance → Security
+Groups → Add to Security Group (JoinSecurityGroup).`,
 	Related: []string{diagnose.CodeMissingAuthorization, diagnose.CodeMultipleGroups, diagnose.CodeNodePoolDrift, diagnose.CodePartialReachability},
 })
