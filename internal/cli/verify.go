@@ -45,6 +45,7 @@ type verifier struct {
 	source     stateSource
 	probe      stateProber
 	services   []string
+	suppress   []diagnose.Suppression
 	catalog    []*diagnose.Check
 	baseView   *diagnose.View
 	baseReport *diagnose.Report
@@ -75,7 +76,7 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if vr.baseReport != nil {
 		report.CompareBaseline(vr.baseReport, vr.baseSrc, vr.catalog)
 	}
-	report.ApplyFilter(vr.services, nil)
+	report.ApplyFilter(vr.services, vr.suppress)
 	return verify.Evaluate(vr.baseReport, report), nil
 }
 
@@ -87,6 +88,7 @@ func newVerifyCmd(s *Streams) *cobra.Command {
 		watch    time.Duration
 		interval time.Duration
 		services []string
+		suppress []string
 		pf       endpointProbeFlags
 		live     liveFlags
 		isLive   bool
@@ -157,7 +159,15 @@ reachable, and nothing worse).`,
 			if isLive {
 				source = live.liveSource(s.Err) // re-collected at every check, so --watch follows the cloud
 			}
-			vr := &verifier{source: source, services: services, catalog: checks.All(), warn: s.Err}
+			var sup []diagnose.Suppression
+			for _, x := range suppress {
+				y, err := diagnose.ParseSuppression(x)
+				if err != nil {
+					return inputError(err)
+				}
+				sup = append(sup, y)
+			}
+			vr := &verifier{source: source, services: services, suppress: sup, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
 				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot) {
 					probeEndpoints(ctx, s, snap, pf.from, probeOpts, serviceFilter(services))
@@ -187,6 +197,7 @@ reachable, and nothing worse).`,
 	fs.DurationVar(&watch, "watch", 0, "re-check until the verification passes or this duration ends (e.g. 10m)")
 	fs.DurationVar(&interval, "interval", 5*time.Second, "time between checks with --watch")
 	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
+	fs.StringArrayVar(&suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable (a blocked endpoint still fails the verification)")
 	pf.register(cmd)
 	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes at every check instead of reading a FILE")
 	live.register(fs)
