@@ -24,7 +24,7 @@ func init() { register("verify", newVerifyCmd) }
 type stateSource func(ctx context.Context) (*snapshot.Snapshot, *diagnose.SourceInfo, error)
 
 // stateProber adds live observations to a freshly loaded snapshot (--probe).
-type stateProber func(ctx context.Context, snap *snapshot.Snapshot)
+type stateProber func(ctx context.Context, snap *snapshot.Snapshot, include func(*snapshot.Service, *snapshot.Endpoint) bool)
 
 // afterVerifyCheck, when set (tests), is called after each check with its
 // number, before the watch waits for the next one.
@@ -44,7 +44,8 @@ func fileSource(path string, stdin io.Reader) stateSource {
 type verifier struct {
 	source     stateSource
 	probe      stateProber
-	services   []string
+	services   []string // as given: resolved against each state read
+	endpoints  []string
 	suppress   []diagnose.Suppression
 	catalog    []*diagnose.Check
 	baseView   *diagnose.View
@@ -59,7 +60,8 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkServices(snap, vr.services); err != nil {
+	sel, err := newSelection(snap, vr.services, vr.endpoints)
+	if err != nil {
 		return nil, err
 	}
 	if vr.baseView != nil && !vr.warned {
@@ -67,7 +69,7 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 		warnOtherGateway(vr.warn, vr.baseView.Snapshot, snap)
 	}
 	if vr.probe != nil {
-		vr.probe(ctx, snap)
+		vr.probe(ctx, snap, sel.include())
 	}
 	v := diagnose.NewView(snap)
 	v.Baseline = vr.baseView
@@ -76,22 +78,23 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if vr.baseReport != nil {
 		report.CompareBaseline(vr.baseReport, vr.baseSrc, vr.catalog)
 	}
-	report.ApplyFilter(vr.services, vr.suppress)
+	sel.apply(report, vr.suppress)
 	return verify.Evaluate(vr.baseReport, report), nil
 }
 
 func newVerifyCmd(s *Streams) *cobra.Command {
 	var (
-		output   string
-		baseline string
-		junit    string
-		watch    time.Duration
-		interval time.Duration
-		services []string
-		suppress []string
-		pf       endpointProbeFlags
-		live     liveFlags
-		isLive   bool
+		output    string
+		baseline  string
+		junit     string
+		watch     time.Duration
+		interval  time.Duration
+		services  []string
+		endpoints []string
+		suppress  []string
+		pf        endpointProbeFlags
+		live      liveFlags
+		isLive    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
@@ -128,6 +131,9 @@ reachable, and nothing worse).`,
 			}
 			probeOpts, err := pf.options()
 			if err != nil {
+				return inputError(err)
+			}
+			if _, err := parseEndpoints(endpoints); err != nil {
 				return inputError(err)
 			}
 			current := ""
@@ -167,10 +173,10 @@ reachable, and nothing worse).`,
 				}
 				sup = append(sup, y)
 			}
-			vr := &verifier{source: source, services: services, suppress: sup, catalog: checks.All(), warn: s.Err}
+			vr := &verifier{source: source, services: services, endpoints: endpoints, suppress: sup, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
-				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot) {
-					probeEndpoints(ctx, s, snap, pf.from, probeOpts, serviceFilter(services))
+				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot, include func(*snapshot.Service, *snapshot.Endpoint) bool) {
+					probeEndpoints(ctx, s, snap, pf.from, probeOpts, include)
 				}
 			}
 			if baseline != "" {
@@ -178,14 +184,18 @@ reachable, and nothing worse).`,
 				if err != nil {
 					return inputError(err)
 				}
-				if err := checkServices(base, services); err != nil {
+				baseSel, err := newSelection(base, services, nil)
+				if err != nil {
 					return inputError(fmt.Errorf("--baseline: %w", err))
 				}
 				vr.baseView = diagnose.NewView(base)
 				vr.baseSrc = &diagnose.SourceInfo{Kind: "file", Name: baseline, CapturedAt: base.CapturedAt}
 				vr.baseReport = diagnose.Run(cmd.Context(), vr.baseView, vr.catalog)
 				vr.baseReport.Source = vr.baseSrc
-				vr.baseReport.ApplyFilter(services, nil)
+				// The endpoints are picked in the baseline too, but an
+				// endpoint may be new now: not an error when absent there.
+				baseSel.endpoints, _ = parseEndpoints(endpoints)
+				baseSel.apply(vr.baseReport, nil)
 			}
 			return runVerify(cmd.Context(), s, vr, verifyRun{format: format, junit: junit, watch: watch, interval: interval})
 		},
@@ -196,7 +206,8 @@ reachable, and nothing worse).`,
 	fs.StringVar(&junit, "junit", "", "write JUnit XML to this file (one test case per service endpoint)")
 	fs.DurationVar(&watch, "watch", 0, "re-check until the verification passes or this duration ends (e.g. 10m)")
 	fs.DurationVar(&interval, "interval", 5*time.Second, "time between checks with --watch")
-	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
+	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME, or NAME when one namespace has it); repeatable")
+	fs.StringArrayVar(&endpoints, "endpoint", nil, "only this endpoint (IP or IP:PORT, as in a 503 log); repeatable")
 	fs.StringArrayVar(&suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable (a blocked endpoint still fails the verification)")
 	pf.register(cmd)
 	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes at every check instead of reading a FILE")
