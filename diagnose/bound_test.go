@@ -51,9 +51,9 @@ func TestBoundCapsWhatACheckEmits(t *testing.T) {
 func TestKeepOnlyBrokenAndFilterKeepRowsConsistent(t *testing.T) {
 	r := &Report{
 		Endpoints: []EndpointResult{
-			{Service: "a/x", IP: "10.0.0.1", Port: 80, Verdict: VerdictReachable},
-			{Service: "a/x", IP: "10.0.0.2", Port: 80, Verdict: VerdictBlocked, FindingIDs: []string{"GWD102-1", "GWD302-1"}},
-			{Service: "a/x", IP: "10.0.0.3", Port: 80, Verdict: VerdictUnknown, FindingIDs: []string{"GWD002-1"}},
+			{Service: "a/x", IP: "10.0.0.1", Port: 80, Ready: true, Verdict: VerdictReachable},
+			{Service: "a/x", IP: "10.0.0.2", Port: 80, Ready: true, Verdict: VerdictBlocked, FindingIDs: []string{"GWD102-1", "GWD302-1"}},
+			{Service: "a/x", IP: "10.0.0.3", Port: 80, Ready: true, Verdict: VerdictUnknown, FindingIDs: []string{"GWD002-1"}},
 		},
 		Findings: []Finding{
 			{ID: "GWD102-1", Code: CodeWrongNode, Severity: Sev(Error), Services: []string{"a/x"}},
