@@ -12,6 +12,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // Terminal wraps w so that styles become colour only on a terminal that
@@ -84,10 +85,10 @@ func Text(w io.Writer, r *diagnose.Report) error {
 	if f := r.Filter; f != nil {
 		var parts []string
 		if len(f.Services) > 0 {
-			parts = append(parts, fmt.Sprintf("showing %s; %d other endpoints and %d other findings hidden", strings.Join(f.Services, ", "), f.HiddenEndpoints, f.HiddenFindings))
+			parts = append(parts, fmt.Sprintf("showing %s; %s and %s hidden", strings.Join(f.Services, ", "), words.Count(f.HiddenEndpoints, "other endpoint", "other endpoints"), words.Count(f.HiddenFindings, "other finding", "other findings")))
 		}
 		if f.SuppressedFinding > 0 || len(f.Suppress) > 0 {
-			parts = append(parts, fmt.Sprintf("%d findings suppressed (%s)", f.SuppressedFinding, strings.Join(f.Suppress, ", ")))
+			parts = append(parts, fmt.Sprintf("%s suppressed (%s)", words.Count(f.SuppressedFinding, "finding", "findings"), strings.Join(f.Suppress, ", ")))
 		}
 		fmt.Fprintf(&b, "%s\n", styles.dim.Render(strings.Join(parts, " · ")))
 	}
