@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
-	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -62,7 +61,7 @@ is a warning.`,
 				for _, gr := range f.distinctGrants(f.grantsByGroup[g]) {
 					grants = append(grants, gr.label())
 				}
-				ev = append(ev, fmt.Sprintf("%d of its %s carry %s, which the gateway is let into by %s: %s", len(carriers[g]), words.Count(len(nodes), "node", "nodes"), g, strings.Join(grants, "; "), nodeList(carriers[g])))
+				ev = append(ev, fmt.Sprintf("%d of its %d nodes carry %s, which the gateway is let into by %s: %s", len(carriers[g]), len(nodes), g, strings.Join(grants, "; "), nodeList(carriers[g])))
 			}
 			ev = append(ev, "nodes the pool adds (scale-out, replacement, auto repair) get only the configured groups: pods placed on them will be blocked")
 			want := append(slices.Clone(pool.SecurityGroupIDs), drifted...)

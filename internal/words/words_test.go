@@ -72,7 +72,7 @@ func TestNoCountedPluralFormats(t *testing.T) {
 				// "IPv%d addresses" is no count; "%d is" a verb.
 				last := s[m[0]:m[1]]
 				last = last[strings.LastIndex(last, " ")+1:]
-				if strings.HasSuffix(s[:m[0]], "of ") || strings.HasSuffix(s[:m[0]], "of the ") || strings.HasPrefix(s[m[0]:], "%d of") ||
+				if strings.HasSuffix(s[:m[0]], "of ") || strings.HasSuffix(s[:m[0]], "of the ") || strings.HasSuffix(s[:m[0]], "of its ") || strings.HasPrefix(s[m[0]:], "%d of") ||
 					strings.HasSuffix(s[:m[0]], "IPv") || verbs[last] {
 					continue
 				}
