@@ -12,7 +12,6 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
-	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // Terminal wraps w so that styles become colour only on a terminal that
@@ -82,15 +81,8 @@ func Text(w io.Writer, r *diagnose.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", styles.title.Render("gwdoctor"), gatewayLine(r))
 	fmt.Fprintf(&b, "%s\n", summaryLine(r.Summary))
-	if f := r.Filter; f != nil {
-		var parts []string
-		if len(f.Services) > 0 {
-			parts = append(parts, fmt.Sprintf("showing %s; %s and %s hidden", strings.Join(f.Services, ", "), words.Count(f.HiddenEndpoints, "other endpoint", "other endpoints"), words.Count(f.HiddenFindings, "other finding", "other findings")))
-		}
-		if f.SuppressedFinding > 0 || len(f.Suppress) > 0 {
-			parts = append(parts, fmt.Sprintf("%s suppressed (%s)", words.Count(f.SuppressedFinding, "finding", "findings"), strings.Join(f.Suppress, ", ")))
-		}
-		fmt.Fprintf(&b, "%s\n", styles.dim.Render(strings.Join(parts, " · ")))
+	if line := filterLine(r); line != "" {
+		fmt.Fprintf(&b, "%s\n", styles.dim.Render(line))
 	}
 	writeBaselineText(&b, r)
 	groups, global := groupByService(r)
@@ -130,6 +122,9 @@ func Text(w io.Writer, r *diagnose.Report) error {
 func serviceCounts(g *serviceGroup) string {
 	h := g.health
 	s := fmt.Sprintf("%s: %d reachable", plural(h.Endpoints, "endpoint", "endpoints"), h.Reachable)
+	if h.NotReady > 0 {
+		s += fmt.Sprintf(", %d not ready", h.NotReady)
+	}
 	if h.Blocked > 0 {
 		s += fmt.Sprintf(", %d blocked", h.Blocked)
 	}
