@@ -88,7 +88,7 @@ func (f *facts) syncAuthorizations(p *diagnose.Pass, reported map[*snapshot.Auth
 		if readable, _ := f.v.Eval.GroupReadable(g.ID); !readable {
 			continue
 		}
-		if f.gwType != "" && groupType(g) != f.gwType || f.gwVPC != "" && g.VpcID != "" && g.VpcID != f.gwVPC {
+		if f.gwType != "" && (groupType(g) != f.gwType || f.enterpriseInvolved(g)) || f.gwVPC != "" && g.VpcID != "" && g.VpcID != f.gwVPC {
 			continue // GWD106 / GWD108
 		}
 		if nodesKnown && len(f.v.NodesByGroup[g.ID]) == 0 {
@@ -106,7 +106,7 @@ func (f *facts) syncAuthorizations(p *diagnose.Pass, reported map[*snapshot.Auth
 			Code:     diagnose.CodeAuthorizationSync,
 			Severity: diagnose.Sev(diagnose.Error),
 			Subjects: []string{g.ID, orNone(a.ID)},
-			Message:  fmt.Sprintf("authorization %s for %s %s has no inbound rule in %s: the gateway is not let in although the console shows it authorized", orNone(a.ID), g.ID, a.PortRange, g.ID),
+			Message:  fmt.Sprintf("authorization %s for %s %s has no inbound rule in %s: the rule it should have created is missing, although the console shows the group authorized", orNone(a.ID), g.ID, a.PortRange, g.ID),
 			Evidence: []string{
 				f.gatewayLine(),
 				fmt.Sprintf("authorization %s: %s %s %s", orNone(a.ID), f.groupDesc(g.ID), proto, a.PortRange),
@@ -124,17 +124,20 @@ func (f *facts) syncAuthorizations(p *diagnose.Pass, reported map[*snapshot.Auth
 	}
 }
 
-// ruleCoversRange reports whether group has a gateway-sourced accept rule
-// whose protocol and ports cover the whole range.
+// ruleCoversRange reports whether group has an inbound accept rule naming
+// the gateway's group as source (the rule an authorization creates) whose
+// protocol and ports cover the whole range — whether or not it can match, so
+// a rule that exists is never reported missing.
 func (f *facts) ruleCoversRange(group, proto string, pr snapshot.PortRange) bool {
-	for _, gr := range f.grantsByGroup[group] {
-		if gr.rule == nil || !gr.portOK {
+	for k := range f.ingress[group] {
+		r := &f.ingress[group][k]
+		if r.Drop || !r.PortsOK || r.Ref.Rule == nil || r.Ref.Rule.SourceCidr != "" || f.gwGroup == "" || r.Ref.Rule.SourceGroupID != f.gwGroup {
 			continue
 		}
-		if gr.proto != snapshot.ProtocolAll && !strings.EqualFold(gr.proto, proto) {
+		if r.Protocol != snapshot.ProtocolAll && !strings.EqualFold(r.Protocol, proto) {
 			continue
 		}
-		if gr.ports.All || (!pr.All && gr.ports.Start <= pr.Start && gr.ports.End >= pr.End) {
+		if r.Ports.All || (!pr.All && r.Ports.Start <= pr.Start && r.Ports.End >= pr.End) {
 			return true
 		}
 	}

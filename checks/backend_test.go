@@ -212,3 +212,72 @@ func TestVirtualNodeENIsAreNotOneNode(t *testing.T) {
 		t.Errorf("codes %v, want %s", codes, diagnose.CodeWrongNode)
 	}
 }
+
+// serverless-default-drift fires exactly when pods that took the default
+// work today and the default new pods get is denied for the port: not for
+// pods that name their group, not when the default is authorized, not when
+// the running pods are blocked (their cause findings say it), not without a
+// known default.
+func TestServerlessDefaultDrift(t *testing.T) {
+	build := func(annotated bool, running, def string, kind string) *snapshot.Snapshot {
+		s := kindCase{kind: kind, authorize: true, annotated: annotated}.snapshot()
+		s.SecurityGroups = append(s.SecurityGroups, snapshot.SecurityGroup{ID: "sg-new", VpcID: "vpc-1"})
+		s.Nodes[len(s.Nodes)-1].ENIs[0].SecurityGroupIDs = []string{running}
+		if annotated {
+			s.Services[0].Endpoints[0].AnnotatedSecurityGroupIDs = []string{running}
+		}
+		if def != "" {
+			s.Cluster = &snapshot.Cluster{ID: "c-1"}
+			if kind == snapshot.BackendECI {
+				s.Cluster.ECIProfileSecurityGroupID = def
+			} else {
+				s.Cluster.SecurityGroupID = def
+			}
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		name               string
+		annotated          bool
+		running, def, kind string
+		want               bool
+	}{
+		{"ECI default changed to an unauthorized group", false, "sg-auth", "sg-new", snapshot.BackendECI, true},
+		{"ACS cluster default changed", false, "sg-auth", "sg-new", snapshot.BackendACS, true},
+		{"default still authorized", false, "sg-auth", "sg-auth", snapshot.BackendECI, false},
+		{"pods name their group", true, "sg-auth", "sg-new", snapshot.BackendECI, false},
+		{"running pods blocked: their cause says it", false, "sg-back", "sg-new", snapshot.BackendECI, false},
+		{"default unknown", false, "sg-auth", "", snapshot.BackendECI, false},
+		{"default not in the data: undecidable", false, "sg-auth", "sg-missing", snapshot.BackendECI, false},
+		{"pods on ECS nodes", false, "sg-auth", "sg-new", snapshot.BackendPod, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := build(tc.annotated, tc.running, tc.def, tc.kind)
+			if err := s.Validate(); err != nil {
+				t.Fatal(err)
+			}
+			r := diagnose.Run(context.Background(), diagnose.NewView(s), All())
+			var got *diagnose.Finding
+			for i := range r.Findings {
+				if r.Findings[i].Code == diagnose.CodeServerlessDrift {
+					got = &r.Findings[i]
+				}
+			}
+			if (got != nil) != tc.want {
+				t.Fatalf("GWD304 fired: %v, want %v (%+v)", got != nil, tc.want, got)
+			}
+			if got == nil {
+				return
+			}
+			text := findingText(*got)
+			for _, want := range []string{tc.def, tc.running, "8080", "cannot be changed", "kubectl -n kube-system patch configmap"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("finding does not say %q:\n%s", want, text)
+				}
+			}
+			if got.Severity != nil && *got.Severity != diagnose.Warning {
+				t.Errorf("severity %v, want warning", *got.Severity)
+			}
+		})
+	}
+}

@@ -9,6 +9,8 @@
 // each cause check emits its share. For an endpoint the security groups
 // deny, the first that applies wins:
 //
+//  0. gateway-egress-blocks (GWD112) — the gateway's own group stops the
+//     traffic on the way out; nothing on the backend side can fix it.
 //  1. deny-rule-shadows (GWD107) — the gateway's accept is there and matches;
 //     a drop defeats it. Checked first because it is the only cause where
 //     the authorization is right and a rule is what must change; every other
@@ -63,6 +65,7 @@ func All() []*diagnose.Check {
 		VPCMismatch,
 		AuthorizationSync,
 		InvalidRule,
+		GatewayEgress,
 		ZonePartial,
 		TrafficFiltered,
 		Contradictory,

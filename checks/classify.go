@@ -14,20 +14,29 @@ import (
 // that explains why the gateway cannot reach it, with what the finding
 // needs to say so.
 //
+// Causes are derived only from what grants the gateway access (grant): MSE
+// authorizations, rules sourced from the gateway's group, and CIDR rules
+// inside the gateway's addresses — never from an unrelated broad rule that
+// happens to contain the gateway.
+//
 // Precedence for an endpoint the configuration denies (the first that
 // applies wins; see the package documentation for why):
 //
-//  1. deny-rule-shadows (GWD107): a drop decides although an accept from the
-//     gateway matches: the authorization is there and works, a rule defeats it.
+//  0. gateway-egress-blocks (GWD112): the gateway group's own egress (a drop,
+//     or the enterprise default) decides; nothing on the backend can fix it.
+//  1. deny-rule-shadows (GWD107): a drop decides although an accept matching
+//     the gateway's flow exists: the access is there, a rule defeats it.
 //  2. vpc-mismatch (GWD108): the node or a group on the ENI is in another VPC:
 //     no source-group rule can work across VPCs, whatever is authorized.
 //  3. security-group-type-mismatch (GWD106): a group on the ENI is of the
-//     other type than the gateway's: enterprise groups cannot be referenced,
-//     so an authorization cannot take effect.
+//     other type than the gateway's (and grants nothing by CIDR), or is
+//     authorized / references the gateway's group while either side is
+//     enterprise: enterprise groups cannot reference or be referenced.
 //  4. authorization-out-of-sync (GWD109, error): an authorization covering
 //     the port exists for a group on this ENI, but the inbound rule it
 //     should have created is missing.
-//  5. port-changed (GWD104): the ENI's groups let the gateway in, on other ports.
+//  5. port-changed (GWD104): the ENI's groups grant the gateway other ports,
+//     and no grant of theirs covers this one.
 //  6. multiple-security-groups (GWD103, error): the node lets the gateway in
 //     through a group on another of its ENIs, not on the one holding the IP.
 //  7. wrong-node (GWD102): groups that let the gateway in on this port exist,
@@ -37,7 +46,9 @@ import (
 // Endpoints the configuration allows (or cannot decide) but a probe blocks:
 // refused is service-down (GWD105), or port-changed when other endpoints of
 // the service use another port; filtered or unreachable is traffic-filtered
-// (GWD201).
+// (GWD201). A failing gateway health check (the gateway's own vantage) is
+// traffic-filtered too, with what the evidence allows: a filter, or the app
+// failing its check.
 type cause struct {
 	ep   *diagnose.Endpoint
 	code string
@@ -64,7 +75,19 @@ func (f *facts) classify(ep *diagnose.Endpoint) *cause {
 		return f.classifyPartial(ep)
 	case ep.ENI != nil && ep.Decision.Verdict == secgroup.Deny:
 		return f.classifyDeny(ep)
-	case ep.Verdict != diagnose.VerdictBlocked || ep.Probe == nil:
+	case ep.Verdict != diagnose.VerdictBlocked:
+		return nil
+	case ep.HealthDecided:
+		// The gateway's own health check fails an endpoint the
+		// configuration allows or cannot decide: something not modelled,
+		// or the app itself (traffic-filtered says which the evidence allows).
+		// Endpoints whose probes say different things get separate findings.
+		key := "health-check"
+		if ep.Probe != nil {
+			key += " " + ep.Probe.State + " " + ep.Probe.From
+		}
+		return &cause{ep: ep, byProbe: true, code: diagnose.CodeTrafficFiltered, key: key}
+	case ep.Probe == nil:
 		return nil
 	}
 	c := &cause{ep: ep, byProbe: true}
@@ -94,12 +117,19 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 	eniGroups := ep.GroupIDs
 	setKey := strings.Join(eniGroups, ",")
 
-	// 1. A drop that defeats an accept from the gateway.
-	if d := ep.Decision.Deciding; d != nil && d.Rule != nil && strings.EqualFold(d.Rule.Policy, snapshot.PolicyDrop) {
-		if ep.Decision.Reason == secgroup.ReasonEgress {
-			c.code, c.deciding, c.key = diagnose.CodeDenyRuleShadows, d, ruleName(*d)
-			return c
+	// 0. The gateway's own egress decides: nothing on the backend side can
+	// fix it, whatever the backend's groups grant.
+	if ep.Decision.Reason == secgroup.ReasonEgress {
+		c.code, c.deciding = diagnose.CodeGatewayEgress, ep.Decision.Deciding
+		c.key = "egress default"
+		if c.deciding != nil {
+			c.key = ruleName(*c.deciding)
 		}
+		return c
+	}
+
+	// 1. A drop that defeats an accept matching the gateway's flow.
+	if d := ep.Decision.Deciding; d != nil && d.Rule != nil && strings.EqualFold(d.Rule.Policy, snapshot.PolicyDrop) {
 		accepts := f.acceptsCovering(eniGroups, setKey, proto, port)
 		if len(accepts) > 0 {
 			c.code, c.deciding, c.shadowed, c.key = diagnose.CodeDenyRuleShadows, d, accepts, ruleName(*d)
@@ -121,18 +151,12 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		}
 	}
 
-	// 3. A group of the other type on the ENI.
-	if f.gwType != "" {
-		var other []string
-		for _, g := range eniGroups {
-			if sg := f.v.Groups[g]; sg != nil && groupType(sg) != f.gwType {
-				other = append(other, g)
-			}
-		}
-		if len(other) > 0 {
-			c.code, c.key, c.groups = diagnose.CodeGroupTypeMismatch, strings.Join(other, ","), other
-			return c
-		}
+	// 3. A group reference that cannot work: a group of the other type on
+	// the ENI, or an authorization / gateway-sourced rule where either side
+	// is an enterprise group.
+	if mismatched := f.typeMismatched(eniGroups); len(mismatched) > 0 {
+		c.code, c.key, c.groups = diagnose.CodeGroupTypeMismatch, strings.Join(mismatched, ","), mismatched
+		return c
 	}
 
 	// 4. Authorized for this port, but the inbound rule is missing.
@@ -145,13 +169,13 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		}
 	}
 
-	// 5. The ENI's groups let the gateway in, on other ports.
-	if gs := f.grantsIn(eniGroups); len(gs) > 0 {
+	// 5. The ENI's groups grant the gateway other ports, and none this one.
+	if gs := f.grantsIn(eniGroups); len(gs) > 0 && !slices.ContainsFunc(gs, func(g grant) bool { return g.covers(proto, port) }) {
 		c.code, c.key, c.grants, c.groups = diagnose.CodePortChanged, setKey, gs, grantGroups(gs)
 		return c
 	}
 
-	// 6. The node lets the gateway in through another ENI's groups. Not for
+	// 6. The node grants the gateway access through another ENI's groups. Not for
 	// serverless pods: a virtual node's other ENIs are other pods'.
 	if ep.Node != nil && !isServerless(ep) && ep.Node.KindOf() != snapshot.NodeKindVirtual {
 		var elsewhere []string
@@ -175,8 +199,8 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		}
 	}
 
-	// 7. Groups that let the gateway in on this port exist, elsewhere.
-	if covering := f.coveringGroups(proto, port); len(covering) > 0 {
+	// 7. Groups that grant the gateway this port exist, elsewhere.
+	if covering := f.coveringGroups(proto, port); len(covering) > 0 && !slices.ContainsFunc(covering, func(g string) bool { return slices.Contains(eniGroups, g) }) {
 		c.code, c.key, c.groups = diagnose.CodeWrongNode, setKey, covering
 		for _, g := range covering {
 			for _, gr := range f.grantsByGroup[g] {
@@ -188,9 +212,56 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 		return c
 	}
 
-	// 8. Nothing lets the gateway in.
+	// 8. Nothing grants the gateway access.
 	c.code, c.key = diagnose.CodeMissingAuthorization, setKey
 	return c
+}
+
+// typeMismatched returns the ENI's groups whose reference to or from the
+// gateway's group cannot work: of the other type than the gateway's group
+// (and granting it nothing by CIDR), or — whatever the types — authorized
+// or holding a gateway-sourced rule while either side is enterprise.
+func (f *facts) typeMismatched(eniGroups []string) []string {
+	if f.gwType == "" {
+		return nil
+	}
+	var out []string
+	for _, g := range eniGroups {
+		sg := f.v.Groups[g]
+		if sg == nil {
+			continue
+		}
+		referenced := len(f.authsByGroup[g]) > 0 || f.referencesGateway(g)
+		switch {
+		case f.enterpriseInvolved(sg) && referenced:
+			out = append(out, g)
+		case groupType(sg) != f.gwType && !f.hasCIDRGrant(g):
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// referencesGateway reports whether group has an ingress accept rule whose
+// source is the gateway's group (no CIDR winning over it), whether or not
+// it can match.
+func (f *facts) referencesGateway(group string) bool {
+	for _, r := range f.ingress[group] {
+		if !r.Drop && r.Ref.Rule != nil && r.Ref.Rule.SourceCidr == "" && r.Ref.Rule.SourceGroupID == f.gwGroup && f.gwGroup != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// hasCIDRGrant reports whether group grants the gateway access by CIDR.
+func (f *facts) hasCIDRGrant(group string) bool {
+	for _, gr := range f.grantsByGroup[group] {
+		if gr.rule != nil && gr.rule.Ref.Rule != nil && gr.rule.Ref.Rule.SourceCidr != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func grantGroups(gs []grant) []string {
@@ -203,8 +274,9 @@ func grantGroups(gs []grant) []string {
 	return out
 }
 
-// acceptsCovering returns the gateway-sourced accepts of the groups covering
-// (proto, port), memoised per group set: endpoints share few sets and ports.
+// acceptsCovering returns the accepts of the groups that match the
+// gateway's flow on (proto, port) — grants or not: a drop that defeats any
+// of them is what blocks, memoised per group set: endpoints share few sets and ports.
 // Only called while building facts (single goroutine).
 func (f *facts) acceptsCovering(groups []string, setKey, proto string, port int) []grant {
 	key := setKey + "|" + proto + "|" + strconv.Itoa(port)
@@ -213,17 +285,41 @@ func (f *facts) acceptsCovering(groups []string, setKey, proto string, port int)
 	}
 	var out []grant
 	for _, g := range groups {
-		out = append(out, f.gatewayRulesCovering(g, proto, port)...)
+		for k := range f.ingress[g] {
+			r := &f.ingress[g][k]
+			if !r.Drop && r.Source == secgroup.Matches && ruleCovers(r, proto, port) {
+				out = append(out, grant{group: g, proto: r.Protocol, ports: r.Ports, portOK: r.PortsOK, rule: r})
+			}
+		}
 	}
 	f.acceptsMemo[key] = out
 	return out
 }
 
+// hasGatewayRuleCovering reports whether group has an inbound accept rule
+// naming the gateway's group as source (the rule an authorization creates)
+// that covers (proto, port) — whether or not it can match, so a rule that
+// exists is never called missing.
 func (f *facts) hasGatewayRuleCovering(group, proto string, port int) bool {
-	for _, gr := range f.grantsByGroup[group] {
-		if gr.rule != nil && gr.covers(proto, port) {
+	for k := range f.ingress[group] {
+		r := &f.ingress[group][k]
+		if r.Drop || r.Ref.Rule == nil || r.Ref.Rule.SourceCidr != "" || r.Ref.Rule.SourceGroupID != f.gwGroup || f.gwGroup == "" {
+			continue
+		}
+		if ruleCovers(r, proto, port) {
 			return true
 		}
 	}
 	return false
+}
+
+// ruleCovers reports whether a rule's protocol and ports cover (proto, port).
+func ruleCovers(r *secgroup.RuleView, proto string, port int) bool {
+	if !r.PortsOK {
+		return false
+	}
+	if r.Protocol != snapshot.ProtocolAll && !strings.EqualFold(r.Protocol, proto) {
+		return false
+	}
+	return r.Ports.Contains(port)
 }

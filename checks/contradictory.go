@@ -25,7 +25,12 @@ the probe's vantage point can prove.`,
 	Run: func(p *diagnose.Pass) error {
 		f := factsOf(p.View)
 		for i, ep := range p.View.Endpoints {
-			if ep.Decision.Verdict != secgroup.Deny || ep.Probe == nil || ep.Probe.State != snapshot.ProbeOpen {
+			switch contradiction(ep) {
+			case contradictedByHealthCheck:
+				p.Report(healthContradicts(f, i, ep))
+				continue
+			case contradictedByProbe:
+			default:
 				continue
 			}
 			ev := []string{fmt.Sprintf("the security groups deny the gateway, but a probe from %s completed a handshake", orUnknown(ep.Probe.From))}
@@ -56,6 +61,50 @@ the probe's vantage point can prove.`,
 	},
 }
 
+// What contradicts a configured deny.
+const (
+	notContradicted = iota
+	contradictedByProbe
+	contradictedByHealthCheck
+)
+
+// contradiction says what, if anything, contradicts the configuration's
+// deny of ep: an open probe, or the gateway's own health check passing it
+// (the verdict is then unknown).
+func contradiction(ep *diagnose.Endpoint) int {
+	switch {
+	case ep.Decision.Verdict != secgroup.Deny || ep.Verdict != diagnose.VerdictUnknown:
+		return notContradicted
+	case ep.HealthDecided && ep.Health.State == diagnose.HealthPassing:
+		return contradictedByHealthCheck
+	case ep.Probe != nil && ep.Probe.State == snapshot.ProbeOpen:
+		return contradictedByProbe
+	}
+	return notContradicted
+}
+
+// healthContradicts is the finding for an endpoint the configuration denies
+// while the gateway's own health check passes it.
+func healthContradicts(f *facts, i int, ep *diagnose.Endpoint) diagnose.Finding {
+	ev := []string{"the security groups deny the gateway, but " + healthLine(ep)}
+	if c := f.causeOf(i); c != nil {
+		code, _ := diagnose.LookupCode(c.code)
+		ev = append(ev, fmt.Sprintf("the configuration alone would explain the block as %s %s", code.ID, code.Slug))
+	}
+	ev = append(ev, "the health check starts where the gateway's traffic starts: the snapshot's rules are probably stale (re-collect), the gateway reaches the endpoint by a path not modelled, or its health-check connections ride on a session established before a rule was removed (ECS keeps sessions up to 910 s)")
+	fd := f.endpointFinding([]*cause{{ep: ep}}, diagnose.CodeContradictory, nil,
+		fmt.Sprintf("%s: configuration denies the gateway, but the gateway's own health check passes it — the verdict is unknown", ep.Label()), ev)
+	fd.Chain = f.chain(ep, "", "", decidingName(ep), "", diagnose.LinkHealthCheck, "passing despite deny ("+healthAt(ep.Health)+")")
+	fd.Remediation = f.remedy(
+		[]string{
+			"Re-collect the data (gwdoctor snapshot --live) and diagnose again: the rules or the gateway's health status may have changed since.",
+			"Probe from a host in the gateway's vSwitch to see what new connections meet (the gwdoctor probe command below).",
+		},
+		command{line: "gwdoctor probe " + quote(ep.Target())},
+	)
+	return fd
+}
+
 var _ = explains(Article{
 	Code: diagnose.CodeContradictory,
 	Symptom: `gwdoctor says the security groups deny an endpoint, but a probe (or the gateway itself)
@@ -64,7 +113,8 @@ connects.`,
 was sent from inside the backend's group or from an address another rule allows); or a
 session opened before a rule was removed is still alive (ECS security groups are stateful;
 sessions live up to 910 s).`,
-	Detection: `The evaluator denies the gateway and a recorded or live probe of the same ip:port is open.
+	Detection: `The evaluator denies the gateway and a recorded or live probe of the same ip:port is open,
+or the gateway's own health check (MSE ListGatewayService) passes it.
 The endpoint's verdict is unknown; the evidence names the cause the configuration alone
 would give and what the probe's vantage point proves.`,
 	Fix: `Re-collect (gwdoctor snapshot --live) and diagnose again; probe from the gateway's vSwitch

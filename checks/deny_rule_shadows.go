@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
-	"github.com/gwdoctor/gwdoctor/secgroup"
 )
 
 // DenyRuleShadows reports endpoints where a drop rule overrides the
@@ -17,7 +16,7 @@ var DenyRuleShadows = &diagnose.Check{
 Fires for an endpoint the security groups deny by a drop rule while an accept rule whose
 source is the gateway matches the same flow: the drop has a higher priority (smaller number)
 or the same priority (at equal priority drop wins), in any group on the ENI — rules of all the
-ENI's groups are merged. Also when a drop in the gateway group's own egress rules decides.
+ENI's groups are merged. (A drop in the gateway group's own egress rules is GWD112.)
 This comes first in the precedence: the authorization is present and would work; the drop is
 what must change. One finding per service and deciding rule.`,
 	Codes:    []string{diagnose.CodeDenyRuleShadows},
@@ -35,10 +34,7 @@ what must change. One finding per service and deciding rule.`,
 			var specific []string
 			var accepts []string
 			minAccept := 100
-			egress := ep.Decision.Reason == secgroup.ReasonEgress
-			if egress {
-				specific = append(specific, "the gateway group's egress rule "+f.ruleText(d)+" drops the traffic before it leaves the gateway")
-			} else {
+			{
 				specific = append(specific, "drop rule "+f.ruleText(d)+" decides")
 				for i, gr := range c.shadowed {
 					minAccept = min(minAccept, gr.rule.Priority)
@@ -50,17 +46,14 @@ what must change. One finding per service and deciding rule.`,
 					if gr.rule.Priority == prio {
 						rel = "the same priority (drop wins ties)"
 					}
-					specific = append(specific, fmt.Sprintf("it overrides the gateway's accept %s: the drop has %s", f.ruleText(gr.rule.Ref), rel))
+					specific = append(specific, fmt.Sprintf("it overrides the accept %s, which matches the gateway's %s flow: the drop has %s", f.ruleText(gr.rule.Ref), protocol(ep), rel))
 				}
 				if n := len(c.shadowed) - 3; n > 0 {
-					specific = append(specific, fmt.Sprintf("… and %d more accepts from the gateway that it overrides", n))
+					specific = append(specific, fmt.Sprintf("… and %d more accepts matching the gateway's flow that it overrides", n))
 				}
 			}
-			msg := fmt.Sprintf("%s %s blocked: drop rule %s (priority %d) overrides the gateway's accept %s",
-				who(cs), isAre(cs), ruleName(d), prio, strings.Join(capN(accepts, 3), ","))
-			if egress {
-				msg = fmt.Sprintf("%s %s blocked: the gateway group's egress drop rule %s (priority %d) matches", who(cs), isAre(cs), ruleName(d), prio)
-			}
+			msg := fmt.Sprintf("%s %s blocked on %s %d: drop rule %s (priority %d) overrides the accept %s",
+				who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, ruleName(d), prio, strings.Join(capN(accepts, 3), ","))
 			fd := f.endpointFinding(cs, diagnose.CodeDenyRuleShadows, nil, msg, specific, append([]string{d.GroupID, ruleName(d)}, accepts...)...)
 			fd.Chain = f.chain(ep, f.authIDsFor(d.GroupID), "", ruleName(d), "drop, priority "+fmt.Sprint(prio), diagnose.LinkRule, "")
 			steps := []string{
@@ -70,7 +63,7 @@ what must change. One finding per service and deciding rule.`,
 			if d.RuleID == "" {
 				cmds = append(cmds, f.cmdECSDescribeRules(d.GroupID, d.Rule.Direction))
 			}
-			if !egress && minAccept < 100 {
+			if minAccept < 100 {
 				cmds = append(cmds, f.cmdECSModifyPriority(d.GroupID, d.RuleID, d.Rule.Direction, minAccept+1))
 				steps = append(steps, fmt.Sprintf("Lowering the drop to priority %d lets the accept (priority %d) decide for the gateway while the drop still applies to everything else (the ModifySecurityGroupRule command below).", minAccept+1, minAccept))
 				steps = append(steps, "Or, if the drop is no longer wanted, delete it (the RevokeSecurityGroup command below).")

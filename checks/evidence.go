@@ -372,6 +372,28 @@ func probeLine(ep *diagnose.Endpoint) string {
 	return s
 }
 
+// healthLine is the evidence line for the gateway's own health check of
+// the endpoint: what it says, or why it is no evidence; "" when not read.
+func healthLine(ep *diagnose.Endpoint) string {
+	h := ep.Health
+	switch h.State {
+	case "":
+		return ""
+	case diagnose.HealthPassing:
+		return "the gateway's own health check passes " + ep.Target() + " (" + healthAt(h) + "): the gateway reaches it and the app answers the check"
+	case diagnose.HealthFailing:
+		return "the gateway's own health check fails " + ep.Target() + " (" + healthAt(h) + "): the gateway gets no answer it accepts, so it sends the endpoint no traffic"
+	}
+	return "the gateway's own health check is no evidence here: " + h.Why
+}
+
+func healthAt(h diagnose.HealthEvidence) string {
+	if h.At == "" {
+		return "vantage " + diagnose.ProbeFromHealthCheck
+	}
+	return "vantage " + diagnose.ProbeFromHealthCheck + ", read at " + h.At
+}
+
 func probeMeaning(p *snapshot.Probe) string {
 	gw := p.From == diagnose.ProbeFromGateway
 	switch p.State {
@@ -525,6 +547,9 @@ func (f *facts) chain(ep *diagnose.Endpoint, auth, authDetail, rule, ruleDetail,
 	links = append(links, diagnose.Link{Kind: diagnose.LinkEndpoint, ID: ep.Target()})
 	if ep.Probe != nil {
 		links = append(links, diagnose.Link{Kind: diagnose.LinkProbe, ID: ep.Probe.State, Detail: "from " + cmp.Or(ep.Probe.From, "unnamed")})
+	}
+	if ep.Health.Proves() {
+		links = append(links, diagnose.Link{Kind: diagnose.LinkHealthCheck, ID: ep.Health.State, Detail: healthAt(ep.Health)})
 	}
 	for i := range links {
 		if links[i].Kind == brokenKind {

@@ -3,6 +3,7 @@ package checks
 import (
 	"cmp"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -24,11 +25,17 @@ type facts struct {
 	gwType        string // normal | enterprise; "" when the gateway's group is not in the data
 	gwVPC         string
 	region        string
+	// gwAddrs are the gateway's addresses (vSwitch CIDRs or node IPs) as
+	// prefixes; nil when unknown or unreadable.
+	gwAddrs []netip.Prefix
 
 	// authsByGroup are the MSE authorizations by backend group, in snapshot order.
 	authsByGroup map[string][]*snapshot.Authorization
-	// grantsByGroup are every way a group lets the gateway in: its
-	// authorizations and its ingress accept rules whose source is the gateway.
+	// grantsByGroup are every way a group grants the gateway access: its
+	// authorizations, and its ingress accept rules that target the gateway —
+	// sourced from the gateway's group, or from a CIDR inside the gateway's
+	// addresses (DESIGN.md §7). A broad rule that merely contains the
+	// gateway (SSH from the VPC CIDR, 443 from 0.0.0.0/0) is not a grant.
 	grantsByGroup map[string][]grant
 	// coveringByPort memoises, per (protocol, port), the groups with a grant
 	// covering it, in group order.
@@ -67,8 +74,8 @@ func factsOf(v *diagnose.View) *facts {
 	return v.Cache(factsKey, func() any { return buildFacts(v) }).(*facts)
 }
 
-// grant is one way the gateway is let into a group: an MSE authorization
-// or an ingress accept rule whose source is the gateway.
+// grant is one way a group grants the gateway access: an MSE authorization
+// or an ingress accept rule that targets the gateway (targetsGateway).
 type grant struct {
 	group  string
 	proto  string
@@ -100,7 +107,11 @@ func (g grant) label() string {
 	if g.auth != nil {
 		return fmt.Sprintf("authorization %s (%s %s %s)", orNone(g.auth.ID), g.group, cmp.Or(g.auth.Protocol, snapshot.ProtocolTCP), g.portText())
 	}
-	return fmt.Sprintf("rule %s (priority %d accept %s %s from the gateway)", ruleName(g.rule.Ref), g.rule.Priority, g.rule.Protocol, g.portText())
+	from := "the gateway's group"
+	if r := g.rule.Ref.Rule; r != nil && r.SourceCidr != "" {
+		from = r.SourceCidr
+	}
+	return fmt.Sprintf("rule %s (priority %d accept %s %s from %s)", ruleName(g.rule.Ref), g.rule.Priority, g.rule.Protocol, g.portText(), from)
 }
 
 func buildFacts(v *diagnose.View) *facts {
@@ -118,6 +129,14 @@ func buildFacts(v *diagnose.View) *facts {
 		portsByGroup:   map[string]map[protoPort]bool{},
 		ingress:        map[string][]secgroup.RuleView{},
 		acceptsMemo:    map[string][]grant{},
+	}
+	for _, a := range s.Gateway.Addresses {
+		p, err := parsePrefix(a)
+		if err != nil {
+			f.gwAddrs = nil
+			break
+		}
+		f.gwAddrs = append(f.gwAddrs, p)
 	}
 	if g := v.Groups[f.gwGroup]; g != nil {
 		f.gwType = groupType(g)
@@ -143,7 +162,7 @@ func buildFacts(v *diagnose.View) *facts {
 		f.ingress[id] = rules
 		for k := range rules {
 			r := &rules[k]
-			if r.Drop || r.Source != secgroup.Matches {
+			if r.Drop || r.Source == secgroup.NoMatch || !f.targetsGateway(r.Ref.Rule) {
 				continue
 			}
 			f.grantsByGroup[id] = append(f.grantsByGroup[id], grant{group: id, proto: r.Protocol, ports: r.Ports, portOK: r.PortsOK, rule: r})
@@ -180,12 +199,51 @@ func buildFacts(v *diagnose.View) *facts {
 	return f
 }
 
+// targetsGateway reports whether an ingress rule is written for the
+// gateway: its source is the gateway's group (a CIDR, when set, wins over
+// the group), or its source CIDR lies inside one of the gateway's addresses
+// (equal included) in the same address family. With the gateway's addresses
+// unknown, no CIDR rule is known to target it.
+func (f *facts) targetsGateway(r *snapshot.Rule) bool {
+	if r == nil {
+		return false
+	}
+	if r.SourceCidr == "" {
+		return r.SourcePrefixListID == "" && r.SourceGroupID != "" && r.SourceGroupID == f.gwGroup
+	}
+	p, err := parsePrefix(r.SourceCidr)
+	if err != nil {
+		return false
+	}
+	for _, a := range f.gwAddrs {
+		if a.Addr().BitLen() == p.Addr().BitLen() && a.Bits() <= p.Bits() && a.Contains(p.Addr()) {
+			return true
+		}
+	}
+	return false
+}
+
+// parsePrefix reads a CIDR or a plain IP (a host prefix), masked.
+func parsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		return p.Masked(), err
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
 // groupType is a group's type, normal when unstated.
 func groupType(g *snapshot.SecurityGroup) string {
 	return cmp.Or(strings.ToLower(g.Type), snapshot.GroupTypeNormal)
 }
 
-// coveringGroups returns the groups with a grant covering (proto, port).
+// coveringGroups returns the groups with a grant covering (proto, port)
+// that can take effect (grantWorks).
 func (f *facts) coveringGroups(proto string, port int) []string {
 	key := cmp.Or(proto, snapshot.ProtocolTCP) + "/" + fmt.Sprint(port)
 	if gs, ok := f.coveringByPort[key]; ok {
@@ -194,11 +252,8 @@ func (f *facts) coveringGroups(proto string, port int) []string {
 	var out []string
 	for i := range f.v.Snapshot.SecurityGroups {
 		g := &f.v.Snapshot.SecurityGroups[i]
-		if !f.canGrant(g) {
-			continue
-		}
 		for _, gr := range f.grantsByGroup[g.ID] {
-			if gr.covers(proto, port) {
+			if gr.covers(proto, port) && f.grantWorks(g, gr) {
 				out = append(out, g.ID)
 				break
 			}
@@ -219,13 +274,26 @@ func (f *facts) coveringGroups(proto string, port int) []string {
 	return out
 }
 
-// canGrant reports whether a grant on g can let the gateway in at all: g is
-// of the gateway's type and in its VPC (as far as the data tells).
-func (f *facts) canGrant(g *snapshot.SecurityGroup) bool {
-	if f.gwType != "" && groupType(g) != f.gwType {
+// grantWorks reports whether a grant on g can let the gateway in at all: g
+// is in the gateway's VPC (as far as the data tells), and for a grant by
+// group reference (an authorization, or a rule sourced from the gateway's
+// group) neither side is an enterprise group. A CIDR grant works across
+// group types.
+func (f *facts) grantWorks(g *snapshot.SecurityGroup, gr grant) bool {
+	if f.gwVPC != "" && g.VpcID != "" && g.VpcID != f.gwVPC {
 		return false
 	}
-	return f.gwVPC == "" || g.VpcID == "" || g.VpcID == f.gwVPC
+	if gr.rule != nil && gr.rule.Ref.Rule != nil && gr.rule.Ref.Rule.SourceCidr != "" {
+		return true
+	}
+	return !f.enterpriseInvolved(g)
+}
+
+// enterpriseInvolved reports whether a group reference between the gateway's
+// group and g crosses an enterprise group: such a reference never works,
+// whichever types (DESIGN.md; alibaba-semantics.md).
+func (f *facts) enterpriseInvolved(g *snapshot.SecurityGroup) bool {
+	return f.gwType == snapshot.GroupTypeEnterprise || groupType(g) == snapshot.GroupTypeEnterprise
 }
 
 // grantsIn returns the grants of the given groups, in group order.
@@ -247,17 +315,6 @@ func (f *facts) distinctGrants(gs []grant) []grant {
 			continue
 		}
 		out = append(out, g)
-	}
-	return out
-}
-
-// gatewayRulesCovering returns group's gateway-sourced accept rules covering (proto, port).
-func (f *facts) gatewayRulesCovering(group, proto string, port int) []grant {
-	var out []grant
-	for _, gr := range f.grantsByGroup[group] {
-		if gr.rule != nil && gr.covers(proto, port) {
-			out = append(out, gr)
-		}
 	}
 	return out
 }

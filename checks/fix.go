@@ -289,3 +289,56 @@ func (f *facts) stepECSRule(group string) string {
 }
 
 func why(service string) string { return "gwdoctor: MSE gateway to " + service }
+
+// grantAccess is how to grant the gateway access to group on ports: an MSE
+// authorization (a rule sourced from the gateway's group) when both groups
+// are basic; when either is enterprise — which can neither reference nor be
+// referenced — inbound accepts from the gateway's addresses instead. The
+// first step says what to do, the rest why; note, when not "", is added to
+// the first step's parenthesis.
+func (f *facts) grantAccess(group, ports, service, note string) (steps []string, cmds []command) {
+	if g := f.v.Groups[group]; g != nil && f.enterpriseInvolved(g) {
+		if note != "" {
+			note += "; "
+		}
+		step := fmt.Sprintf("%s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1 (%sthe AuthorizeSecurityGroup command below).",
+			f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", "), note)
+		return []string{step, fmt.Sprintf("An MSE authorization would not work: it adds a rule sourced from the gateway's group %s, and a group reference where either side is an enterprise group never matches (%s is %s, the gateway's group %s).",
+				f.gwGroup, group, groupType(g), orUnknownType(f.gwType))},
+			[]command{f.cmdECSAuthorizeCidrs(group, ports, why(service))}
+	}
+	if note != "" {
+		note += "; "
+	}
+	step := f.stepMSEAdd(group, ports) + " (" + note + "the AddSecurityGroupRule command below)."
+	return []string{step}, []command{f.cmdMSEAdd(group, ports, why(service))}
+}
+
+func orUnknownType(t string) string {
+	if t == "" {
+		return "of unknown type"
+	}
+	return t
+}
+
+// cmdECSAuthorizeEgress adds egress accepts from group to each destination
+// IP (one Permissions.N entry each; AuthorizeSecurityGroupEgress takes up to
+// 100).
+func (f *facts) cmdECSAuthorizeEgress(group, proto, ports string, dests []string, desc string) command {
+	const api = "aliyun ecs AuthorizeSecurityGroupEgress"
+	switch {
+	case f.region == "":
+		return unknown(api, lookupRegion)
+	case !validPorts(ports):
+		return unknown(api, lookupPorts(ports))
+	}
+	line := fmt.Sprintf("%s --RegionId %s --SecurityGroupId %s", api, quote(f.region), quote(group))
+	for i, d := range dests {
+		field, bits := "DestCidrIp", "/32"
+		if strings.Contains(d, ":") {
+			field, bits = "Ipv6DestCidrIp", "/128"
+		}
+		line += permission(i+1, "Policy", "accept", "Priority", "1", "IpProtocol", strings.ToUpper(proto), "PortRange", ports, field, d+bits, "Description", desc)
+	}
+	return command{line: line}
+}

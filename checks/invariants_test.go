@@ -14,7 +14,7 @@ import (
 var causeCodes = []string{
 	diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeMultipleGroups, diagnose.CodePortChanged,
 	diagnose.CodeServiceDown, diagnose.CodeGroupTypeMismatch, diagnose.CodeDenyRuleShadows, diagnose.CodeVPCMismatch,
-	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeZonePartial,
+	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeGatewayEgress, diagnose.CodeZonePartial,
 }
 
 // TestInvariantsOnGeneratedSnapshots runs the catalog over many generated

@@ -30,7 +30,7 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 			port := ep.Endpoint.Port
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(port)
-			specific := []string{fmt.Sprintf("no authorization and no gateway-sourced accept rule covers %s/%d on any group of %s (%s)",
+			specific := []string{fmt.Sprintf("no authorization and no rule targeting the gateway (sourced from its group, or from a CIDR inside its addresses) covers %s/%d on any group of %s (%s)",
 				protocol(ep), port, backendNoun(ep), f.groupsDesc(backendGroupIDs(ep)))}
 			if n := len(f.v.Snapshot.Gateway.Authorizations); n == 0 {
 				specific = append(specific, "the gateway has no security-group authorizations at all")
@@ -42,18 +42,20 @@ One finding per service and ENI group set; the fix authorizes the group of the e
 				groupText += " (" + o + ")"
 			}
 			fd := f.endpointFinding(cs, diagnose.CodeMissingAuthorization, nil,
-				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on port %d", who(cs), isAre(cs), groupText, port),
+				fmt.Sprintf("%s %s blocked: the gateway is not authorized for group %s on %s %d", who(cs), isAre(cs), groupText, protocol(ep), port),
 				specific, group)
 			fd.Chain = f.chain(ep, "", "", "", "", diagnose.LinkAuthorization, "no authorization for "+group+" "+ports)
-			steps := []string{
-				f.stepMSEAdd(group, ports),
-				"MSE creates the inbound rule in " + group + " (source: the gateway's group " + f.gwGroup + "); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.",
+			note := ""
+			if isServerless(ep) {
+				// The pod's group was set at its creation: name where it came from.
+				note = group + " is the group of " + backendNoun(ep)
 			}
-			cmds := []command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
+			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, note)
+			if len(steps) == 1 {
+				steps = append(steps, "MSE creates the inbound rule in "+group+" (source: the gateway's group "+f.gwGroup+"); the gateway reaches the endpoint within seconds. Re-run gwdoctor to confirm.")
+			}
 			switch {
 			case isServerless(ep):
-				// The pod's group was set at its creation: name where it came from.
-				steps[0] += " (" + group + " is the group of " + backendNoun(ep) + ")"
 				more, moreCmds := f.serverlessSteps(ep, "")
 				steps, cmds = append(steps, more...), append(cmds, moreCmds...)
 			case ep.Kind == snapshot.BackendECS:
@@ -86,6 +88,14 @@ pod ENI) that runs the backend and enter the pod's port (the Service targetPort)
 8080/8080.
 
   aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-… \
-    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"`,
+    --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
+
+ECI and ACS pods (virtual nodes, ACK Serverless, ACS) have their own ENI and group, set when
+the pod is created — by the annotation k8s.aliyun.com/eci-security-group (ACS:
+network.alibabacloud.com/security-group-ids), else the default (kube-system/eci-profile
+securityGroupId, else the cluster's security group). The finding says which. Authorize that
+group, or recreate the pods with an authorized group in the pod template's annotation (a
+running pod's group cannot change), or change the default for new pods. Plain ECS instances:
+ECS console → Instances → the instance → Security Groups.`,
 	Related: []string{diagnose.CodeWrongNode, diagnose.CodePortChanged, diagnose.CodeMultipleGroups},
 })

@@ -45,7 +45,7 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 		if e.ID == ep.ENI.ID {
 			continue
 		}
-		specific = append(specific, fmt.Sprintf("node %s's ENI %s (%s) carries %s", ep.NodeLabel(), e.ID, eniKind(&e), f.groupsDesc(e.SecurityGroupIDs)))
+		specific = append(specific, fmt.Sprintf("%s's ENI %s (%s) carries %s", backendNoun(ep), e.ID, eniKind(&e), f.groupsDesc(e.SecurityGroupIDs)))
 	}
 	var authIDs []string
 	for _, gr := range f.distinctGrants(c.grants) {
@@ -55,20 +55,25 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 		}
 	}
 	specific = append(specific, "security-group rules apply per ENI: traffic to "+ep.Endpoint.IP+" is filtered by "+ep.ENI.ID+"'s groups only")
-	msg := fmt.Sprintf("%s %s blocked: node %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s",
-		who(cs), isAre(cs), ep.NodeLabel(), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","))
+	msg := fmt.Sprintf("%s %s blocked: %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s",
+		who(cs), isAre(cs), backendNoun(ep), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","))
 	fd := f.endpointFinding(cs, diagnose.CodeMultipleGroups, diagnose.Sev(diagnose.Error), msg, specific, append([]string{ep.ENI.ID}, append(ep.GroupIDs, c.groups...)...)...)
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))
 	newSet := append(append([]string{}, ep.GroupIDs...), c.groups[0])
-	fd.Remediation = f.remedy([]string{
-		f.stepMSEAdd(podGroup, ports) + " (" + podGroup + " is the group of the pod ENI " + ep.ENI.ID + "; authorizing it covers every pod ENI in that group; the AddSecurityGroupRule command below).",
-		"Or, instead, add " + c.groups[0] + " to the ENI: ECS console → Network & Security → Elastic Network Interfaces → " + ep.ENI.ID + " → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
+	if ep.Kind == snapshot.BackendECS {
+		// An ECS instance with several ENIs: no pods, no Terway.
+		steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, podGroup+" is the group of ENI "+ep.ENI.ID+", which holds "+ep.Endpoint.IP)
+		fd.Remediation = f.remedy(append(steps,
+			"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (the ModifyNetworkInterfaceAttribute command below).",
+		), append(cmds, f.cmdENIGroups(ep.ENI.ID, newSet))...)
+		return fd
+	}
+	steps, cmds := f.grantAccess(podGroup, ports, ep.ServiceKey, podGroup+" is the group of the pod ENI "+ep.ENI.ID+"; authorizing it covers every pod ENI in that group")
+	fd.Remediation = f.remedy(append(steps,
+		"Or, instead, add "+c.groups[0]+" to the ENI: ECS console → Network & Security → Elastic Network Interfaces → "+ep.ENI.ID+" → Modify → Security Groups (an ENI's groups must be of one type and in one VPC, at most 5 by default; the ModifyNetworkInterfaceAttribute command below).",
 		"With Terway, make new pod ENIs get an authorized group: edit the kube-system/eni-config ConfigMap (security_group / security_groups), then restart the terway pods; existing ENIs keep their groups until changed as above.",
-	},
-		f.cmdMSEAdd(podGroup, ports, why(ep.ServiceKey)),
-		f.cmdENIGroups(ep.ENI.ID, newSet),
-	)
+	), append(cmds, f.cmdENIGroups(ep.ENI.ID, newSet))...)
 	return fd
 }
 

@@ -52,7 +52,7 @@ out on both sides: no request is sent to them (service-down reports them).`,
 				}
 			} else {
 				msg += "; no single attribute separates them"
-				ev = append(ev, "no attribute (security groups, ENI kind, node pool, node, port, readiness) separates the blocked endpoints from the reachable ones: see each endpoint's cause")
+				ev = append(ev, "no attribute (security groups, backend kind, ENI kind, node pool, node, port, readiness) separates the blocked endpoints from the reachable ones: see each endpoint's cause")
 			}
 			counts := map[string]int{}
 			var codes []string
@@ -88,13 +88,35 @@ out on both sides: no request is sent to them (service-down reports them).`,
 				Remediation: diagnose.Remediation{
 					Steps: []string{
 						"Fix the blocked endpoints' root causes (the findings with the codes listed in the evidence); the differing attribute shows where to look.",
-						"Until then, keep the service on the working side (e.g. schedule its pods on the node pool or ENIs that work).",
+						workingSideStep(bad),
 					},
 				},
 			})
 		}
 		return nil
 	},
+}
+
+// workingSideStep is the interim advice, in the words of the blocked
+// backends' kind: a serverless pod's group is fixed at creation, an ECS
+// instance is not scheduled.
+func workingSideStep(bad []*diagnose.Endpoint) string {
+	serverless, instances := 0, 0
+	for _, ep := range bad {
+		switch {
+		case isServerless(ep):
+			serverless++
+		case ep.Kind == snapshot.BackendECS:
+			instances++
+		}
+	}
+	switch {
+	case serverless == len(bad):
+		return "Until then, keep the service on the working side: new serverless pods get the group their annotation names (or the default), so roll out pods with a group that works; running pods keep theirs."
+	case instances == len(bad):
+		return "Until then, take the blocked instances out of the service, or put them in a security group that works."
+	}
+	return "Until then, keep the service on the working side (e.g. schedule its pods on the node pool or ENIs that work)."
 }
 
 type difference struct {
@@ -122,6 +144,7 @@ func separating(ok, bad []*diagnose.Endpoint) []difference {
 			}
 			return s
 		}},
+		{"backend kind", diagnose.LinkNode, func(e *diagnose.Endpoint) string { return e.Kind }},
 		{"ENI kind", diagnose.LinkENI, func(e *diagnose.Endpoint) string {
 			if e.ENI == nil {
 				return "unresolved"

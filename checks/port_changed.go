@@ -44,7 +44,7 @@ func (f *facts) portChangedByConfig(cs []*cause) diagnose.Finding {
 	var specific []string
 	for _, gr := range f.distinctGrants(c.grants) {
 		authorized = appendOnce(authorized, gr.portText())
-		specific = append(specific, "the gateway is let into "+gr.group+" by "+gr.label()+fmt.Sprintf(" — not port %d", port))
+		specific = append(specific, "the gateway is granted "+gr.group+" by "+gr.label()+fmt.Sprintf(" — not %s port %d", protocol(ep), port))
 		if gr.auth != nil {
 			authIDs = appendOnce(authIDs, gr.auth.ID)
 		} else {
@@ -68,13 +68,12 @@ func (f *facts) portChangedByConfig(cs []*cause) diagnose.Finding {
 		}
 	}
 	group := c.groups[0]
-	msg := fmt.Sprintf("%s %s blocked: the gateway is authorized for %s on port(s) %s, but the endpoint now listens on %d",
-		who(cs), isAre(cs), strings.Join(c.groups, ","), strings.Join(authorized, ", "), port)
+	msg := fmt.Sprintf("%s %s blocked: the gateway is granted %s on port(s) %s, but the endpoint now listens on %s %d",
+		who(cs), isAre(cs), strings.Join(c.groups, ","), strings.Join(authorized, ", "), protocol(ep), port)
 	fd := f.endpointFinding(cs, diagnose.CodePortChanged, nil, msg, specific, append(append(append([]string{}, c.groups...), authIDs...), ruleIDs...)...)
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "ports "+strings.Join(authorized, ", "), strings.Join(ruleIDs, ","), "", diagnose.LinkAuthorization,
 		fmt.Sprintf("authorized %s, endpoint uses %d", strings.Join(authorized, ", "), port))
-	steps := []string{f.stepMSEAdd(group, ports) + fmt.Sprintf(" (the pod's port — the Service targetPort — is %d now).", port)}
-	cmds := []command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}
+	steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, fmt.Sprintf("the pod's port — the Service targetPort — is %d now", port))
 	for _, gr := range c.grants {
 		if gr.auth != nil && !f.portInUse(gr) {
 			steps = append(steps, f.stepMSEDelete(gr.auth.ID, gr.group, gr.portText(), true)+" Only if no backend in "+gr.group+" uses "+gr.portText()+" any more (no endpoint in this snapshot does).")

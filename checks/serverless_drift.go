@@ -108,15 +108,14 @@ func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
 	if kind == snapshot.BackendACS {
 		profileName = "acs-profile"
 	}
-	steps := []string{
-		f.stepMSEAdd(def, ports0) + " (" + def + " is the default group of new " + pk + "s).",
-		fmt.Sprintf("Or make the default an authorized group again: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; new pods only).", profileName, carried[0]),
-		fmt.Sprintf("Or name an authorized group in the workload's pod template: annotation %s: %q, so new pods do not depend on the default.", groupAnnotation(ep), carried[0]),
-	}
-	cmds := []command{f.cmdMSEAdd(def, ports0, why(key)), cmdProfileDefault(profileName, carried[0])}
+	grantSteps, grantCmds := f.grantAccess(def, ports0, key, def+" is the default group of new "+pk+"s")
+	defaultStep := fmt.Sprintf("Or make the default an authorized group again: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; new pods only).", profileName, carried[0])
 	if !profile {
-		steps[1] = fmt.Sprintf("Or make an authorized group the default of new pods: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; it takes precedence over the cluster's security group; new pods only).", profileName, carried[0])
+		defaultStep = fmt.Sprintf("Or make an authorized group the default of new pods: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; it takes precedence over the cluster's security group; new pods only).", profileName, carried[0])
 	}
+	steps := append(grantSteps, defaultStep,
+		fmt.Sprintf("Or name an authorized group in the workload's pod template: annotation %s: %q, so new pods do not depend on the default.", groupAnnotation(ep), carried[0]))
+	cmds := append(grantCmds, cmdProfileDefault(profileName, carried[0]))
 	defLink := profileName
 	if !profile {
 		defLink = "cluster " + orNone(f.v.Snapshot.Cluster.ID)
@@ -159,7 +158,7 @@ it too.`,
 	Fix: `Authorize the default group in MSE (console: Security Group Authorization → Add Security
 Group Authorization; the port is the pod's port):
 
-  aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-… --SecurityGroupId sg-<default> \
+  aliyun mse AddSecurityGroupRule --region cn-hangzhou --GatewayUniqueId gw-… --SecurityGroupId sg-<default> \
     --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
 
 or set the default back to an authorized group (new pods only):

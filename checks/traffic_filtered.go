@@ -5,6 +5,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/secgroup"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // TrafficFiltered reports endpoints the configuration allows but a probe
@@ -20,7 +21,10 @@ point cannot connect.
 
 Something gwdoctor does not model drops the traffic: a host firewall (iptables/nftables on
 the node), a Kubernetes NetworkPolicy, a vSwitch network ACL, a route. Also fires when the
-configuration cannot decide and a probe from the gateway's own network timed out. The
+configuration cannot decide and a probe from the gateway's own network timed out, and when the
+gateway's own health check (vantage gateway-healthcheck, read from MSE ListGatewayService)
+fails an endpoint the configuration allows or cannot decide: then it says which causes the
+evidence still allows (a filter, or the app failing the check). The
 evidence says what the probe's vantage point proves: a timeout seen from the gateway's
 network shows the gateway's path drops; seen from elsewhere (an operator's laptop) it shows
 only that this vantage point cannot connect.`,
@@ -30,6 +34,10 @@ only that this vantage point cannot connect.`,
 		f := factsOf(p.View)
 		for _, cs := range f.causeGroups(diagnose.CodeTrafficFiltered) {
 			ep := cs[0].ep
+			if ep.HealthDecided {
+				p.Report(healthCheckFailing(f, cs))
+				continue
+			}
 			pr := ep.Probe
 			config := "the security groups allow the gateway on " + fmt.Sprint(ep.Endpoint.Port)
 			if ep.Decision.Verdict != secgroup.Allow {
@@ -106,6 +114,63 @@ func reportVantageOnly(p *diagnose.Pass, f *facts) {
 	}
 }
 
+// healthCheckFailing is the finding for endpoints the gateway's own health
+// check fails while the configuration allows (or cannot decide): it names
+// what the evidence still allows — a filter the model does not cover, or
+// the app failing the check — from what the probes saw.
+func healthCheckFailing(f *facts, cs []*cause) diagnose.Finding {
+	ep := cs[0].ep
+	config := "the security groups allow the gateway on " + protocol(ep) + " " + fmt.Sprint(ep.Endpoint.Port)
+	if ep.Decision.Verdict != secgroup.Allow {
+		config = "the security groups cannot decide (" + ep.Decision.Verdict.String() + "); the gateway's own health check decides: blocked"
+	}
+	var allows, summary string
+	pr := ep.Probe
+	switch {
+	case pr != nil && pr.State == snapshot.ProbeOpen && diagnose.VantageOf(pr.From) == diagnose.VantageGatewayPath:
+		summary = "the app fails the gateway's health check"
+		allows = "a probe from the gateway's path connected, so nothing filters the port: only the app failing the health check fits (wrong health-check path or port, error answers, answers slower than the check's timeout)"
+	case pr != nil && pr.State == snapshot.ProbeOpen:
+		summary = "a filter on the gateway's path, or the app failing the check"
+		allows = "a probe from " + orUnknown(pr.From) + " connected, so the app listens: either something filters the gateway's path only (a host firewall or NetworkPolicy that lets " + orUnknown(pr.From) + " in but not the gateway's vSwitch, a network ACL), or the app fails the health check"
+	case pr != nil && (pr.State == snapshot.ProbeFiltered || pr.State == snapshot.ProbeUnreachable) && diagnose.VantageOf(pr.From) == diagnose.VantageGatewayPath:
+		summary = "something outside the security groups drops the gateway's traffic"
+		allows = "a probe from the gateway's path was " + pr.State + " too, so something drops the traffic (host firewall, NetworkPolicy, network ACL, route); whether the app would pass its check cannot be seen"
+	default:
+		summary = "a filter the security groups do not show, or the app failing the check"
+		allows = "the evidence allows a host firewall, a NetworkPolicy, a network ACL, or the app failing its health check; probe from the gateway's vSwitch to tell them apart: a timeout means a filter, a connection means the app fails its check"
+	}
+	specific := []string{config, healthLine(ep), allows}
+	if !ep.Endpoint.IsReady() {
+		specific = append(specific, "the pod is not ready: its own readiness probe fails too, which points at the app")
+	}
+	fd := f.endpointFinding(cs, diagnose.CodeTrafficFiltered, nil,
+		fmt.Sprintf("%s: the gateway's own health check fails it although %s — %s", who(cs), configShort(ep), summary), specific)
+	fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", decidingName(ep), "", diagnose.LinkHealthCheck, "failing ("+healthAt(ep.Health)+")")
+	ns, _ := splitKey(ep.ServiceKey)
+	fd.Remediation = f.remedy(
+		[]string{
+			"Check the service's health check in the MSE console (Cloud-native gateway → Routes → Services → the service → Health check): protocol, path, port and expected status must match what the app serves.",
+			"Check the app on " + ep.Target() + " (its logs, and the pod's readiness: kubectl describe pod).",
+			"Check Kubernetes NetworkPolicies selecting the pods and the node's host firewall (iptables -S; nft list ruleset) on " + orUnknown(ep.NodeLabel()) + " for rules dropping the gateway's vSwitch CIDR.",
+			"Check the network ACL of the backend's vSwitch (VPC console → Network ACLs).",
+			"Probe from a host in the gateway's vSwitch to tell a filter from the app (the gwdoctor probe command below): a timeout means a filter, a connection means the app fails its check.",
+		},
+		command{line: "kubectl -n " + quote(ns) + " get networkpolicy"},
+		f.cmdNetworkACLs(),
+		command{line: "gwdoctor probe " + quote(ep.Target())},
+	)
+	return fd
+}
+
+// configShort is what the configuration says, for a finding's message.
+func configShort(ep *diagnose.Endpoint) string {
+	if ep.Decision.Verdict == secgroup.Allow {
+		return "the security groups allow the gateway"
+	}
+	return "the security groups cannot decide"
+}
+
 func decidingName(ep *diagnose.Endpoint) string {
 	if d := ep.Decision.Deciding; d != nil {
 		return ruleName(*d)
@@ -129,7 +194,9 @@ are authorized correctly.`,
 firewall on the node, a Kubernetes NetworkPolicy, a network ACL on the vSwitch, or routing.`,
 	Detection: `The configuration allows the gateway (or cannot decide) and a probe of the endpoint timed
 out (filtered) or got ICMP unreachable. A probe from the gateway's own network proves the
-gateway's path drops; from elsewhere it only shows that vantage point cannot connect.`,
+gateway's path drops; from elsewhere it only shows that vantage point cannot connect. The
+gateway's own health check failing the endpoint (MSE ListGatewayService UnhealthyEndpoints)
+blocks it too: then a probe that connects narrows the cause to the app failing the check.`,
 	Fix: `Check, in order: NetworkPolicies (kubectl get networkpolicy), the node's firewall
 (iptables -S, nft list ruleset), the vSwitch's network ACL (aliyun vpc DescribeNetworkAcls),
 routes. Confirm from a host in the gateway's vSwitch: gwdoctor probe IP:PORT.`,

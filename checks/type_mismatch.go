@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // GroupTypeMismatch reports backends in groups of the other type than the
@@ -16,10 +17,13 @@ var GroupTypeMismatch = &diagnose.Check{
 
 Basic (normal) and enterprise (advanced) groups cannot be mixed in source-group rules:
 enterprise groups cannot reference other groups and cannot be referenced. So when the
-gateway's managed group and the backend's group differ in type, the inbound rule an
-authorization creates cannot take effect. Fires for an endpoint the groups deny when a group
-on its ENI is of the other type (and no drop or VPC difference explains it first), and for an
-authorization naming a group of the other type that no blocked endpoint already reports.`,
+gateway's managed group and the backend's group differ in type — or both are enterprise — the
+inbound rule an authorization creates cannot take effect. Fires for an endpoint the groups
+deny when a group on its ENI is of the other type and grants the gateway nothing by CIDR, or
+is authorized (or names the gateway's group in a rule) while either side is enterprise,
+whatever the types (and no egress, drop or VPC difference explains it first); and for an
+authorization no blocked endpoint already reports that names a group of the other type, or
+any group while either side is enterprise.`,
 	Codes:    []string{diagnose.CodeGroupTypeMismatch},
 	Requires: causeInputs,
 	Run: func(p *diagnose.Pass) error {
@@ -47,8 +51,12 @@ authorization naming a group of the other type that no blocked endpoint already 
 					}
 				}
 			}
-			msg := fmt.Sprintf("%s %s blocked: group %s is %s but the gateway's group %s is %s — group authorization cannot work across types",
-				who(cs), isAre(cs), group, gtype, f.gwGroup, f.gwType)
+			msg := fmt.Sprintf("%s %s blocked on %s %d: group %s is %s but the gateway's group %s is %s — group authorization cannot work across types",
+				who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, group, gtype, f.gwGroup, f.gwType)
+			if gtype == f.gwType {
+				msg = fmt.Sprintf("%s %s blocked on %s %d: group %s and the gateway's group %s are both %s — enterprise groups can neither reference nor be referenced, so the group authorization cannot work",
+					who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, group, f.gwGroup, gtype)
+			}
 			fd := f.endpointFinding(cs, diagnose.CodeGroupTypeMismatch, nil, msg, specific, append(append(append([]string{}, c.groups...), authIDs...), ruleIDs...)...)
 			fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "", strings.Join(ruleIDs, ","), "", diagnose.LinkBackendGroup, gtype+" group; gateway group is "+f.gwType)
 			fd.Remediation = f.typeFix(group, gtype, ep.ServiceKey, portRangeOf(ep.Endpoint.Port), authIDs)
@@ -59,7 +67,7 @@ authorization naming a group of the other type that no blocked endpoint already 
 		}
 		for _, a := range f.v.Snapshot.Gateway.Authorizations {
 			g := f.v.Groups[a.SecurityGroupID]
-			if g == nil || reported[a.SecurityGroupID] || groupType(g) == f.gwType {
+			if g == nil || reported[a.SecurityGroupID] || groupType(g) == f.gwType && !f.enterpriseInvolved(g) {
 				continue
 			}
 			reported[a.SecurityGroupID] = true
@@ -107,10 +115,21 @@ func (f *facts) typeFix(group, gtype, service, ports string, authIDs []string) d
 	if service == "" {
 		desc = "gwdoctor: MSE gateway " + f.gwID
 	}
-	steps := []string{
-		"Select the same security-group type for the gateway and the backend (MSE FAQ): put the backend's ENI or instance in a " + f.gwType + " group and authorize that group for the gateway.",
-		fmt.Sprintf("Or, keeping the %s group, allow the gateway by address: %s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1.",
-			gtype, f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")),
+	byAddress := fmt.Sprintf("allow the gateway by address: %s → Add Rule: action Allow, protocol TCP, port %s, source = the gateway's vSwitch CIDR(s) %s, priority 1.",
+		f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", "))
+	var steps []string
+	if f.gwType == snapshot.GroupTypeEnterprise {
+		// No group of any type can reference an enterprise gateway group:
+		// only addresses work.
+		steps = []string{
+			"Keeping the " + gtype + " group, " + byAddress,
+			"An authorization (a rule sourced from the gateway's group) cannot work with the gateway's enterprise group " + f.gwGroup + ", whatever the backend's type; a gateway created with the basic type could use group authorizations.",
+		}
+	} else {
+		steps = []string{
+			"Select the same security-group type for the gateway and the backend (MSE FAQ): put the backend's ENI or instance in a " + f.gwType + " group and authorize that group for the gateway.",
+			"Or, keeping the " + gtype + " group, " + byAddress,
+		}
 	}
 	cmds := []command{f.cmdECSAuthorizeCidrs(group, ports, desc)}
 	for _, id := range authIDs {

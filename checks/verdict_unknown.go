@@ -5,8 +5,6 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
-	"github.com/gwdoctor/gwdoctor/secgroup"
-	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // VerdictUnknown reports every endpoint whose reachability the data cannot
@@ -28,7 +26,7 @@ probe connects is unknown too, but reported as contradictory-evidence.`,
 			if ep.Verdict != diagnose.VerdictUnknown {
 				continue
 			}
-			if ep.Decision.Verdict == secgroup.Deny && ep.Probe != nil && ep.Probe.State == snapshot.ProbeOpen {
+			if contradiction(ep) != notContradicted {
 				continue // contradictory-evidence explains it
 			}
 			why := strings.Join(ep.Decision.Notes, "; ")
@@ -38,6 +36,10 @@ probe connects is unknown too, but reported as contradictory-evidence.`,
 			ev := []string{"configuration verdict: " + ep.Decision.Verdict.String()}
 			ev = append(ev, ep.Decision.Notes...)
 			if l := probeLine(ep); l != "" {
+				ev = append(ev, l)
+			}
+			// Said where it matters: why the gateway's own view did not decide.
+			if l := healthLine(ep); l != "" {
 				ev = append(ev, l)
 			}
 			p.Report(diagnose.Finding{

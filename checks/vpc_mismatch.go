@@ -13,10 +13,11 @@ var VPCMismatch = &diagnose.Check{
 	Doc: `Reports blocked backends whose node or security group is in another VPC than the gateway.
 
 Source-group rules work only between groups in one VPC, and a security group only applies
-to instances in its VPC; an authorization cannot reach a backend in another VPC. Fires for an
-endpoint the security groups deny when its node (ECS instance) or a group on its ENI is in a
-VPC other than the gateway's (gateway.vpcId, or its group's VPC), unless a drop rule
-explains the block first.`,
+to instances in its VPC; an authorization cannot reach a backend in another VPC, and a CIDR
+rule allowing the gateway's addresses does not route it there either: such an endpoint is
+blocked whatever its rules say (the snapshot models no peering or CEN path). Fires for an
+endpoint whose node (ECS instance) or a group on its ENI is in a VPC other than the gateway's
+(gateway.vpcId, or its group's VPC), unless a drop rule explains the block first.`,
 	Codes:    []string{diagnose.CodeVPCMismatch},
 	Requires: causeInputs,
 	Run: func(p *diagnose.Pass) error {
@@ -29,21 +30,37 @@ explains the block first.`,
 				g := c.groups[0]
 				what, other, broken = "group "+g, f.v.Groups[g].VpcID, diagnose.LinkBackendGroup
 			} else {
-				what, other, broken = "node "+ep.NodeLabel(), ep.Node.VpcID, diagnose.LinkNode
+				what, other, broken = backendNoun(ep), ep.Node.VpcID, diagnose.LinkNode
 			}
 			specific := []string{
 				fmt.Sprintf("the gateway %s is in %s; %s is in %s", f.gwID, f.gwVPC, what, other),
 				"source-group rules (what an authorization creates) only work between groups in one VPC",
 			}
-			msg := fmt.Sprintf("%s %s blocked: %s is in %s, the gateway in %s", who(cs), isAre(cs), what, other, f.gwVPC)
+			var cidrGrants []string
+			for _, g := range ep.GroupIDs {
+				if f.hasCIDRGrant(g) {
+					cidrGrants = append(cidrGrants, g)
+				}
+			}
+			if len(cidrGrants) > 0 {
+				specific = append(specific, strings.Join(cidrGrants, ", ")+" already allow(s) the gateway's addresses by CIDR; that does not make the backend reachable: the gateway sends inside "+f.gwVPC+" and the snapshot records no peering or CEN path to "+other)
+			}
+			msg := fmt.Sprintf("%s %s blocked on %s %d: %s is in %s, the gateway in %s", who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, what, other, f.gwVPC)
 			fd := f.endpointFinding(cs, diagnose.CodeVPCMismatch, nil, msg, specific, append([]string{other}, c.groups...)...)
 			fd.Chain = f.chain(ep, f.authIDsFor(f.firstGroup(ep.GroupIDs)), "", "", "", broken, "in "+other+", gateway in "+f.gwVPC)
 			group := f.firstGroup(ep.GroupIDs)
 			ports := portRangeOf(ep.Endpoint.Port)
-			fd.Remediation = f.remedy([]string{
+			steps := []string{
 				"Run the backend in the gateway's VPC " + f.gwVPC + " (the gateway reaches pods directly), or add it to the gateway as a service in a way that crosses VPCs (e.g. through an SLB/NLB in " + f.gwVPC + ").",
-				fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")),
-			}, f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey)))
+			}
+			var cmds []command
+			if len(cidrGrants) > 0 {
+				steps = append(steps, "If the VPCs are to be connected, connect them (CEN or VPC peering) with routes both ways: "+strings.Join(cidrGrants, ", ")+" already allow(s) the gateway's addresses.")
+			} else {
+				steps = append(steps, fmt.Sprintf("If the VPCs are connected (CEN or VPC peering) and routes exist, allow the gateway by address instead of by group: %s → Add Rule: Allow TCP %s from %s.", f.stepECSRule(group), ports, strings.Join(orPlaceholder(f.v.Snapshot.Gateway.Addresses, "the gateway's vSwitch CIDRs (not in the snapshot)"), ", ")))
+				cmds = append(cmds, f.cmdECSAuthorizeCidrs(group, ports, why(ep.ServiceKey)))
+			}
+			fd.Remediation = f.remedy(steps, cmds...)
 			p.Report(fd)
 		}
 		return nil

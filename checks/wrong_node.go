@@ -75,22 +75,22 @@ groups. One finding per service and ENI group set.`,
 				backendNoun(ep)+" is not in "+strings.Join(c.groups, ","))
 			switch {
 			case isServerless(ep):
+				grantSteps, grantCmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of "+backendNoun(ep))
 				steps, cmds := f.serverlessSteps(ep, c.groups[0])
-				fd.Remediation = f.remedy(append([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")"}, steps...),
-					append([]command{f.cmdMSEAdd(group, ports, why(ep.ServiceKey))}, cmds...)...)
+				fd.Remediation = f.remedy(append(grantSteps, steps...), append(grantCmds, cmds...)...)
 				p.Report(fd)
 				continue
 			case ep.Kind == snapshot.BackendECS:
-				fd.Remediation = f.remedy([]string{f.stepMSEAdd(group, ports) + " (" + group + " is the group of " + backendNoun(ep) + ")", f.ecsInstanceStep(ep, c.groups[0])},
-					f.cmdMSEAdd(group, ports, why(ep.ServiceKey)), f.cmdJoinGroup(ep, c.groups[0]))
+				grantSteps, grantCmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of "+backendNoun(ep))
+				fd.Remediation = f.remedy(append(grantSteps, f.ecsInstanceStep(ep, c.groups[0])), append(grantCmds, f.cmdJoinGroup(ep, c.groups[0]))...)
 				p.Report(fd)
 				continue
 			}
-			fd.Remediation = f.remedy([]string{
-				f.stepMSEAdd(group, ports) + " (" + group + " is the group of node " + ep.NodeLabel() + ")",
-				"Or run the pods only on nodes in the authorized group(s) " + strings.Join(c.groups, ", ") + " (node selector or affinity on their node pool), if that was the intent.",
-				"Check the node pool of " + ep.NodeLabel() + ": every node pool that may run these pods needs its group authorized.",
-			}, f.cmdMSEAdd(group, ports, why(ep.ServiceKey)))
+			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of node "+ep.NodeLabel())
+			fd.Remediation = f.remedy(append(steps,
+				"Or run the pods only on nodes in the authorized group(s) "+strings.Join(c.groups, ", ")+" (node selector or affinity on their node pool), if that was the intent.",
+				"Check the node pool of "+ep.NodeLabel()+": every node pool that may run these pods needs its group authorized.",
+			), cmds...)
 			p.Report(fd)
 		}
 		return nil
@@ -136,6 +136,15 @@ that runs the pod, port range = the pod's port.
     --PortRange 8080/8080 --Description "MSE gateway to shop/orders"
 
 Or pin the pods to the node pool whose group is authorized (nodeSelector/affinity). Every
-node pool that may run the pods needs its group authorized.`,
+node pool that may run the pods needs its group authorized.
+
+ECI and ACS pods (virtual nodes, ACK Serverless, ACS) have their own ENI and group, set when
+the pod is created — by the annotation k8s.aliyun.com/eci-security-group (ACS:
+network.alibabacloud.com/security-group-ids), else the default (kube-system/eci-profile
+securityGroupId, else the cluster's security group). The finding says which. Authorize that
+group, or recreate the pods with an authorized group in the pod template's annotation (a
+running pod's group cannot change), or change the default for new pods. No node pool or affinity
+applies to them. Plain ECS instances: ECS console → Instances → the instance → Security
+Groups → Add to Security Group (JoinSecurityGroup).`,
 	Related: []string{diagnose.CodeMissingAuthorization, diagnose.CodeMultipleGroups, diagnose.CodeNodePoolDrift, diagnose.CodePartialReachability},
 })

@@ -98,6 +98,13 @@ func Live(ctx context.Context, opts Options) (*snapshot.Snapshot, error) {
 	return s, err
 }
 
+// NewClient resolves the credentials and builds the Alibaba Cloud client a
+// live collection uses (fix --apply writes through the same one), with the
+// region it calls.
+func NewClient(ctx context.Context, opts Options) (*aliyun.Client, string, error) {
+	return cloudClient(ctx, opts)
+}
+
 // LiveWithStats is Live that also reports call counts and duration.
 func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats, error) {
 	start := time.Now()
@@ -124,7 +131,7 @@ func LiveWithStats(ctx context.Context, opts Options) (*snapshot.Snapshot, Stats
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	c := &collector{opts: opts, cloud: client, progress: progress,
+	c := &collector{opts: opts, cloud: client, progress: progress, now: now,
 		snap: &snapshot.Snapshot{Version: snapshot.Version, CapturedAt: now().UTC().Format(time.RFC3339), Region: region}}
 	c.run(ctx)
 	st = Stats{CloudCalls: client.Calls(), CloudRetries: client.Retries(), Duration: time.Since(start)}
@@ -170,6 +177,10 @@ type collector struct {
 	opts     Options
 	cloud    *aliyun.Client
 	progress func(string)
+	now      func() time.Time
+	// servicesAt is when ListGatewayService answered: the time of the
+	// gateway's health-check view.
+	servicesAt string
 
 	mu   sync.Mutex
 	snap *snapshot.Snapshot
@@ -238,6 +249,7 @@ func (c *collector) run(ctx context.Context) {
 	wg.Go(func() {
 		var err error
 		services, err = c.cloud.ListGatewayServices(ctx, gw)
+		c.servicesAt = c.now().UTC().Format(time.RFC3339)
 		if err != nil {
 			c.fail(snapshot.PartServices, nil, aliyun.ActionListGatewayService, err)
 		}
@@ -268,11 +280,19 @@ func (c *collector) run(ctx context.Context) {
 	var ecsBackends map[string]aliyun.Instance
 	if len(info.VSwitchIDs) > 0 {
 		wg.Go(func() {
-			cidrs, err := c.cloud.VSwitchCIDRs(ctx, info.VpcID, info.VSwitchIDs)
+			vsws, err := c.cloud.VSwitches(ctx, info.VpcID, info.VSwitchIDs)
 			if err != nil {
 				// Addresses stay empty: CIDR-sourced rules become unknown, not guessed.
 				c.fail(snapshot.PartGateway, info.VSwitchIDs, aliyun.ActionDescribeVSwitches, err)
 				return
+			}
+			// The zones name the gateway's addresses in findings (GWD113).
+			s.Gateway.VSwitches = vsws
+			var cidrs []string
+			for _, v := range vsws {
+				if !slices.Contains(cidrs, v.Cidr) {
+					cidrs = append(cidrs, v.Cidr)
+				}
 			}
 			s.Gateway.Addresses = cidrs
 		})
@@ -331,6 +351,32 @@ func (c *collector) run(ctx context.Context) {
 	var kubeNodes []kube.Node
 	if kres != nil {
 		kubeNodes = kres.Nodes
+	}
+	// Serverless pods take their group from an annotation or else a
+	// default: the eci-profile's, else the cluster's. Read them only for
+	// clusters with virtual nodes; both are optional, and a failure is
+	// recorded, not fatal.
+	if slices.ContainsFunc(kubeNodes, func(n kube.Node) bool { return n.Virtual }) {
+		if s.Cluster == nil {
+			s.Cluster = &snapshot.Cluster{}
+		}
+		s.Cluster.ECIProfileSecurityGroupID = kres.ECIProfileGroup
+		if kres.ECIProfileErr != nil {
+			c.fail(snapshot.PartECIProfile, nil, "kubernetes:get configmaps "+kube.ECIProfileNamespace+"/"+kube.ECIProfileName, kres.ECIProfileErr)
+		}
+		if clusterID != "" {
+			wg.Go(func() {
+				c.progress("reading cluster " + clusterID)
+				d, err := c.cloud.ClusterDetail(ctx, clusterID)
+				if err != nil {
+					c.fail(snapshot.PartCluster, []string{clusterID}, aliyun.ActionDescribeClusterDetail, err)
+					return
+				}
+				c.mu.Lock()
+				s.Cluster.SecurityGroupID = d.SecurityGroupID
+				c.mu.Unlock()
+			})
+		}
 	}
 	var instanceIDs []string
 	for _, n := range kubeNodes {
@@ -392,9 +438,12 @@ func (c *collector) run(ctx context.Context) {
 			enis[k] = v
 		}
 	}
-	wg.Wait() // node pools
+	wg.Wait() // node pools, cluster detail
 
 	s.Nodes = buildNodes(kubeNodes, instances, ecsBackends, enis, s.Services)
+	if s.Cluster != nil && s.Cluster.ID == "" && s.Cluster.SecurityGroupID == "" && s.Cluster.ECIProfileSecurityGroupID == "" {
+		s.Cluster = nil
+	}
 
 	// Groups: the gateway's, every authorized one, every group on a
 	// collected ENI or instance, every node pool's.
@@ -413,6 +462,15 @@ func (c *collector) run(ctx context.Context) {
 	}
 	for _, p := range s.NodePools {
 		groupIDs = append(groupIDs, p.SecurityGroupIDs...)
+	}
+	for _, sv := range s.Services {
+		for _, ep := range sv.Endpoints {
+			groupIDs = append(groupIDs, ep.AnnotatedSecurityGroupIDs...)
+		}
+	}
+	if cl := s.Cluster; cl != nil {
+		// The defaults new serverless pods get: serverless-default-drift evaluates them.
+		groupIDs = append(groupIDs, cl.SecurityGroupID, cl.ECIProfileSecurityGroupID)
 	}
 	groupIDs = uniq(groupIDs)
 	c.progress(fmt.Sprintf("reading %d security groups", len(groupIDs)))
@@ -463,7 +521,7 @@ func (c *collector) run(ctx context.Context) {
 				// Leaving a rule out silently could turn a drop into an
 				// allow: the group's rules are marked incomplete instead.
 				c.markMissing(snapshot.PartRules, []string{id}, aliyun.ActionDescribeSecurityGroupAttribute,
-					fmt.Errorf("group %s has rules snapshot v1 cannot express: %s; its rules are incomplete", id, strings.Join(attr.Unmodelled, ", ")))
+					fmt.Errorf("group %s has rules gwdoctor cannot read: %s; its rules are incomplete", id, strings.Join(attr.Unmodelled, ", ")))
 			}
 		})
 	}
@@ -548,7 +606,8 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 	}
 	var out []snapshot.Service
 	for _, gs := range list {
-		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP}
+		sv := snapshot.Service{Name: gs.Name, Namespace: gs.Namespace, Source: gs.Source, Protocol: snapshot.ProtocolTCP,
+			HealthCheck: gatewayHealthCheck(gs, c.servicesAt)}
 		switch gs.Source {
 		case snapshot.SourceK8s:
 			ns := cmp.Or(gs.Namespace, "default")
@@ -599,6 +658,36 @@ func (c *collector) services(list []aliyun.GatewayService, k *kube.Result, kubeC
 	return out
 }
 
+// gatewayHealthCheck records MSE's own health check of a service: nil when
+// the answer says nothing about it. A status other than Healthy/Unhealthy,
+// or a failing endpoint that is not ip:port (a DNS name), makes the status
+// unknown, so that an endpoint missing from the list is not taken as
+// passing the check.
+func gatewayHealthCheck(gs aliyun.GatewayService, at string) *snapshot.HealthCheck {
+	if gs.HealthCheck == nil && gs.HealthStatus == "" && len(gs.Unhealthy) == 0 {
+		return nil
+	}
+	h := &snapshot.HealthCheck{Enabled: gs.HealthCheck, At: at}
+	switch strings.ToLower(gs.HealthStatus) {
+	case snapshot.HealthHealthy:
+		h.Status = snapshot.HealthHealthy
+	case snapshot.HealthUnhealthy:
+		h.Status = snapshot.HealthUnhealthy
+	case "":
+	default:
+		h.Status = snapshot.HealthUnknown
+	}
+	for _, raw := range gs.Unhealthy {
+		ap, err := netip.ParseAddrPort(strings.TrimSpace(raw))
+		if err != nil || ap.Port() == 0 || ap.Addr().Zone() != "" {
+			h.Status = snapshot.HealthUnknown
+			continue
+		}
+		h.UnhealthyEndpoints = append(h.UnhealthyEndpoints, ap.String())
+	}
+	return h
+}
+
 func servicePorts(gs aliyun.GatewayService) []int {
 	if len(gs.Ports) > 0 {
 		return gs.Ports
@@ -612,8 +701,12 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 	var nodes []snapshot.Node
 	index := map[string]int{} // instance id → node
 	byName := map[string]int{}
+	virtual := map[string]bool{}
 	for _, n := range kn {
 		node := snapshot.Node{Name: n.Name, InstanceID: n.InstanceID, NodePool: n.NodePool}
+		if n.Virtual {
+			node.Kind, virtual[n.Name] = snapshot.NodeKindVirtual, true
+		}
 		if in, ok := instances[n.InstanceID]; ok {
 			node.VpcID = in.VpcID
 		}
@@ -632,16 +725,25 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 		nodes = append(nodes, snapshot.Node{InstanceID: id, VpcID: in.VpcID})
 	}
 	epNode := map[string]string{}
+	epKind := map[string]string{}
 	for _, sv := range services {
 		for _, ep := range sv.Endpoints {
 			if ep.Node != "" {
 				epNode[ep.IP] = ep.Node
 			}
+			epKind[ep.IP] = ep.Kind
 		}
 	}
 	for _, id := range slices.Sorted(maps.Keys(enis)) {
 		e := enis[id]
 		i, ok := index[e.InstanceID]
+		if kind := serverlessOwner(e, epNode, epKind, virtual); !ok && kind != "" {
+			// A serverless pod's ENI belongs to its own instance (eci-…),
+			// not to the virtual node its pod is scheduled to.
+			index[e.InstanceID] = len(nodes)
+			i, ok = len(nodes), true
+			nodes = append(nodes, snapshot.Node{InstanceID: e.InstanceID, Kind: kind, VpcID: e.VpcID})
+		}
 		if !ok {
 			for _, ip := range e.IPs {
 				if n, found := byName[epNode[ip]]; found {
@@ -684,6 +786,28 @@ func buildNodes(kn []kube.Node, instances, ecsBackends map[string]aliyun.Instanc
 		return nodes[a].InstanceID < nodes[b].InstanceID
 	})
 	return nodes
+}
+
+// serverlessOwner is the node kind (eci or acs) of the instance owning an
+// ENI that holds a serverless pod's IP — an eci-… owner, or an IP of a pod on
+// a virtual node — and "" for other ENIs or an unknown owner.
+func serverlessOwner(e aliyun.NetworkInterface, epNode, epKind map[string]string, virtual map[string]bool) string {
+	if e.InstanceID == "" || strings.HasPrefix(e.InstanceID, "i-") {
+		return ""
+	}
+	kind := ""
+	if strings.HasPrefix(e.InstanceID, "eci-") {
+		kind = snapshot.NodeKindECI
+	}
+	for _, ip := range e.IPs {
+		if virtual[epNode[ip]] {
+			if epKind[ip] == snapshot.BackendACS {
+				return snapshot.NodeKindACS
+			}
+			kind = snapshot.NodeKindECI
+		}
+	}
+	return kind
 }
 
 // coverage answers whether some collected ENI holds an IP.

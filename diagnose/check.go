@@ -98,6 +98,8 @@ const (
 	LinkPod           = "pod"
 	LinkEndpoint      = "endpoint"
 	LinkProbe         = "probe"
+	// LinkHealthCheck is the gateway's own health check of the endpoint.
+	LinkHealthCheck = "health-check"
 )
 
 // Remediation is how to fix a finding: console steps in the FAQ's words and

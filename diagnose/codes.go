@@ -88,6 +88,7 @@ const (
 	CodeVPCMismatch          = "GWD108"
 	CodeAuthorizationSync    = "GWD109"
 	CodeInvalidRule          = "GWD111"
+	CodeGatewayEgress        = "GWD112"
 	CodeZonePartial          = "GWD113"
 	CodeTrafficFiltered      = "GWD201"
 	CodeContradictory        = "GWD202"
@@ -112,6 +113,7 @@ var Catalog = []Code{
 	{CodeVPCMismatch, "vpc-mismatch", []Severity{Error}, "the backend's group or node is in a different VPC from the gateway"},
 	{CodeAuthorizationSync, "authorization-out-of-sync", []Severity{Error, Warning}, "an authorization without its inbound rule, or a gateway rule without its authorization"},
 	{CodeInvalidRule, "invalid-rule", []Severity{Warning}, "a rule that cannot take effect as written"},
+	{CodeGatewayEgress, "gateway-egress-blocks", []Severity{Error}, "the gateway's own security group denies the traffic on egress"},
 	{CodeZonePartial, "zone-partial", []Severity{Error}, "the gateway is let in from some of its zones (vSwitch CIDRs) and not from others"},
 	{CodeTrafficFiltered, "traffic-filtered", []Severity{Error, Warning}, "configuration allows, but a probe timed out: error from the gateway's path, warning from elsewhere"},
 	{CodeContradictory, "contradictory-evidence", []Severity{Warning}, "configuration denies, but a probe connected"},

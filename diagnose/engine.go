@@ -73,6 +73,9 @@ func (v *View) InputMissing(in Input) (bool, string) {
 			return true, "the snapshot lists no service endpoints"
 		}
 	case InputProbes:
+		if v.HasHealthEvidence() {
+			break // the gateway's own health checks are observations too
+		}
 		if ok, why := partMissing("probes"); ok {
 			return ok, why
 		}

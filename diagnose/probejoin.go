@@ -21,13 +21,31 @@ const (
 	// gateway's security group and vSwitch: its traffic meets exactly the
 	// rules the gateway's does.
 	VantageGatewayPath
+	// VantageGatewayHealthCheck is the gateway's own health check (MSE
+	// ListGatewayService): it starts where the gateway's traffic starts, so
+	// it proves what the gateway's path does (rows for VantageGatewayPath
+	// apply to it), and a failing check has a class of its own.
+	VantageGatewayHealthCheck
 )
 
 func (v Vantage) String() string {
-	if v == VantageGatewayPath {
+	switch v {
+	case VantageGatewayPath:
 		return "gateway-path"
+	case VantageGatewayHealthCheck:
+		return ProbeFromHealthCheck
 	}
 	return "elsewhere"
+}
+
+// ProbeFromHealthCheck is the vantage label of the gateway's own health
+// check (DESIGN.md, "Probe semantics").
+const ProbeFromHealthCheck = "gateway-healthcheck"
+
+// provesGatewayPath reports whether observations from v show what the
+// gateway's own traffic meets.
+func (v Vantage) provesGatewayPath() bool {
+	return v == VantageGatewayPath || v == VantageGatewayHealthCheck
 }
 
 // vantageLabels maps a probe's `from` label to its vantage class; labels
@@ -35,7 +53,8 @@ func (v Vantage) String() string {
 // observations (for example the gateway's own health checks) the proving
 // power of the gateway's path.
 var vantageLabels = map[string]Vantage{
-	ProbeFromGateway: VantageGatewayPath,
+	ProbeFromGateway:     VantageGatewayPath,
+	ProbeFromHealthCheck: VantageGatewayHealthCheck,
 }
 
 // VantageOf classifies a probe's `from` label.
@@ -49,6 +68,9 @@ const (
 	probeOpen                      // handshake completed
 	probeRefused                   // reset: nothing listens (the host was reached)
 	probeSilent                    // filtered or unreachable: no way through from there
+	// healthFailing: the gateway's health check fails the endpoint: no way
+	// through from the gateway, or the app fails the check itself.
+	healthFailing
 )
 
 func classOf(p *snapshot.Probe) probeClass {
@@ -98,6 +120,12 @@ var probeTable = []probeRow{
 	// Refused proves the service side from anywhere: nothing listens.
 	{anyConfig, probeRefused, anyVantage, ProbeJoin{Verdict: VerdictBlocked}},
 
+	// The gateway's own health check fails the endpoint: the gateway does
+	// not send it traffic, whatever the configuration says (allow: blocked
+	// by something not modelled, or the app; deny: as configured; unknown:
+	// decided by the gateway's own view).
+	{anyConfig, healthFailing, VantageGatewayHealthCheck, ProbeJoin{Verdict: VerdictBlocked}},
+
 	// The configuration denies the gateway from some of its addresses
 	// (partial): a probe, sent from one place, cannot clear the others, and
 	// calling half the traffic failing reachable would be the worst mistake.
@@ -134,9 +162,16 @@ func JoinProbe(config secgroup.Verdict, p *snapshot.Probe) ProbeJoin {
 	if p != nil {
 		vantage = VantageOf(p.From)
 	}
+	return lookup(config, class, vantage)
+}
+
+// lookup finds the first row of probeTable for (config, class, vantage).
+// Rows for the gateway's path apply to its health check too.
+func lookup(config secgroup.Verdict, class probeClass, vantage Vantage) ProbeJoin {
 	for _, row := range probeTable {
 		if (row.config == anyConfig || row.config == config) && row.probe == class &&
-			(row.vantage == anyVantage || row.vantage == vantage) {
+			(row.vantage == anyVantage || row.vantage == vantage ||
+				(row.vantage == VantageGatewayPath && vantage.provesGatewayPath())) {
 			return row.join
 		}
 	}

@@ -75,14 +75,22 @@ type EndpointResult struct {
 	Ready      bool     `json:"ready"`
 	Config     string   `json:"config"`
 	// Reason says how the configuration decided: rule, intra-group,
-	// default-deny, undecidable, egress.
-	Reason       string   `json:"reason,omitempty"`
-	Probe        string   `json:"probe"`
-	ProbeFrom    string   `json:"probeFrom,omitempty"`
-	RTTMs        float64  `json:"rttMs,omitempty"`
-	Verdict      string   `json:"verdict"`
-	DecidingRule *RuleID  `json:"decidingRule,omitempty"`
-	Notes        []string `json:"notes,omitempty"`
+	// default-deny, undecidable, egress, other-vpc.
+	Reason    string  `json:"reason,omitempty"`
+	Probe     string  `json:"probe"`
+	ProbeFrom string  `json:"probeFrom,omitempty"`
+	RTTMs     float64 `json:"rttMs,omitempty"`
+	// HealthCheck is the gateway's own health check of the endpoint:
+	// passing, failing, off, unknown, or "" when not read; HealthCheckAt is
+	// when it was read.
+	HealthCheck   string `json:"healthCheck,omitempty"`
+	HealthCheckAt string `json:"healthCheckAt,omitempty"`
+	// DecidedByHealthCheck: the health check decided a verdict that the
+	// configuration and the probe alone would not give.
+	DecidedByHealthCheck bool     `json:"decidedByHealthCheck,omitempty"`
+	Verdict              string   `json:"verdict"`
+	DecidingRule         *RuleID  `json:"decidingRule,omitempty"`
+	Notes                []string `json:"notes,omitempty"`
 	// Pieces is set when rules treat the gateway's addresses differently
 	// (config "partial", or one decision reached by several rules): each
 	// piece of them with its own decision.
@@ -135,6 +143,8 @@ func ReasonName(r secgroup.Reason) string {
 		return "default-deny"
 	case secgroup.ReasonEgress:
 		return "egress"
+	case secgroup.ReasonOtherVPC:
+		return "other-vpc"
 	}
 	return "undecidable"
 }
@@ -191,6 +201,7 @@ func endpointResult(ep *Endpoint) EndpointResult {
 		res.ProbeFrom = ep.Probe.From
 		res.RTTMs = ep.Probe.RTTMs
 	}
+	res.HealthCheck, res.HealthCheckAt, res.DecidedByHealthCheck = ep.Health.State, ep.Health.At, ep.HealthDecided
 	return res
 }
 

@@ -56,12 +56,16 @@ type Endpoint struct {
 	Decision secgroup.Decision
 	// Probe is the newest probe of ip:port, nil when none.
 	Probe *snapshot.Probe
-	// Verdict joins Decision and Probe (JoinProbe): reachable, blocked or unknown.
+	// Verdict joins Decision, Probe and Health (JoinEvidence): reachable, blocked or unknown.
 	Verdict string
 	// ProbeVantageOnly is set when the probe failed from a vantage point off
 	// the gateway's path while the configuration allows: the verdict stays
 	// as configured, and the report warns that this vantage cannot connect.
 	ProbeVantageOnly bool
+	// Health is the gateway's own health check of the endpoint; HealthDecided
+	// says it, not the probe, decided the verdict (JoinEvidence).
+	Health        HealthEvidence
+	HealthDecided bool
 	// Kind is the backend's kind (snapshot.Backend*): a pod on an ECS node,
 	// an ECI pod, an ACS pod or a plain ECS instance. It decides how
 	// findings name the backend and what they advise.
@@ -255,14 +259,22 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 			proto = snapshot.ProtocolTCP
 		}
 		ep.Decision = v.Eval.Evaluate(secgroup.Query{GroupIDs: ep.GroupIDs, Protocol: proto, Port: se.Port, Dest: ep.Addr})
+		if why := v.otherVPC(ep); why != "" && ep.Decision.Verdict != secgroup.Deny {
+			// The gateway sends inside its VPC; a rule (a CIDR rule, say)
+			// that would let it in cannot route it to another VPC. The
+			// snapshot models no peering or CEN path.
+			ep.Decision = secgroup.Decision{Verdict: secgroup.Deny, Reason: secgroup.ReasonOtherVPC,
+				Notes: append([]string{why + ": the gateway cannot reach it whatever the rules say (no peering or CEN path is modelled); the rules alone would give " + ep.Decision.Verdict.String()}, ep.Decision.Notes...)}
+		}
 	} else {
 		ep.Decision = secgroup.Decision{Verdict: secgroup.Unknown, Reason: secgroup.ReasonUndecidable, Notes: []string{why}}
 	}
 	if ps := v.Probes[ep.Target()]; len(ps) > 0 {
 		ep.Probe = newestProbe(ps)
 	}
-	join := JoinProbe(ep.Decision.Verdict, ep.Probe)
-	ep.Verdict, ep.ProbeVantageOnly = join.Verdict, join.VantageOnly
+	ep.Health = EndpointHealth(svc.HealthCheck, ep.Target(), se.IsReady())
+	join := JoinEvidence(ep.Decision.Verdict, ep.Probe, ep.Health)
+	ep.Verdict, ep.ProbeVantageOnly, ep.HealthDecided = join.Verdict, join.VantageOnly, join.ByHealthCheck
 	if n := v.NodeByKey[se.Node]; n != nil && n != ep.Node {
 		ep.HostNode = n
 	}
@@ -290,6 +302,32 @@ func backendKind(svc *snapshot.Service, se *snapshot.Endpoint, instance, host *s
 		return snapshot.BackendECS
 	}
 	return snapshot.BackendPod
+}
+
+// GatewayVPC is the gateway's VPC: its group's, else gateway.vpcId.
+func (v *View) GatewayVPC() string {
+	if g := v.Groups[v.Snapshot.Gateway.SecurityGroupID]; g != nil && g.VpcID != "" {
+		return g.VpcID
+	}
+	return v.Snapshot.Gateway.VpcID
+}
+
+// otherVPC says why the endpoint is in another VPC than the gateway (its
+// node, or a group on its ENI), "" when it is not or the data cannot tell.
+func (v *View) otherVPC(ep *Endpoint) string {
+	gw := v.GatewayVPC()
+	if gw == "" {
+		return ""
+	}
+	if ep.Node != nil && ep.Node.VpcID != "" && ep.Node.VpcID != gw {
+		return "node " + NodeName(ep.Node) + " is in " + ep.Node.VpcID + ", the gateway in " + gw
+	}
+	for _, id := range ep.GroupIDs {
+		if g := v.Groups[id]; g != nil && g.VpcID != "" && g.VpcID != gw {
+			return "group " + id + " on the endpoint's ENI is in " + g.VpcID + ", the gateway in " + gw
+		}
+	}
+	return ""
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI

@@ -438,8 +438,9 @@ func (c *compiler) ruleLine(o orderedRule, egress bool) (string, *unmodelable) {
 }
 
 // bridgeRuleset compiles the gateway group's egress rules onto the
-// gateway's switch port. Without egress rules the port is open (DESIGN.md:
-// egress is evaluated only where the gateway's group lists egress rules).
+// gateway's switch port, ending in the group type's default (DESIGN.md §6):
+// a basic group without egress rules leaves the port open; an enterprise
+// group denies what no egress rule allows, even with no egress rule at all.
 func (c *compiler) bridgeRuleset(gatewayPort string) (string, []unmodelable) {
 	c.groups.order, c.groups.num = nil, map[string]int{}
 	var b strings.Builder
@@ -458,7 +459,7 @@ func (c *compiler) bridgeRuleset(gatewayPort string) (string, []unmodelable) {
 			rules = append(rules, orderedRule{group: gw, index: ri, rule: &gw.Rules[ri]})
 		}
 	}
-	if len(rules) == 0 {
+	if len(rules) == 0 && (groupType(gw) != snapshot.GroupTypeEnterprise || len(problems) > 0) {
 		return b.String(), problems
 	}
 	sortRules(rules, map[string]int{gw.ID: 0})

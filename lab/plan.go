@@ -166,6 +166,9 @@ func makePlan(s *snapshot.Snapshot) (*plan, error) {
 				ep.Node = p.nodes[ni].label
 				ep.ENI = p.nodes[ni].enis[ej].id
 				ep.Listening = ep.Ready
+				if why := otherVPC(s, p.nodes[ni].label, p.nodes[ni].enis[ej].id); why != "" {
+					ep.NotComparable = why + ": the lab joins every namespace on one bridge and does not model VPC routing"
+				}
 			}
 			p.endpoints = append(p.endpoints, ep)
 		}
@@ -361,4 +364,42 @@ func cloneSnapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 	c := *s
 	c.Gateway.Addresses = append([]string(nil), s.Gateway.Addresses...)
 	return &c
+}
+
+// otherVPC says why the ENI (of the node labelled nodeLabel) is in another
+// VPC than the gateway — its node's VPC or one of its groups' — or "".
+// diagnose blocks such endpoints whatever their rules say (vpc-mismatch);
+// the lab cannot reproduce that.
+func otherVPC(s *snapshot.Snapshot, nodeLabel, eniID string) string {
+	gwVPC := s.Gateway.VpcID
+	groupVPC := map[string]string{}
+	for i := range s.SecurityGroups {
+		g := &s.SecurityGroups[i]
+		groupVPC[g.ID] = g.VpcID
+		if g.ID == s.Gateway.SecurityGroupID && g.VpcID != "" {
+			gwVPC = g.VpcID
+		}
+	}
+	if gwVPC == "" {
+		return ""
+	}
+	for i := range s.Nodes {
+		n := &s.Nodes[i]
+		for j := range n.ENIs {
+			e := &n.ENIs[j]
+			if e.ID != eniID {
+				continue
+			}
+			if n.VpcID != "" && n.VpcID != gwVPC {
+				return "node " + nodeLabel + " is in " + n.VpcID + ", the gateway in " + gwVPC
+			}
+			for _, g := range e.SecurityGroupIDs {
+				if v := groupVPC[g]; v != "" && v != gwVPC {
+					return "group " + g + " is in " + v + ", the gateway in " + gwVPC
+				}
+			}
+			return ""
+		}
+	}
+	return ""
 }

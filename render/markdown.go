@@ -19,16 +19,26 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 	for _, g := range groups {
 		fmt.Fprintf(&b, "### %s — %s\n\n", mdEscape(g.key), g.health.Status())
 		if len(g.endpoints) > 0 {
-			b.WriteString("| endpoint | pod | node | ENI | groups | config | decided by | probe | verdict |\n")
-			b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+			health := hasHealthCheck(g.endpoints)
+			if health {
+				b.WriteString("| endpoint | pod | node | ENI | groups | config | decided by | probe | health check | verdict |\n")
+				b.WriteString("|---|---|---|---|---|---|---|---|---|---|\n")
+			} else {
+				b.WriteString("| endpoint | pod | node | ENI | groups | config | decided by | probe | verdict |\n")
+				b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+			}
 			for _, e := range g.endpoints {
 				pod := orDash(e.Pod)
 				if !e.Ready {
 					pod += " (not ready)"
 				}
-				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s | **%s** |\n",
+				fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s | %s | %s | %s | ",
 					diagnose.JoinHostPort(e.IP, e.Port), mdEscape(pod), mdEscape(orDash(e.Node)), mdEscape(orDash(e.ENI)),
-					mdEscape(orDash(strings.Join(e.Groups, ", "))), e.Config, mdEscape(e.DecidedBy()), mdEscape(probeCell(e)), e.Verdict)
+					mdEscape(orDash(strings.Join(e.Groups, ", "))), e.Config, mdEscape(e.DecidedBy()), mdEscape(probeCell(e)))
+				if health {
+					fmt.Fprintf(&b, "%s | ", mdEscape(healthCell(e)))
+				}
+				fmt.Fprintf(&b, "**%s** |\n", e.Verdict)
 			}
 			b.WriteString("\n")
 		}

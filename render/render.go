@@ -147,6 +147,29 @@ func probeCell(e diagnose.EndpointResult) string {
 	return s
 }
 
+// hasHealthCheck reports whether any row carries the gateway's health
+// check; tables show its column only then.
+func hasHealthCheck(eps []diagnose.EndpointResult) bool {
+	for i := range eps {
+		if eps[i].HealthCheck != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// healthCell is the gateway's health check of a row: its state, marked
+// when it decided the verdict.
+func healthCell(e diagnose.EndpointResult) string {
+	if e.HealthCheck == "" {
+		return "-"
+	}
+	if e.DecidedByHealthCheck {
+		return e.HealthCheck + " (decides)"
+	}
+	return e.HealthCheck
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"

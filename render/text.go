@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"charm.land/lipgloss/v2"
@@ -67,9 +68,9 @@ func statusStyle(status string) lipgloss.Style {
 
 func verdictStyle(v string) lipgloss.Style {
 	switch v {
-	case diagnose.VerdictReachable, "allow", "open":
+	case diagnose.VerdictReachable, "allow", "open", diagnose.HealthPassing:
 		return styles.ok
-	case diagnose.VerdictBlocked, "deny", "refused", "filtered", "unreachable":
+	case diagnose.VerdictBlocked, "deny", "refused", "filtered", "unreachable", diagnose.HealthFailing:
 		return styles.err
 	}
 	return styles.unknown
@@ -139,16 +140,24 @@ func serviceCounts(g *serviceGroup) string {
 
 func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 	header := []string{"ENDPOINT", "POD", "NODE", "ENI", "GROUPS", "CONFIG", "DECIDED BY", "PROBE", "VERDICT"}
+	health := hasHealthCheck(eps)
+	if health {
+		header = slices.Insert(header, 8, "HEALTH CHECK")
+	}
 	rows := make([][]string, 0, len(eps))
 	for _, e := range eps {
 		pod := e.Pod
 		if !e.Ready {
 			pod = orDash(pod) + " (not ready)"
 		}
-		rows = append(rows, []string{
+		row := []string{
 			diagnose.JoinHostPort(e.IP, e.Port), orDash(pod), orDash(e.Node), orDash(e.ENI),
 			orDash(strings.Join(e.Groups, ",")), e.Config, e.DecidedBy(), probeCell(e), e.Verdict,
-		})
+		}
+		if health {
+			row = slices.Insert(row, 8, healthCell(e))
+		}
+		rows = append(rows, row)
 	}
 	widths := make([]int, len(header))
 	for i, h := range header {
@@ -175,7 +184,7 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 			switch header[i] {
 			case "CONFIG", "VERDICT":
 				cell = verdictStyle(c).Render(cell)
-			case "PROBE":
+			case "PROBE", "HEALTH CHECK":
 				if state, _, _ := strings.Cut(c, " "); state != "-" {
 					cell = verdictStyle(state).Render(cell)
 				}

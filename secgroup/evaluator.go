@@ -38,8 +38,8 @@ type Evaluator struct {
 	vswitches   []vswitch
 
 	// egress holds the gateway group's egress rules in evaluation order;
-	// egressOn is true when they are evaluated (the group lists some, or its
-	// rules are unreadable).
+	// egressOn is true when they are evaluated (the group lists some, is
+	// enterprise — whose default denies — or its rules are unreadable).
 	egress   []*compiledRule
 	egressOn bool
 
@@ -207,7 +207,10 @@ func New(s *snapshot.Snapshot) *Evaluator {
 				}
 			}
 			slices.SortFunc(e.egress, compareRules)
-			e.egressOn = len(e.egress) > 0
+			// An enterprise group denies outbound traffic no egress rule
+			// allows, so with its rules known its egress always decides; a
+			// basic group without egress rules allows everything out.
+			e.egressOn = len(e.egress) > 0 || gw.typ == snapshot.GroupTypeEnterprise
 		}
 	}
 	return e

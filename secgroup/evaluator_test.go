@@ -205,7 +205,10 @@ func TestPriorityAndPolicy(t *testing.T) {
 }
 
 func TestSources(t *testing.T) {
-	entGW := enterprise("sg-gw")
+	// An enterprise gateway group denies outbound traffic no egress rule
+	// allows: give it the console's allow-all egress rule so that these
+	// cases test the ingress side.
+	entGW := enterprise("sg-gw", accept("e-all", 1, "-1/-1", egress(), toCidr("0.0.0.0/0"), proto("ALL")))
 	runCases(t, []evalCase{
 		{name: "enterprise gateway group referenced by a normal group", s: snap(entGW, normal("sg-b", accept("r1", 1, "8080/8080", fromGW()))),
 			verdict: Deny, reason: ReasonDefaultDeny,
@@ -274,7 +277,7 @@ func TestIntraGroup(t *testing.T) {
 		{name: "intra-group drop and no rule", groups: []string{"sg-gw"}, s: snap(gwDrop),
 			verdict: Deny, reason: ReasonDefaultDeny},
 		{name: "enterprise gateway group on the ENI: no intra-group allow", groups: []string{"sg-gw", "sg-e"},
-			s: snap(enterprise("sg-gw"), enterprise("sg-e")), verdict: Deny, reason: ReasonDefaultDeny},
+			s: snap(enterprise("sg-gw", accept("e-all", 1, "-1/-1", egress(), toCidr("0.0.0.0/0"), proto("ALL"))), enterprise("sg-e")), verdict: Deny, reason: ReasonDefaultDeny},
 		{name: "intra-group accept despite another group's missing rules", groups: []string{"sg-gw", "sg-gone"},
 			s: snap(), verdict: Allow, reason: ReasonIntraGroup},
 		{name: "gateway group on the ENI with unreadable rules", groups: []string{"sg-gw", "sg-b"},
@@ -387,6 +390,12 @@ func TestEgress(t *testing.T) {
 		{name: "gateway rules unreadable: egress unknown", s: withMissing(snap(backend), snapshot.MissingPart{Part: "rules", IDs: []string{"sg-gw"}, Error: "x"}),
 			verdict: Unknown, reason: ReasonEgress, notes: []string{"egress rules are unknown"}},
 		{name: "no egress rules: egress not evaluated", s: snap(backend), verdict: Allow, reason: ReasonRule, deciding: "sg-b/a"},
+		{name: "enterprise gateway group with no egress rule at all: its default denies", groups: []string{"sg-e"},
+			s:       snap(gwEgress("enterprise"), entBackend),
+			verdict: Deny, reason: ReasonEgress, notes: []string{"enterprise groups deny outbound traffic by default"}},
+		{name: "enterprise gateway group unreadable: egress unknown", groups: []string{"sg-e"},
+			s:       withMissing(snap(gwEgress("enterprise"), entBackend), snapshot.MissingPart{Part: "rules", IDs: []string{"sg-gw"}, Error: "x"}),
+			verdict: Unknown, reason: ReasonEgress, notes: []string{"egress rules are unknown"}},
 	})
 	e := New(snap(normal("sg-b", accept("a", 1, "8080/8080", fromGW()))))
 	if e.EgressEvaluated() {

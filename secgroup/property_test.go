@@ -420,7 +420,9 @@ func (w *refWorld) verdict(q Query) Verdict {
 				}
 				eg = append(eg, refRule{prio: prioOf(r), drop: r.Policy == "drop", m: m})
 			}
-			if len(eg) > 0 {
+			// An enterprise group denies what no egress rule allows, even
+			// with no egress rule; a basic one without rules allows all.
+			if len(eg) > 0 || typeOf(w.gw) == "enterprise" {
 				egDeny, egAllow = outcomes(eg, no, typeOf(w.gw) == "enterprise")
 			}
 		}

@@ -79,6 +79,10 @@ const (
 	ReasonUndecidable
 	// ReasonEgress: the gateway group's egress rules decided (deny or unknown).
 	ReasonEgress
+	// ReasonOtherVPC: the backend is in another VPC than the gateway, so no
+	// rule can let the gateway reach it (set by diagnose, which knows the
+	// node's VPC; the evaluator sees only groups).
+	ReasonOtherVPC
 )
 
 // RuleRef identifies a rule in the snapshot.

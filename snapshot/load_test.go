@@ -24,7 +24,8 @@ func TestExampleYAMLAndJSONAreTheSameSnapshot(t *testing.T) {
 	if !reflect.DeepEqual(y, j) {
 		t.Fatalf("example.yaml and example.json differ:\n%+v\n%+v", y, j)
 	}
-	if y.Gateway.ID != "gw-3f9a" || len(y.Services[0].Endpoints) != 1 || !y.Services[0].Endpoints[0].IsReady() {
+	if y.Gateway.ID != "gw-3f9a" || len(y.Services[0].Endpoints) != 1 || !y.Services[0].Endpoints[0].IsReady() ||
+		!y.Services[0].HealthCheck.IsEnabled() || y.Services[0].HealthCheck.Status != HealthHealthy {
 		t.Fatalf("example content not read: %+v", y)
 	}
 }
@@ -35,6 +36,10 @@ func trickySnapshot() *Snapshot {
 	no := false
 	s.Services[0].Endpoints[0].Ready = &no
 	s.Services[1].Endpoints[1].Ready = nil
+	on, off := true, false
+	s.Services[0].HealthCheck = &HealthCheck{Enabled: &on, Status: HealthUnhealthy,
+		UnhealthyEndpoints: []string{s.Services[0].Endpoints[1].IP + ":8080", "[fd00::1]:443"}, At: "2026-11-28T10:00:02+08:00"}
+	s.Services[1].HealthCheck = &HealthCheck{Enabled: &off}
 	for i, d := range []string{"", "true", "null", "~", "123", "0x10", "1e3", "-1/-1", ": x", "a: b", "#c", " lead", "trail ",
 		"it's", `say "hi"`, "back\\slash", "line\nbreak", "tab\there", "\x00nul\x7f", "负载均衡", "emoji 🚀", "\u2028sep\u0085", "yes", "No", "[x]", "{y}", "*a", "&b", "!t", "|", ">", "%d", "@", "`"} {
 		s.SecurityGroups[i%3].Rules[i%4].Description = d
@@ -124,8 +129,8 @@ func TestMalformedInput(t *testing.T) {
 		{"not UTF-8", []byte("version: 1\nregion: \xff\n"), "x: 1 problem:\nx:2: the file is not UTF-8 text (a binary file?); expected a YAML or JSON snapshot"},
 		{"truncated YAML", example[:bytes.Index(example, []byte(`description: "mse gateway`))+20],
 			"x: 1 problem:\nx:39: invalid YAML: could not find end character of double-quoted text"},
-		{"truncated JSON", exampleJSON[:len(exampleJSON)/2],
-			"x: 1 problem:\nx:49: invalid JSON: unexpected end of file inside an object; the JSON document is truncated"},
+		{"truncated JSON", exampleJSON[:bytes.Index(exampleJSON, []byte(`"nodes"`))],
+			"x: 1 problem:\nx:58: invalid JSON: unexpected end of file inside an object; the JSON document is truncated"},
 		{"JSON syntax", []byte("{\n  \"version\": 1,\n  \"gateway\": {\"id\": \"gw\",}\n}"),
 			"x: 1 problem:\nx:3: invalid JSON: unexpected '}'; expected a quoted key"},
 		{"JSON trailing data", []byte(`{"version": 1} {}`), "x: 1 problem:\nx:1: invalid JSON: unexpected '{' after the end of the JSON document"},

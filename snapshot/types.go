@@ -251,7 +251,37 @@ type Service struct {
 	Source    string     `json:"source,omitempty" yaml:"source,omitempty"`
 	Protocol  string     `json:"protocol,omitempty" yaml:"protocol,omitempty"`
 	Endpoints []Endpoint `json:"endpoints,omitempty" yaml:"endpoints,omitempty"`
+	// HealthCheck is the gateway's own health check of the service, as MSE
+	// ListGatewayService reports it (added in v1, optional); nil when not read.
+	HealthCheck *HealthCheck `json:"healthCheck,omitempty" yaml:"healthCheck,omitempty"`
 }
+
+// Gateway health-check states, as normalised on load (MSE writes Healthy,
+// Unhealthy, Unknown).
+const (
+	HealthHealthy   = "healthy"
+	HealthUnhealthy = "unhealthy"
+	HealthUnknown   = "unknown"
+)
+
+// HealthCheck is what the gateway's own health check says about a service:
+// the only probe that starts where the gateway's traffic starts.
+type HealthCheck struct {
+	// Enabled is MSE's HealthCheck: whether the gateway checks the service at
+	// all. Nil means not stated; false means the status proves nothing.
+	Enabled *bool `json:"enabled,omitempty" yaml:"enabled,omitempty"`
+	// Status is MSE's HealthStatus for the service: healthy, unhealthy or
+	// unknown.
+	Status string `json:"status,omitempty" yaml:"status,omitempty"`
+	// UnhealthyEndpoints are the endpoints (ip:port) failing the check;
+	// an endpoint of an enabled check not listed here passes it.
+	UnhealthyEndpoints []string `json:"unhealthyEndpoints,omitempty" yaml:"unhealthyEndpoints,omitempty"`
+	// At is when the gateway's view was read (RFC 3339).
+	At string `json:"at,omitempty" yaml:"at,omitempty"`
+}
+
+// IsEnabled reports whether the health check is stated to be on.
+func (h *HealthCheck) IsEnabled() bool { return h != nil && h.Enabled != nil && *h.Enabled }
 
 // Key is the service's display and matching key: "namespace/name", or the
 // name alone when there is no namespace.

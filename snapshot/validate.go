@@ -730,6 +730,38 @@ func (v *validator) services() {
 				p.refTo = "nodes"
 			}
 		}
+		if svc.HealthCheck != nil {
+			v.healthCheck(base+".healthCheck", svc.HealthCheck)
+		}
+	}
+}
+
+var healthStates = []string{HealthHealthy, HealthUnhealthy, HealthUnknown}
+
+// healthCheck checks and normalises a service's gateway health check:
+// status in lower case, endpoints as canonical ip:port.
+func (v *validator) healthCheck(base string, h *HealthCheck) {
+	if h.Status != "" {
+		st := strings.ToLower(h.Status)
+		if contains(healthStates, st) {
+			h.Status = st
+		} else {
+			v.add(base+".status", fmt.Sprintf("unknown status %s; expected one of: %s", quoteShort(h.Status), strings.Join(healthStates, ", ")))
+		}
+	}
+	for k, target := range h.UnhealthyEndpoints {
+		ap, err := netip.ParseAddrPort(target)
+		switch {
+		case err != nil || ap.Addr().Zone() != "":
+			v.add(fmt.Sprintf("%s.unhealthyEndpoints[%d]", base, k), fmt.Sprintf("%s is not IP:PORT; expected e.g. 172.20.1.10:8080 or [fd00::1]:8080", quoteShort(target)))
+		case ap.Port() == 0:
+			v.add(fmt.Sprintf("%s.unhealthyEndpoints[%d]", base, k), fmt.Sprintf("%s has port 0; expected a port in 1..65535", quoteShort(target)))
+		default:
+			h.UnhealthyEndpoints[k] = ap.String() // the form endpoints are matched in
+		}
+	}
+	if h.At != "" {
+		v.checkTime(base+".at", h.At)
 	}
 }
 
@@ -845,6 +877,9 @@ func emptySlicesToNil(s *Snapshot) {
 	}
 	for i := range s.Services {
 		nilIfEmpty(&s.Services[i].Endpoints)
+		if h := s.Services[i].HealthCheck; h != nil {
+			nilIfEmpty(&h.UnhealthyEndpoints)
+		}
 		for j := range s.Services[i].Endpoints {
 			nilIfEmpty(&s.Services[i].Endpoints[j].AnnotatedSecurityGroupIDs)
 		}

@@ -30,6 +30,9 @@ var endpointColumnOrder = []column{
 	{name: "CONFIG", drop: 2, max: 7},
 	{name: "PROBE", drop: 3, max: 11},
 	{name: "RTT", drop: 6, max: 9},
+	// HEALTH is the gateway's own health check; shown only for services
+	// whose snapshot holds it.
+	{name: "HEALTH", drop: 5, max: 17},
 	{name: "VERDICT", drop: 1, max: 9},
 }
 
@@ -38,6 +41,9 @@ var endpointColumnOrder = []column{
 // for the states a live probe can fill in.
 func endpointColumns(r *diagnose.Report, eps []int) []column {
 	cols := slices.Clone(endpointColumnOrder)
+	if !slices.ContainsFunc(eps, func(i int) bool { return r.Endpoints[i].HealthCheck != "" }) {
+		cols = slices.DeleteFunc(cols, func(c column) bool { return c.name == "HEALTH" })
+	}
 	for i := range cols {
 		c := &cols[i]
 		c.width = len(c.name)
@@ -134,6 +140,14 @@ func (m *Model) cell(name string, e *diagnose.EndpointResult) (text, word string
 			return "-", ""
 		}
 		return state, state
+	case "HEALTH":
+		if e.HealthCheck == "" {
+			return "-", ""
+		}
+		if e.DecidedByHealthCheck {
+			return e.HealthCheck + " (decides)", e.HealthCheck
+		}
+		return e.HealthCheck, e.HealthCheck
 	case "VERDICT":
 		return e.Verdict, e.Verdict
 	}

@@ -85,8 +85,8 @@ func NewStyles(isDark bool) Styles {
 	s.Help.FullKey = s.Help.FullKey.Bold(true)
 	ok, bad, unk := s.OK, s.Broken, s.Unknown
 	s.Verdict = map[string]lipgloss.Style{
-		diagnose.VerdictReachable: ok, "allow": ok, "open": ok,
-		diagnose.VerdictBlocked: bad, "deny": bad, "refused": bad, "filtered": bad, "unreachable": bad, "error": bad,
+		diagnose.VerdictReachable: ok, "allow": ok, "open": ok, diagnose.HealthPassing: ok,
+		diagnose.VerdictBlocked: bad, "deny": bad, "refused": bad, "filtered": bad, "unreachable": bad, "error": bad, diagnose.HealthFailing: bad,
 		diagnose.VerdictUnknown: unk,
 	}
 	return s

@@ -476,6 +476,7 @@ var linkLabels = map[string]string{
 	diagnose.LinkPod:           "pod",
 	diagnose.LinkEndpoint:      "endpoint",
 	diagnose.LinkProbe:         "probe",
+	diagnose.LinkHealthCheck:   "gateway health check",
 }
 
 // wrapped wraps text to w cells, the first line after first, the others

@@ -33,6 +33,7 @@ const (
 	ActionDescribeNetworkInterfaces      = "ecs:DescribeNetworkInterfaces"
 	ActionDescribeVSwitches              = "ecs:DescribeVSwitches"
 	ActionDescribeClusterNodePools       = "cs:DescribeClusterNodePools"
+	ActionDescribeClusterDetail          = "cs:DescribeClusterDetail"
 	// ActionListGateway is called only by `serve --all-gateways`.
 	ActionListGateway = "mse:ListGateway"
 )
@@ -42,6 +43,7 @@ var Actions = []string{
 	ActionGetGateway, ActionListSecurityGroupRule, ActionListGatewayService, ActionListServiceSource,
 	ActionDescribeSecurityGroups, ActionDescribeSecurityGroupAttribute, ActionDescribeInstances,
 	ActionDescribeNetworkInterfaces, ActionDescribeVSwitches, ActionDescribeClusterNodePools,
+	ActionDescribeClusterDetail,
 }
 
 // PolicyActions is every RAM action any gwdoctor command calls: the
@@ -213,6 +215,9 @@ type GatewayService struct {
 	Ips           []string
 	HealthStatus  string
 	Unhealthy     []string
+	// HealthCheck is whether the gateway health-checks the service; nil when
+	// the answer did not say (the SDK's bool cannot tell absent from false).
+	HealthCheck *bool
 }
 
 // ListGatewayServices reads every page of the gateway's services.
@@ -239,7 +244,15 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 				return err
 			}
 			total, n = resp.Data.TotalSize, len(resp.Data.Result)
-			for _, r := range resp.Data.Result {
+			// HealthCheck again from the raw answer: the SDK decodes an absent
+			// field as false, and "off" must not be claimed when MSE did not say.
+			var raw struct {
+				Data struct{ Result []struct{ HealthCheck *bool } }
+			}
+			if json.Unmarshal(resp.GetHttpContentBytes(), &raw) != nil || len(raw.Data.Result) != n {
+				raw.Data.Result = make([]struct{ HealthCheck *bool }, n)
+			}
+			for i, r := range resp.Data.Result {
 				if r.GatewayUniqueId != "" && r.GatewayUniqueId != gatewayID {
 					continue
 				}
@@ -247,6 +260,7 @@ func (c *Client) ListGatewayServices(ctx context.Context, gatewayID string) ([]G
 					Name: r.Name, Namespace: r.Namespace, Source: NormSourceType(r.SourceType), RawSourceType: r.SourceType,
 					SourceID: r.SourceId, Protocol: r.ServiceProtocol, ServicePort: int(r.ServicePort), Ports: r.Ports,
 					Ips: r.Ips, HealthStatus: cmp.Or(r.HealthStatus, r.HealehStatus), Unhealthy: r.UnhealthyEndpoints,
+					HealthCheck: raw.Data.Result[i].HealthCheck,
 				})
 			}
 			return nil
@@ -332,8 +346,8 @@ type GroupAttribute struct {
 	VpcID             string
 	InnerAccessPolicy string
 	Rules             []snapshot.Rule
-	// Unmodelled lists rules snapshot v1 cannot express (an egress rule to
-	// a prefix list); they are left out of Rules, so the group's rules are
+	// Unmodelled lists rules gwdoctor cannot read (a priority that is not a
+	// number); they are left out of Rules, so the group's rules are
 	// incomplete and must be reported as such.
 	Unmodelled []string
 }
@@ -367,14 +381,15 @@ func (c *Client) SecurityGroupRules(ctx context.Context, groupID string) (GroupA
 		var extras permissionExtras
 		_ = json.Unmarshal(resp.GetHttpContentBytes(), &extras) // the SDK decoded the same body
 		for i, p := range resp.Permissions.Permission {
-			r := normRule(p)
+			r, err := normRule(p)
+			if err != nil {
+				out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%v)", cmp.Or(p.SecurityGroupRuleId, "unnamed rule"), err))
+				continue
+			}
 			if i < len(extras.Permissions.Permission) {
 				x := extras.Permissions.Permission[i]
 				r.PortRangeListID = x.PortRangeListId
-				if x.DestPrefixListId != "" {
-					out.Unmodelled = append(out.Unmodelled, fmt.Sprintf("%s (%s to prefix list %s)", cmp.Or(r.ID, "unnamed rule"), r.Direction, x.DestPrefixListId))
-					continue
-				}
+				r.DestPrefixListID = cmp.Or(r.DestPrefixListID, x.DestPrefixListId)
 			}
 			out.Rules = append(out.Rules, r)
 		}
@@ -383,27 +398,41 @@ func (c *Client) SecurityGroupRules(ctx context.Context, groupID string) (GroupA
 	return out, err
 }
 
-func normRule(p ecs.Permission) snapshot.Rule {
+// normRule reads one rule as snapshot v1 records it. A priority that is not
+// a number is an error: guessing 1 could turn a low-ranked drop into the
+// deciding rule.
+func normRule(p ecs.Permission) (snapshot.Rule, error) {
+	prio, err := parsePriority(p.Priority)
+	if err != nil {
+		return snapshot.Rule{}, err
+	}
 	r := snapshot.Rule{
 		ID: p.SecurityGroupRuleId, Direction: normDirection(p.Direction), Policy: normPolicy(p.Policy),
-		Priority: normPriority(p.Priority), Protocol: normProtocol(p.IpProtocol), PortRange: strings.TrimSpace(p.PortRange),
+		Priority: prio, Protocol: normProtocol(p.IpProtocol), PortRange: strings.TrimSpace(p.PortRange),
+		SourcePortRange: strings.TrimSpace(p.SourcePortRange), DestPrefixListID: p.DestPrefixListId,
 		Description: p.Description,
 	}
 	if r.Policy == "" {
 		r.Policy = snapshot.PolicyAccept
 	}
+	if sp := r.SourcePortRange; sp == "-1/-1" || sp == "1/65535" {
+		r.SourcePortRange = "" // every port: no limit
+	}
 	if r.Direction == snapshot.DirectionEgress {
-		// Egress rules name the peer as Dest*. A destination prefix list
-		// has no v1 field: SecurityGroupRules reports such rules.
-		r.DestGroupID, r.DestCidr = p.DestGroupId, p.DestCidrIp
+		// Egress rules name the peer as Dest*.
+		r.DestGroupID, r.DestCidr, r.Ipv6DestCidr = p.DestGroupId, p.DestCidrIp, p.Ipv6DestCidrIp
 	} else {
 		r.SourceGroupID, r.SourceCidr, r.SourcePrefixListID = p.SourceGroupId, p.SourceCidrIp, p.SourcePrefixListId
+		r.Ipv6SourceCidr = p.Ipv6SourceCidrIp
+		// On an inbound rule DestCidrIp is the local destination: which of
+		// the ENI's addresses the rule covers.
+		r.DestCidr, r.Ipv6DestCidr = p.DestCidrIp, p.Ipv6DestCidrIp
 		// "If both SourceGroupId and SourceCidrIp are set, the CIDR wins."
-		if r.SourceCidr != "" {
+		if r.SourceCidr != "" || r.Ipv6SourceCidr != "" {
 			r.SourceGroupID = ""
 		}
 	}
-	return r
+	return r, nil
 }
 
 // Instance is an ECS instance and the ENIs it lists.
@@ -541,10 +570,10 @@ func privateIPs(n ecs.NetworkInterfaceSet) []string {
 	return ips
 }
 
-// VSwitchCIDRs reads the CIDR block of each vSwitch (the gateway's source
+// VSwitches reads each vSwitch's zone and CIDR block (the gateway's source
 // addresses), in the order given.
-func (c *Client) VSwitchCIDRs(ctx context.Context, vpcID string, vswitchIDs []string) ([]string, error) {
-	var cidrs []string
+func (c *Client) VSwitches(ctx context.Context, vpcID string, vswitchIDs []string) ([]snapshot.VSwitch, error) {
+	var out []snapshot.VSwitch
 	for _, id := range vswitchIDs {
 		err := c.call(ctx, ActionDescribeVSwitches, func(s *slot) error {
 			req := ecs.CreateDescribeVSwitchesRequest()
@@ -557,7 +586,7 @@ func (c *Client) VSwitchCIDRs(ctx context.Context, vpcID string, vswitchIDs []st
 			}
 			for _, v := range resp.VSwitches.VSwitch {
 				if v.VSwitchId == id && v.CidrBlock != "" {
-					cidrs = append(cidrs, v.CidrBlock)
+					out = append(out, snapshot.VSwitch{ID: id, ZoneID: v.ZoneId, Cidr: v.CidrBlock})
 				}
 			}
 			return nil
@@ -566,7 +595,7 @@ func (c *Client) VSwitchCIDRs(ctx context.Context, vpcID string, vswitchIDs []st
 			return nil, err
 		}
 	}
-	return uniq(cidrs), nil
+	return out, nil
 }
 
 // nodePoolsBody is the part of DescribeClusterNodePools' ROA body gwdoctor
@@ -612,6 +641,48 @@ func (c *Client) NodePools(ctx context.Context, clusterID string) ([]snapshot.No
 	return out, err
 }
 
+// ClusterDetail is what gwdoctor reads of DescribeClusterDetail: the
+// cluster's security group, which ACK Serverless and ACS give to pods whose
+// annotation names none.
+type ClusterDetail struct {
+	ID              string
+	SecurityGroupID string
+	// ClusterType and Profile say what the cluster is ("ManagedKubernetes"
+	// with profile "Serverless" is ACK Serverless; "Ask" older ones).
+	ClusterType, Profile string
+}
+
+// clusterDetailBody is the part of DescribeClusterDetail's ROA body gwdoctor
+// reads; the SDK's response struct has no fields.
+type clusterDetailBody struct {
+	ClusterID       string `json:"cluster_id"`
+	SecurityGroupID string `json:"security_group_id"`
+	ClusterType     string `json:"cluster_type"`
+	Profile         string `json:"profile"`
+}
+
+// ClusterDetail reads the cluster's detail.
+func (c *Client) ClusterDetail(ctx context.Context, clusterID string) (ClusterDetail, error) {
+	var out ClusterDetail
+	err := c.call(ctx, ActionDescribeClusterDetail, func(s *slot) error {
+		req := cs.CreateDescribeClusterDetailRequest()
+		c.prepare(req)
+		req.ClusterId = clusterID
+		resp, err := s.cs.DescribeClusterDetail(req)
+		if err != nil {
+			return err
+		}
+		var body clusterDetailBody
+		if err := json.Unmarshal(resp.GetHttpContentBytes(), &body); err != nil {
+			return fmt.Errorf("DescribeClusterDetail: unexpected body: %v", err)
+		}
+		out = ClusterDetail{ID: cmp.Or(body.ClusterID, clusterID), SecurityGroupID: strings.TrimSpace(body.SecurityGroupID),
+			ClusterType: body.ClusterType, Profile: body.Profile}
+		return nil
+	})
+	return out, err
+}
+
 // Normalisation: the APIs mix case.
 
 func normPolicy(s string) string {
@@ -643,14 +714,14 @@ func normProtocol(s string) string {
 	return s
 }
 
-// normPriority parses the string priority; unparsable or empty means the
-// API default 1.
-func normPriority(s string) int {
+// parsePriority reads the API's string priority (1..100, or 110 for legacy
+// system default rules).
+func parsePriority(s string) (int, error) {
 	n, err := strconv.Atoi(strings.TrimSpace(s))
-	if err != nil || n <= 0 {
-		return 1
+	if err != nil || n < 1 || (n > 100 && n != 110) {
+		return 0, fmt.Errorf("priority %q is not 1..100 or 110", s)
 	}
-	return n
+	return n, nil
 }
 
 func normGroupType(s string) string {

@@ -266,6 +266,11 @@ func (e *APIError) retryable() bool {
 
 // call runs fn on a slot with retries. fn gets the slot for its SDK clients.
 func (c *Client) call(ctx context.Context, action string, fn func(*slot) error) error {
+	return c.callWith(ctx, action, (*APIError).retryable, fn)
+}
+
+// callWith is call with its own judgement of which failures to retry.
+func (c *Client) callWith(ctx context.Context, action string, retry func(*APIError) bool, fn func(*slot) error) error {
 	var last *APIError
 	for attempt := 1; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -290,7 +295,7 @@ func (c *Client) call(ctx context.Context, action string, fn func(*slot) error) 
 		}
 		last = c.classify(action, err)
 		last.Attempts = attempt
-		if !last.retryable() || attempt >= c.cfg.MaxAttempts {
+		if !retry(last) || attempt >= c.cfg.MaxAttempts {
 			return last
 		}
 		c.retries.Add(1)

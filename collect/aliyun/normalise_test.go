@@ -19,14 +19,30 @@ func TestNormRule(t *testing.T) {
 		{ecs.Permission{Direction: "ingress", Policy: "Drop", Priority: "110", IpProtocol: "ALL", PortRange: "-1/-1", SourceCidrIp: "10.0.0.0/8", SourceGroupId: "sg-x"},
 			// "If both SourceGroupId and SourceCidrIp are set, the CIDR wins."
 			snapshot.Rule{Direction: "ingress", Policy: "drop", Priority: 110, Protocol: "ALL", PortRange: "-1/-1", SourceCidr: "10.0.0.0/8"}},
-		{ecs.Permission{Direction: "egress", Policy: "", Priority: "", IpProtocol: "", PortRange: "443/443", DestCidrIp: "0.0.0.0/0", DestGroupId: "sg-d"},
-			snapshot.Rule{Direction: "egress", Policy: "accept", Priority: 1, Protocol: "TCP", PortRange: "443/443", DestCidr: "0.0.0.0/0", DestGroupID: "sg-d"}},
-		{ecs.Permission{Direction: "ingress", Policy: "accept", Priority: "abc", IpProtocol: "icmpv6", PortRange: "-1/-1", SourcePrefixListId: "pl-1"},
-			snapshot.Rule{Direction: "ingress", Policy: "accept", Priority: 1, Protocol: "ICMPV6", PortRange: "-1/-1", SourcePrefixListID: "pl-1"}},
+		{ecs.Permission{Direction: "egress", Policy: "", Priority: "7", IpProtocol: "", PortRange: "443/443", DestCidrIp: "0.0.0.0/0", DestGroupId: "sg-d"},
+			snapshot.Rule{Direction: "egress", Policy: "accept", Priority: 7, Protocol: "TCP", PortRange: "443/443", DestCidr: "0.0.0.0/0", DestGroupID: "sg-d"}},
+		{ecs.Permission{Direction: "ingress", Policy: "accept", Priority: "2", IpProtocol: "icmpv6", PortRange: "-1/-1", SourcePrefixListId: "pl-1"},
+			snapshot.Rule{Direction: "ingress", Policy: "accept", Priority: 2, Protocol: "ICMPV6", PortRange: "-1/-1", SourcePrefixListID: "pl-1"}},
+		// Issue 11: the fields the model used to drop.
+		{ecs.Permission{Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "80/80", Ipv6SourceCidrIp: "2001:db8::/32", SourceGroupId: "sg-x",
+			Ipv6DestCidrIp: "2001:db8:9::1/128", SourcePortRange: "1/1024", DestPrefixListId: "pl-2"},
+			snapshot.Rule{Direction: "ingress", Policy: "accept", Priority: 1, Protocol: "TCP", PortRange: "80/80", Ipv6SourceCidr: "2001:db8::/32",
+				Ipv6DestCidr: "2001:db8:9::1/128", SourcePortRange: "1/1024", DestPrefixListID: "pl-2"}},
+		{ecs.Permission{Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "80/80", SourceGroupId: "sg-gw", DestCidrIp: "10.0.0.5/32", SourcePortRange: "-1/-1"},
+			snapshot.Rule{Direction: "ingress", Policy: "accept", Priority: 1, Protocol: "TCP", PortRange: "80/80", SourceGroupID: "sg-gw", DestCidr: "10.0.0.5/32"}},
+		{ecs.Permission{Direction: "egress", Policy: "drop", Priority: "3", IpProtocol: "TCP", PortRange: "80/80", Ipv6DestCidrIp: "::/0", SourcePortRange: "1/1024"},
+			snapshot.Rule{Direction: "egress", Policy: "drop", Priority: 3, Protocol: "TCP", PortRange: "80/80", Ipv6DestCidr: "::/0", SourcePortRange: "1/1024"}},
 	}
 	for _, tt := range tests {
-		if got := normRule(tt.in); got != tt.want {
-			t.Errorf("normRule(%+v)\n got %+v\nwant %+v", tt.in, got, tt.want)
+		got, err := normRule(tt.in)
+		if err != nil || got != tt.want {
+			t.Errorf("normRule(%+v)\n got %+v, %v\nwant %+v", tt.in, got, err, tt.want)
+		}
+	}
+	// A priority that is not a number is a collection error, never 1.
+	for _, prio := range []string{"", "abc", "0", "101", "-1", "1.5"} {
+		if _, err := normRule(ecs.Permission{Direction: "ingress", Priority: prio, IpProtocol: "TCP", PortRange: "80/80", SourceGroupId: "sg-gw"}); err == nil {
+			t.Errorf("priority %q read without error", prio)
 		}
 	}
 }

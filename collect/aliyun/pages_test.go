@@ -43,7 +43,7 @@ func pagedECS(t *testing.T, repeat bool) (*Client, func() []string) {
 		case "DescribeSecurityGroups":
 			fmt.Fprintf(w, `{"RequestId":"r","NextToken":%q,"SecurityGroups":{"SecurityGroup":[{"SecurityGroupId":"sg-%d"}]}}`, next, n)
 		case "DescribeSecurityGroupAttribute":
-			fmt.Fprintf(w, `{"RequestId":"r","NextToken":%q,"SecurityGroupId":"sg-1","Permissions":{"Permission":[{"SecurityGroupRuleId":"sgr-%d","Direction":"ingress","IpProtocol":"TCP","PortRange":"80/80","SourceCidrIp":"10.0.0.0/8"}]}}`, next, n)
+			fmt.Fprintf(w, `{"RequestId":"r","NextToken":%q,"SecurityGroupId":"sg-1","Permissions":{"Permission":[{"SecurityGroupRuleId":"sgr-%d","Direction":"ingress","Priority":"1","IpProtocol":"TCP","PortRange":"80/80","SourceCidrIp":"10.0.0.0/8"}]}}`, next, n)
 		default:
 			http.Error(w, "unexpected action "+r.Form.Get("Action"), 400)
 		}

@@ -31,6 +31,25 @@ const (
 	LabelCluster  = "ack.aliyun.com"
 )
 
+// How virtual nodes and serverless pods are recognised, and where a
+// serverless pod's security group is set.
+const (
+	// LabelNodeType is "virtual-kubelet" on virtual nodes.
+	LabelNodeType = "type"
+	// TaintVirtualKubelet is the taint key of virtual nodes.
+	TaintVirtualKubelet = "virtual-kubelet.io/provider"
+	// AnnotationECIGroup names an ECI pod's security groups (comma-separated).
+	AnnotationECIGroup = "k8s.aliyun.com/eci-security-group"
+	// AnnotationACSGroup names an ACS pod's security groups (comma-separated).
+	AnnotationACSGroup = "network.alibabacloud.com/security-group-ids"
+	// LabelComputeClass marks ACS pods.
+	LabelComputeClass = "alibabacloud.com/compute-class"
+	// ECIProfileNamespace and ECIProfileName locate the ConfigMap whose
+	// securityGroupId is the default group of ECI pods that name none.
+	ECIProfileNamespace = "kube-system"
+	ECIProfileName      = "eci-profile"
+)
+
 // RESTConfig loads the client configuration the way kubectl does: an explicit
 // kubeconfig path, else $KUBECONFIG, else ~/.kube/config, else the in-cluster
 // service account; contextName overrides the current context. The client
@@ -76,6 +95,24 @@ type Node struct {
 	ClusterID   string
 	InternalIPs []string
 	Ready       bool
+	// Virtual marks a virtual-kubelet node: its pods run as ECI or ACS
+	// instances, each with its own ENI and groups.
+	Virtual bool
+}
+
+// IsVirtual recognises a virtual node: the label type=virtual-kubelet, the
+// virtual-kubelet taint, or a virtual-kubelet name with no ECS providerID.
+func IsVirtual(n *corev1.Node) bool {
+	if n.Labels[LabelNodeType] == "virtual-kubelet" {
+		return true
+	}
+	for _, t := range n.Spec.Taints {
+		if t.Key == TaintVirtualKubelet {
+			return true
+		}
+	}
+	_, id := ParseProviderID(n.Spec.ProviderID)
+	return !strings.HasPrefix(id, "i-") && strings.HasPrefix(n.Name, "virtual-kubelet")
 }
 
 // ParseProviderID returns the region and instance id of an ACK providerID:
@@ -102,6 +139,13 @@ func (f Failure) Error() string { return f.Err.Error() }
 // Result is what Collect read.
 type Result struct {
 	Nodes []Node
+	// ECIProfileGroup is securityGroupId of kube-system/eci-profile, read
+	// when the cluster has virtual nodes; "" when it names none or has none.
+	ECIProfileGroup string
+	// ECIProfileErr says why the profile could not be read (RBAC: it is
+	// optional); nil when read or not needed.
+	ECIProfileErr error
+	virtual       map[string]bool // node name → virtual
 	// Namespaces whose services could be read.
 	services map[string]*corev1.Service // ns/name
 	slices   map[string][]discoveryv1.EndpointSlice
@@ -131,7 +175,7 @@ const pageSize = 500
 // returned either way.
 func (c *Collector) Collect(ctx context.Context, namespaces []string) (*Result, []Failure) {
 	r := &Result{services: map[string]*corev1.Service{}, slices: map[string][]discoveryv1.EndpointSlice{},
-		pods: map[string]*corev1.Pod{}, podsByNS: map[string][]*corev1.Pod{}, readNS: map[string]bool{}}
+		pods: map[string]*corev1.Pod{}, podsByNS: map[string][]*corev1.Pod{}, readNS: map[string]bool{}, virtual: map[string]bool{}}
 	var mu sync.Mutex
 	var fails []Failure
 	fail := func(f Failure) {
@@ -146,8 +190,24 @@ func (c *Collector) Collect(ctx context.Context, namespaces []string) (*Result, 
 			fail(Failure{Part: snapshot.PartNodes, Action: "kubernetes:list nodes", Err: kubeError("list nodes", err)})
 			return
 		}
+		var profile string
+		var profileErr error
+		for _, n := range nodes {
+			if n.Virtual {
+				// Only clusters with virtual nodes need the profile (and
+				// the permission to read it).
+				profile, profileErr = c.eciProfile(ctx)
+				break
+			}
+		}
 		mu.Lock()
 		r.Nodes = nodes
+		r.ECIProfileGroup, r.ECIProfileErr = profile, profileErr
+		for _, n := range nodes {
+			if n.Virtual {
+				r.virtual[n.Name] = true
+			}
+		}
 		mu.Unlock()
 	})
 	sem := make(chan struct{}, 4)
@@ -251,7 +311,7 @@ func (c *Collector) nodes(ctx context.Context) ([]Node, error) {
 			id = "" // virtual (ECI) or non-ACK nodes: no ECS instance behind them
 		}
 		node := Node{Name: n.Name, ProviderID: n.Spec.ProviderID, Region: region, InstanceID: id,
-			NodePool: n.Labels[LabelNodePool], ClusterID: n.Labels[LabelCluster]}
+			NodePool: n.Labels[LabelNodePool], ClusterID: n.Labels[LabelCluster], Virtual: IsVirtual(&n)}
 		for _, a := range n.Status.Addresses {
 			if a.Type == corev1.NodeInternalIP {
 				node.InternalIPs = append(node.InternalIPs, a.Address)
@@ -266,6 +326,41 @@ func (c *Collector) nodes(ctx context.Context) ([]Node, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
+}
+
+// eciProfile reads securityGroupId of kube-system/eci-profile. A cluster
+// without the ConfigMap has no profile default: "", nil.
+func (c *Collector) eciProfile(ctx context.Context) (string, error) {
+	cm, err := c.client.CoreV1().ConfigMaps(ECIProfileNamespace).Get(ctx, ECIProfileName, metav1.GetOptions{})
+	switch {
+	case apierrors.IsNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", kubeError("get configmaps in "+ECIProfileNamespace+" ("+ECIProfileName+")", err)
+	}
+	return strings.TrimSpace(cm.Data["securityGroupId"]), nil
+}
+
+// serverless fills a pod endpoint's kind and annotated groups when the pod
+// runs on a virtual node: an ACS pod (compute-class label or the ACS
+// annotation) or else an ECI pod.
+func (r *Result) serverless(ep *snapshot.Endpoint, pod *corev1.Pod) {
+	if !r.virtual[ep.Node] {
+		return
+	}
+	ep.Kind = snapshot.BackendECI
+	ann := AnnotationECIGroup
+	if pod == nil {
+		return
+	}
+	if _, acs := pod.Labels[LabelComputeClass]; acs || pod.Annotations[AnnotationACSGroup] != "" {
+		ep.Kind, ann = snapshot.BackendACS, AnnotationACSGroup
+	}
+	for _, g := range strings.Split(pod.Annotations[ann], ",") {
+		if g = strings.TrimSpace(g); g != "" {
+			ep.AnnotatedSecurityGroupIDs = append(ep.AnnotatedSecurityGroupIDs, g)
+		}
+	}
 }
 
 // HasNamespace reports whether the namespace's services, slices and pods were read.
@@ -341,6 +436,7 @@ func (r *Result) Endpoints(ns, name string, servicePort int) (eps []snapshot.End
 					} else if e.TargetRef != nil {
 						ep.Pod = e.TargetRef.Name
 					}
+					r.serverless(&ep, pod)
 					add(ep)
 				}
 			}
@@ -354,7 +450,9 @@ func (r *Result) Endpoints(ns, name string, servicePort int) (eps []snapshot.End
 			}
 			for _, sp := range ports {
 				for _, ip := range podIPs(pod) {
-					add(snapshot.Endpoint{IP: ip, Port: targetPort(sp, pod), Pod: pod.Name, Node: pod.Spec.NodeName, Ready: boolPtr(podReady(pod))})
+					ep := snapshot.Endpoint{IP: ip, Port: targetPort(sp, pod), Pod: pod.Name, Node: pod.Spec.NodeName, Ready: boolPtr(podReady(pod))}
+					r.serverless(&ep, pod)
+					add(ep)
 				}
 			}
 		}

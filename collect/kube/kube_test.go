@@ -89,6 +89,26 @@ func TestEndpointsResolution(t *testing.T) {
 	}
 }
 
+// A virtual node is recognised by any one of its signs; an ECS node by none.
+func TestIsVirtual(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		node corev1.Node
+		want bool
+	}{
+		{"label", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vk-a", Labels: map[string]string{"type": "virtual-kubelet"}}}, true},
+		{"taint", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "vk-b"}, Spec: corev1.NodeSpec{Taints: []corev1.Taint{{Key: TaintVirtualKubelet, Value: "alibabacloud", Effect: corev1.TaintEffectNoSchedule}}}}, true},
+		{"name without an ECS providerID", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "virtual-kubelet-cn-hangzhou-h"}}, true},
+		{"virtual-kubelet name on an ECS instance", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "virtual-kubelet-x"}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-1"}}, false},
+		{"ECS node", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "cn-hangzhou.10.0.0.1", Labels: map[string]string{"type": "worker"}}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-2"}}, false},
+		{"other taint", corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "gpu-1"}, Spec: corev1.NodeSpec{ProviderID: "cn-hangzhou.i-3", Taints: []corev1.Taint{{Key: "nvidia.com/gpu"}}}}, false},
+	} {
+		if got := IsVirtual(&tc.node); got != tc.want {
+			t.Errorf("%s: IsVirtual = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 // TestRESTConfigInCluster: inside a pod with no kubeconfig named, the pod's
 // service account is used (a ~/.kube/config in the image does not win); a
 // kubeconfig given by flag or $KUBECONFIG does.

@@ -24,6 +24,14 @@ var update = flag.Bool("update", false, "rewrite the golden files of the scenari
 //	# expect: GWD102 GWD203     (every finding code, each once; "none" for none)
 //	# exit: 1                   (the exit code of `gwdoctor diagnose FILE -o json`)
 //	# args: --fail-on warning   (optional extra arguments)
+//	# endpoint: NS/NAME IP:PORT VERDICT [CODE...]   (one line per endpoint)
+//
+// The endpoint lines state the truth independently of the code's output:
+// per endpoint the verdict (reachable, blocked, unknown) and every code of
+// an error or warning finding that names the endpoint among its subjects
+// (for a blocked endpoint, its one root cause first), derived by hand from
+// DESIGN.md and alibaba-semantics.md. TestScenarioTruth checks them against
+// the report, apart from the golden files.
 //
 // The test runs each through the real CLI (Main, in-process) and asserts the
 // exact set of codes, the exit code and the golden report NAME.golden.json
@@ -32,6 +40,16 @@ type scenarioSpec struct {
 	expect []string
 	exit   int
 	args   []string
+	// endpoints is the stated truth by endpoint label ("ns/name ip:port"),
+	// in file order.
+	endpoints []endpointTruth
+}
+
+// endpointTruth is one "# endpoint:" line.
+type endpointTruth struct {
+	label   string
+	verdict string
+	codes   []string
 }
 
 func readScenarioSpec(t *testing.T, path string) scenarioSpec {
@@ -68,6 +86,12 @@ func readScenarioSpec(t *testing.T, path string) scenarioSpec {
 			spec.exit = n
 		case "args":
 			spec.args = strings.Fields(val)
+		case "endpoint":
+			fields := strings.Fields(val)
+			if len(fields) < 3 {
+				t.Fatalf("%s: %q: want '# endpoint: NS/NAME IP:PORT VERDICT [CODE...]'", path, line)
+			}
+			spec.endpoints = append(spec.endpoints, endpointTruth{label: fields[0] + " " + fields[1], verdict: fields[2], codes: fields[3:]})
 		}
 	}
 	if !sawExpect || spec.exit < 0 {
@@ -76,12 +100,75 @@ func readScenarioSpec(t *testing.T, path string) scenarioSpec {
 	return spec
 }
 
+// TestScenarioTruth checks every scenario's stated truth (its "# endpoint:"
+// lines) against the report the CLI produces: every endpoint is stated, with
+// its verdict and the exact set of error and warning codes naming it. It
+// reads no golden file.
+func TestScenarioTruth(t *testing.T) {
+	t.Chdir("../..")
+	files, err := filepath.Glob("testdata/scenarios/*.yaml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scenarios: %v", err)
+	}
+	for _, path := range files {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			spec := readScenarioSpec(t, path)
+			var out, errw bytes.Buffer
+			Main(append([]string{"diagnose", path, "-o", "json"}, spec.args...), strings.NewReader(""), &out, &errw)
+			var r diagnose.Report
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatalf("not a report: %v\n%s", err, errw.String())
+			}
+			if len(spec.endpoints) == 0 {
+				t.Fatalf("%s states no truth: add one '# endpoint: NS/NAME IP:PORT VERDICT [CODE...]' line per endpoint (testdata/scenarios/README.md)", path)
+			}
+			stated := map[string]endpointTruth{}
+			for _, e := range spec.endpoints {
+				if _, dup := stated[e.label]; dup {
+					t.Errorf("endpoint %s stated twice", e.label)
+				}
+				stated[e.label] = e
+			}
+			for _, e := range r.Endpoints {
+				label := e.Service + " " + diagnose.JoinHostPort(e.IP, e.Port)
+				want, ok := stated[label]
+				if !ok {
+					t.Errorf("endpoint %s (verdict %s) is in the report but its truth is not stated", label, e.Verdict)
+					continue
+				}
+				delete(stated, label)
+				if e.Verdict != want.verdict {
+					t.Errorf("endpoint %s: verdict %s, the truth is %s", label, e.Verdict, want.verdict)
+				}
+				var got []string
+				for _, f := range r.Findings {
+					if f.Level() >= diagnose.Warning && slices.Contains(f.Subjects, label) && !slices.Contains(got, f.Code) {
+						got = append(got, f.Code)
+					}
+				}
+				slices.Sort(got)
+				wantCodes := slices.Sorted(slices.Values(want.codes))
+				if !slices.Equal(got, wantCodes) {
+					t.Errorf("endpoint %s: findings naming it %v, the truth is %v", label, got, wantCodes)
+				}
+				if want.verdict == diagnose.VerdictBlocked && (len(want.codes) == 0 || !slices.Contains(causeCodes, want.codes[0])) {
+					t.Errorf("endpoint %s: a blocked endpoint's truth must name its root cause first (one of %v)", label, causeCodes)
+				}
+			}
+			for label := range stated {
+				t.Errorf("endpoint %s is stated but not in the report", label)
+			}
+		})
+	}
+}
+
 // causeCodes explain why an endpoint is blocked; every blocked endpoint must
 // be the subject of exactly one finding with one of them.
 var causeCodes = []string{
 	diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeMultipleGroups, diagnose.CodePortChanged,
 	diagnose.CodeServiceDown, diagnose.CodeGroupTypeMismatch, diagnose.CodeDenyRuleShadows, diagnose.CodeVPCMismatch,
-	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeZonePartial,
+	diagnose.CodeAuthorizationSync, diagnose.CodeTrafficFiltered, diagnose.CodeGatewayEgress, diagnose.CodeZonePartial,
 }
 
 func TestScenarios(t *testing.T) {

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/gwdoctor/gwdoctor/internal/apimeta"
 )
 
 // Group is an ECS security group as the fake serves it.
@@ -31,6 +33,7 @@ type Permission struct {
 	NicType, Description                                                     string
 	DestPrefixListId                                                         string `json:",omitempty"`
 	PortRangeListId                                                          string `json:",omitempty"`
+	Ipv6SourceCidrIp, Ipv6DestCidrIp, SourcePortRange                        string `json:",omitempty"`
 }
 
 // Instance is an ECS instance.
@@ -61,6 +64,10 @@ type GatewayService struct {
 	Ports                                        []int
 	Ips                                          []string
 	HealthStatus                                 string
+	// HealthCheck is served only when set, so a test can omit it as an
+	// older API answer would.
+	HealthCheck        *bool
+	UnhealthyEndpoints []string
 }
 
 // NodePool is an ACK node pool.
@@ -73,14 +80,17 @@ type NodePool struct {
 type Cloud struct {
 	GatewayID, GatewayName, GatewayVpc, GatewayGroup string
 	VSwitches                                        map[string]string // id → CIDR
+	VSwitchZones                                     map[string]string // id → zone, optional
 	GatewayVSwitches                                 []string
 	Authorizations                                   []Authorization
 	Services                                         []GatewayService
 	ClusterID                                        string
-	Groups                                           map[string]*Group
-	Instances                                        map[string]*Instance
-	ENIs                                             map[string]*ENI
-	NodePools                                        []NodePool
+	// ClusterGroup is the cluster's security group (DescribeClusterDetail).
+	ClusterGroup string
+	Groups       map[string]*Group
+	Instances    map[string]*Instance
+	ENIs         map[string]*ENI
+	NodePools    []NodePool
 	// MoreGateways are further gateways in the region: ListGateway lists
 	// them after this one, and the gateway-scoped MSE calls (GetGateway,
 	// ListSecurityGroupRule, ListGatewayService, ListServiceSource) answer
@@ -100,6 +110,9 @@ type Faults struct {
 	Throttle map[string]int
 	// ServerError answers the first N calls with HTTP 503 ServiceUnavailable.
 	ServerError map[string]int
+	// FailAfter lets the first N calls of the action through and answers
+	// every later one with HTTP 500 InternalError (a failure mid-plan).
+	FailAfter map[string]int
 }
 
 // AliyunServer is a running fake Alibaba Cloud endpoint.
@@ -111,10 +124,20 @@ type AliyunServer struct {
 	// RulePageSize caps DescribeSecurityGroupAttribute pages (0: MaxResults).
 	RulePageSize int
 
-	mu    sync.Mutex
-	calls map[string]int
-	seen  []http.Header
-	query []string
+	// Meta, when set, holds every write request to the API metadata
+	// (parameter names, deprecations, types, required parameters): a
+	// request that breaks it is refused with InvalidParameter and recorded
+	// in Violations.
+	Meta apimeta.Catalog
+
+	mu         sync.Mutex
+	calls      map[string]int
+	seen       []http.Header
+	query      []string
+	violations []string
+	tokens     map[string]bool // ECS ClientTokens already served
+	nextAuthID int
+	nextRuleID int
 	// state guards Cloud: requests read it, Mutate changes it.
 	state sync.RWMutex
 }
@@ -188,11 +211,15 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	roa := strings.HasPrefix(r.URL.Path, "/clusters/")
 	if roa {
 		action = "cs:DescribeClusterNodePools"
+		if !strings.HasSuffix(strings.TrimRight(r.URL.Path, "/"), "/nodepools") {
+			action = "cs:DescribeClusterDetail"
+		}
 	} else {
 		action = productOf(r.Form.Get("Action")) + ":" + r.Form.Get("Action")
 	}
 	s.mu.Lock()
 	s.calls[action]++
+	nth := s.calls[action]
 	s.query = append(s.query, r.URL.RawQuery+"&"+r.Form.Encode())
 	s.mu.Unlock()
 
@@ -203,6 +230,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	f := s.Faults
 	f.mu.Lock()
 	denied := f.Deny[action]
+	limit, limited := f.FailAfter[action]
 	f.mu.Unlock()
 	switch {
 	case denied:
@@ -220,13 +248,25 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 	case f.take(f.Throttle, action):
 		writeJSON(w, 400, map[string]any{"Code": "Throttling.User", "Message": "Request was denied due to user flow control.", "RequestId": reqID(), "HostId": r.Host})
 		return
+	case limited && nth > limit:
+		writeJSON(w, 500, map[string]any{"Code": "InternalError", "Message": "The request processing has failed due to some unknown error.", "RequestId": reqID()})
+		return
 	case f.take(f.ServerError, action):
 		writeJSON(w, 503, map[string]any{"Code": "ServiceUnavailable", "Message": "The request has failed due to a temporary failure of the server.", "RequestId": reqID()})
+		return
+	}
+	switch r.Form.Get("Action") {
+	case "AddSecurityGroupRule", "DeleteSecurityGroupRule", "AuthorizeSecurityGroup", "RevokeSecurityGroup":
+		s.write(w, r) // under the state's write lock
 		return
 	}
 	s.state.RLock()
 	defer s.state.RUnlock()
 	if roa {
+		if action == "cs:DescribeClusterDetail" {
+			s.clusterDetail(w, r)
+			return
+		}
 		s.nodePools(w, r)
 		return
 	}
@@ -258,7 +298,7 @@ func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
 
 func productOf(action string) string {
 	switch action {
-	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "ListGateway":
+	case "GetGateway", "ListSecurityGroupRule", "ListGatewayService", "ListServiceSource", "ListGateway", "AddSecurityGroupRule", "DeleteSecurityGroupRule":
 		return "mse"
 	}
 	return "ecs"
@@ -375,9 +415,16 @@ func (s *AliyunServer) listServices(w http.ResponseWriter, r *http.Request) {
 	lo, hi := min((page-1)*size, len(all)), min(page*size, len(all))
 	rows := []map[string]any{}
 	for _, sv := range all[lo:hi] {
-		rows = append(rows, map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
+		row := map[string]any{"Name": sv.Name, "Namespace": sv.Namespace, "SourceType": sv.SourceType,
 			"ServiceProtocol": sv.ServiceProtocol, "ServicePort": sv.ServicePort, "Ports": sv.Ports, "Ips": sv.Ips,
-			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID})
+			"HealthStatus": sv.HealthStatus, "SourceId": sv.SourceId, "GatewayUniqueId": c.GatewayID}
+		if sv.HealthCheck != nil {
+			row["HealthCheck"] = *sv.HealthCheck
+		}
+		if sv.UnhealthyEndpoints != nil {
+			row["UnhealthyEndpoints"] = sv.UnhealthyEndpoints
+		}
+		rows = append(rows, row)
 	}
 	writeJSON(w, 200, mseOK(map[string]any{"TotalSize": len(all), "PageNumber": page, "PageSize": size, "Result": rows}))
 }
@@ -635,10 +682,24 @@ func (s *AliyunServer) describeVSwitches(w http.ResponseWriter, r *http.Request)
 	id := r.Form.Get("VSwitchId")
 	rows := []map[string]any{}
 	if cidr, ok := s.Cloud.VSwitches[id]; ok {
-		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "Status": "Available"})
+		rows = append(rows, map[string]any{"VSwitchId": id, "VpcId": s.Cloud.GatewayVpc, "CidrBlock": cidr, "ZoneId": s.Cloud.VSwitchZones[id], "Status": "Available"})
 	}
 	writeJSON(w, 200, map[string]any{"RequestId": reqID(), "TotalCount": len(rows), "PageNumber": 1, "PageSize": 10,
 		"VSwitches": map[string]any{"VSwitch": rows}})
+}
+
+func (s *AliyunServer) clusterDetail(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
+	if len(parts) != 2 || r.Method != http.MethodGet {
+		writeJSON(w, 404, map[string]any{"code": "NotFound", "message": "no such path " + r.URL.Path, "requestId": reqID()})
+		return
+	}
+	if parts[1] != s.Cloud.ClusterID {
+		writeJSON(w, 404, map[string]any{"code": "ErrorClusterNotFound", "message": "cluster " + parts[1] + " not found", "requestId": reqID(), "status": 404})
+		return
+	}
+	writeJSON(w, 200, map[string]any{"cluster_id": s.Cloud.ClusterID, "name": "prod", "cluster_type": "ManagedKubernetes", "profile": "Default",
+		"region_id": "cn-hangzhou", "vpc_id": s.Cloud.GatewayVpc, "security_group_id": s.Cloud.ClusterGroup, "state": "running"})
 }
 
 func (s *AliyunServer) nodePools(w http.ResponseWriter, r *http.Request) {

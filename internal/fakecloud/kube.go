@@ -22,6 +22,9 @@ type Kube struct {
 	Pods     []corev1.Pod
 	Services []corev1.Service
 	Slices   []discoveryv1.EndpointSlice
+	// ConfigMaps are served by GET namespaces/NS/configmaps/NAME (the
+	// kube-system/eci-profile of virtual nodes).
+	ConfigMaps []corev1.ConfigMap
 }
 
 // KubeServer is a running fake Kubernetes API server (JSON only).
@@ -119,6 +122,20 @@ func (s *KubeServer) serve(w http.ResponseWriter, r *http.Request) {
 		resource = parts[2]
 	case len(parts) == 5 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces":
 		ns, resource = parts[3], parts[4]
+	case len(parts) == 6 && parts[0] == "api" && parts[1] == "v1" && parts[2] == "namespaces" && parts[4] == "configmaps":
+		if s.Deny["configmaps"] {
+			status(w, 403, "Forbidden", fmt.Sprintf(`configmaps %q is forbidden: User "system:serviceaccount:ops:gwdoctor" cannot get resource "configmaps" in API group "" in the namespace "%s"`, parts[5], parts[3]))
+			return
+		}
+		for _, cm := range s.Kube.ConfigMaps {
+			if cm.Namespace == parts[3] && cm.Name == parts[5] {
+				cm.TypeMeta = metav1.TypeMeta{Kind: "ConfigMap", APIVersion: "v1"}
+				writeJSON(w, 200, cm)
+				return
+			}
+		}
+		status(w, 404, "NotFound", fmt.Sprintf("configmaps %q not found", parts[5]))
+		return
 	case len(parts) == 6 && parts[0] == "apis" && parts[1] == "discovery.k8s.io" && parts[2] == "v1" && parts[3] == "namespaces":
 		ns, resource = parts[4], parts[5]
 	case len(parts) == 4 && parts[0] == "apis" && parts[1] == "discovery.k8s.io" && parts[2] == "v1":

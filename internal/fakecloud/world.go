@@ -13,10 +13,14 @@ import (
 // with its own group, an enterprise group on a plain ECS backend, a prefix-mode ENI, a trunk member ENI that only a
 // lookup by IP finds, a named targetPort, a Service without slices, a plain
 // ECS backend, a DNS service, a stale authorization, and API case mixing.
+// The gateway health-checks orders (failing the endpoint its groups block)
+// and billing, not payments, and says nothing about legacy's check.
 func Shop() (*Cloud, *Kube) {
+	on, off := true, false
 	c := &Cloud{
 		GatewayID: "gw-3f9a", GatewayName: "prod-gateway", GatewayVpc: "vpc-prod", GatewayGroup: "sg-gw",
 		VSwitches:        map[string]string{"vsw-a": "192.168.0.0/24", "vsw-b": "192.168.10.0/24", "vsw-nodes": "192.168.1.0/24"},
+		VSwitchZones:     map[string]string{"vsw-a": "cn-hangzhou-h", "vsw-b": "cn-hangzhou-i", "vsw-nodes": "cn-hangzhou-h"},
 		GatewayVSwitches: []string{"vsw-a", "vsw-b"},
 		Authorizations: []Authorization{
 			{Id: "1001", SecurityGroupId: "sg-nodes", PortRange: "8080/8080", IpProtocol: "tcp", Description: "orders"},
@@ -24,10 +28,11 @@ func Shop() (*Cloud, *Kube) {
 		},
 		ClusterID: "c-prod",
 		Services: []GatewayService{
-			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80}, HealthStatus: "Healthy"},
-			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}},
+			{Name: "orders", Namespace: "shop", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80},
+				HealthCheck: &on, HealthStatus: "Unhealthy", UnhealthyEndpoints: []string{"172.20.1.10:8080"}},
+			{Name: "payments", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "GRPC", ServicePort: 9090, Ports: []int{9090}, HealthCheck: &off},
 			{Name: "legacy", Namespace: "shop", SourceType: "k8s", ServiceProtocol: "HTTP", ServicePort: 80},
-			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}},
+			{Name: "billing", SourceType: "VIP", ServiceProtocol: "HTTP", Ips: []string{"192.168.1.30:8443"}, HealthCheck: &on, HealthStatus: "Healthy"},
 			{Name: "partner", SourceType: "DNS", ServiceProtocol: "HTTPS", Ips: []string{"api.partner.example:443"}},
 		},
 		Groups: map[string]*Group{
@@ -43,9 +48,16 @@ func Shop() (*Cloud, *Kube) {
 					{SecurityGroupRuleId: "sgr-5", Direction: "egress", Policy: "Accept", Priority: "1", IpProtocol: "ALL", PortRange: "-1/-1", DestCidrIp: "0.0.0.0/0"},
 				}},
 			"sg-pods": {ID: "sg-pods", Name: "terway-pods", Type: "Normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-p1", Direction: "ingress", Policy: "accept", Priority: "1", IpProtocol: "TCP", PortRange: "9090/9090", SourceCidrIp: "192.168.0.0/24"},
+					// Fields the collector must carry into snapshot v1 (issue 11).
+					{SecurityGroupRuleId: "sgr-p2", Direction: "ingress", Policy: "Accept", Priority: "5", IpProtocol: "TCP", PortRange: "9090/9090",
+						Ipv6SourceCidrIp: "2001:db8:1::/64", Ipv6DestCidrIp: "2001:db8:9::/64", SourcePortRange: "1/1024"}}},
 			"sg-extra": {ID: "sg-extra", Name: "gpu-extra", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
-				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"}}},
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-x1", Direction: "egress", Policy: "Drop", Priority: "1", IpProtocol: "TCP", PortRange: "443/443", DestPrefixListId: "pl-blocked"},
+					// A priority that is not a number: the collector must mark
+					// the group's rules incomplete, never read it as 1.
+					{SecurityGroupRuleId: "sgr-x2", Direction: "ingress", Policy: "Drop", Priority: "high", IpProtocol: "TCP", PortRange: "8080/8080", SourceGroupId: "sg-gw"},
+				}},
 			"sg-billing": {ID: "sg-billing", Name: "billing", Type: "Enterprise", VpcID: "vpc-prod", InnerAccessPolicy: "Drop",
 				Rules: []Permission{{SecurityGroupRuleId: "sgr-b1", Direction: "ingress", Policy: "Accept", Priority: "1", IpProtocol: "TCP", PortRange: "8443/8443", SourceCidrIp: "192.168.0.0/24"}}},
 		},
@@ -189,5 +201,70 @@ func Generate(nodes, groups int) (*Cloud, *Kube) {
 		k.Slices = append(k.Slices, slice("web", "web", fmt.Sprintf("web-%d", i/100), []discoveryv1.EndpointPort{port("http", 8080)}, eps[i:min(i+100, len(eps))]...))
 	}
 	c.Services = []GatewayService{{Name: "web", Namespace: "web", SourceType: "K8s", ServiceProtocol: "HTTP", ServicePort: 80}}
+	return c, k
+}
+
+// Serverless is an ACK cluster with a node pool and a virtual node: the
+// service orders has a pod on an ECS node (reachable), an ECI pod whose
+// annotation k8s.aliyun.com/eci-security-group names sg-eci (not authorized:
+// blocked), and an ECI pod that names no group and got the old default
+// sg-nodes (reachable) — while kube-system/eci-profile now names sg-eci-new,
+// which is not authorized (new ECI pods will be unreachable). The ECI pods'
+// ENIs belong to eci-… instances that only a lookup by IP finds.
+func Serverless() (*Cloud, *Kube) {
+	c := &Cloud{
+		GatewayID: "gw-sls", GatewayName: "serverless-gateway", GatewayVpc: "vpc-prod", GatewayGroup: "sg-gw",
+		VSwitches:        map[string]string{"vsw-a": "192.168.0.0/24"},
+		GatewayVSwitches: []string{"vsw-a"},
+		Authorizations:   []Authorization{{Id: "2001", SecurityGroupId: "sg-nodes", PortRange: "8080/8080", IpProtocol: "TCP"}},
+		ClusterID:        "c-mixed",
+		ClusterGroup:     "sg-nodes",
+		Services: []GatewayService{
+			{Name: "orders", Namespace: "shop", SourceType: "K8S", ServiceProtocol: "HTTP", ServicePort: 80, Ports: []int{80}},
+		},
+		Groups: map[string]*Group{
+			"sg-gw": {ID: "sg-gw", Name: "mse-gw-sls", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Accept", ServiceManaged: true},
+			"sg-nodes": {ID: "sg-nodes", Name: "ack-nodes", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Accept",
+				Rules: []Permission{{SecurityGroupRuleId: "sgr-n1", Direction: "ingress", Policy: "Accept", Priority: "1", IpProtocol: "TCP", PortRange: "8080/8080", SourceGroupId: "sg-gw", NicType: "intranet"}}},
+			"sg-eci":     {ID: "sg-eci", Name: "eci-orders", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Accept"},
+			"sg-eci-new": {ID: "sg-eci-new", Name: "eci-default-2026", Type: "normal", VpcID: "vpc-prod", InnerAccessPolicy: "Accept"},
+		},
+		Instances: map[string]*Instance{
+			"i-node1": {ID: "i-node1", Name: "node1", VpcID: "vpc-prod", PrivateIP: "192.168.1.10", GroupIDs: []string{"sg-nodes"}, ENIIDs: []string{"eni-1"}},
+		},
+		ENIs: map[string]*ENI{
+			"eni-1":    {ID: "eni-1", InstanceID: "i-node1", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"192.168.1.10", "172.20.1.10"}, GroupIDs: []string{"sg-nodes"}},
+			"eni-eci1": {ID: "eni-eci1", InstanceID: "eci-2ze1", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"172.20.5.7"}, GroupIDs: []string{"sg-eci"}},
+			"eni-eci2": {ID: "eni-eci2", InstanceID: "eci-2ze2", Type: "Primary", VpcID: "vpc-prod", IPs: []string{"172.20.5.8"}, GroupIDs: []string{"sg-nodes"}},
+		},
+		NodePools: []NodePool{{ID: "np-default", Name: "default", GroupIDs: []string{"sg-nodes"}}},
+	}
+	vk := node("virtual-kubelet-cn-hangzhou-h", "", "", "c-mixed", "192.168.1.200")
+	vk.Labels["type"] = "virtual-kubelet"
+	delete(vk.Labels, "alibabacloud.com/nodepool-id")
+	vk.Spec.Taints = []corev1.Taint{{Key: "virtual-kubelet.io/provider", Value: "alibabacloud", Effect: corev1.TaintEffectNoSchedule}}
+	http := corev1.ContainerPort{Name: "http", ContainerPort: 8080}
+	annotated := pod("shop", "orders-eci-1", vk.Name, "172.20.5.7", true, map[string]string{"app": "orders"}, http)
+	annotated.Annotations = map[string]string{"k8s.aliyun.com/eci-security-group": "sg-eci", "k8s.aliyun.com/eci-instance-id": "eci-2ze1"}
+	defaulted := pod("shop", "orders-eci-2", vk.Name, "172.20.5.8", true, map[string]string{"app": "orders"}, http)
+	defaulted.Annotations = map[string]string{"k8s.aliyun.com/eci-instance-id": "eci-2ze2"}
+	k := &Kube{
+		Nodes: []corev1.Node{node("cn-hangzhou.192.168.1.10", "cn-hangzhou.i-node1", "np-default", "c-mixed", "192.168.1.10"), vk},
+		Pods: []corev1.Pod{
+			pod("shop", "orders-node", "cn-hangzhou.192.168.1.10", "172.20.1.10", true, map[string]string{"app": "orders"}, http),
+			annotated, defaulted,
+		},
+		Services: []corev1.Service{
+			service("shop", "orders", map[string]string{"app": "orders"}, corev1.ServicePort{Name: "web", Port: 80, TargetPort: intstr.FromString("http")}),
+		},
+		Slices: []discoveryv1.EndpointSlice{
+			slice("shop", "orders", "orders-sls", []discoveryv1.EndpointPort{port("web", 8080)},
+				endpoint("172.20.1.10", "orders-node", "cn-hangzhou.192.168.1.10", true),
+				endpoint("172.20.5.7", "orders-eci-1", vk.Name, true),
+				endpoint("172.20.5.8", "orders-eci-2", vk.Name, true)),
+		},
+		ConfigMaps: []corev1.ConfigMap{{ObjectMeta: metav1.ObjectMeta{Namespace: "kube-system", Name: "eci-profile"},
+			Data: map[string]string{"securityGroupId": "sg-eci-new", "vSwitchIds": "vsw-a", "vpcId": "vpc-prod", "selectors": ""}}},
+	}
 	return c, k
 }

@@ -11,7 +11,9 @@
 // free-text descriptions (dropped). Kept: IP addresses and CIDRs (the
 // diagnosis depends on which address lies in which block; they are private
 // VPC addresses), ports, protocols, policies, priorities, types, readiness,
-// probe results, region and time. Missing-part ids and error texts are
+// probe results, the gateway's health checks (on/off, status, the failing
+// ip:port list: addresses are kept, so the list still names the same
+// endpoints), region and time. Missing-part ids and error texts are
 // rewritten with the same mapping.
 package redact
 

@@ -43,6 +43,28 @@ func TestMissingAndTextFollowTheMapping(t *testing.T) {
 	}
 }
 
+// The gateway's health check is kept whole (it holds only addresses, ports,
+// a status and a time), as a copy, so it still names the same endpoints.
+func TestHealthCheckKept(t *testing.T) {
+	on := true
+	s := &snapshot.Snapshot{Version: 1, Gateway: snapshot.Gateway{ID: "gw-a", SecurityGroupID: "sg-gw"},
+		Services: []snapshot.Service{{Name: "orders", Namespace: "shop",
+			Endpoints:   []snapshot.Endpoint{{IP: "10.0.0.1", Port: 8080, Pod: "orders-1"}},
+			HealthCheck: &snapshot.HealthCheck{Enabled: &on, Status: "unhealthy", UnhealthyEndpoints: []string{"10.0.0.1:8080"}, At: "2026-11-28T10:00:02Z"}}}}
+	r := New().Snapshot(s)
+	h := r.Services[0].HealthCheck
+	if h == nil || !h.IsEnabled() || h.Status != "unhealthy" || h.At != "2026-11-28T10:00:02Z" ||
+		len(h.UnhealthyEndpoints) != 1 || h.UnhealthyEndpoints[0] != "10.0.0.1:8080" || r.Services[0].Endpoints[0].IP != "10.0.0.1" {
+		t.Fatalf("health check after redaction: %+v", h)
+	}
+	if h == s.Services[0].HealthCheck || h.Enabled == s.Services[0].HealthCheck.Enabled {
+		t.Error("the redacted snapshot shares the health check with the input")
+	}
+	if r.Services[0].Endpoints[0].Pod == "orders-1" {
+		t.Error("pod name kept")
+	}
+}
+
 // A redacted snapshot of serverless backends keeps every backend's kind
 // (inferred from names it replaces) and maps the cluster's and the
 // annotation's groups like every other reference to them.
