@@ -58,8 +58,8 @@ func TestDifferential(t *testing.T) {
 		}
 		wg.Wait()
 	})
-	t.Logf("differential: seed %d: %d scenarios, %d endpoints compared (%d open, %d refused, %d filtered), %d unknown verdicts excluded, %d not comparable in the lab %v, %d probes rechecked, %d disagreements, in %s",
-		base, tally.scenarios, tally.compared, tally.states["open"], tally.states["refused"], tally.states["filtered"], tally.unknown, tally.notComparable, tally.reasons, tally.rechecked, tally.disagreements, time.Since(start).Round(time.Millisecond))
+	t.Logf("differential: seed %d: %d scenarios, %d (endpoint, gateway address) pairs compared (%d open, %d refused, %d filtered; %d endpoints partial), %d unknown verdicts excluded, %d not comparable in the lab %v, %d probes rechecked, %d disagreements, in %s",
+		base, tally.scenarios, tally.compared, tally.states["open"], tally.states["refused"], tally.states["filtered"], tally.partial, tally.unknown, tally.notComparable, tally.reasons, tally.rechecked, tally.disagreements, time.Since(start).Round(time.Millisecond))
 	if tally.compared == 0 && total > 0 {
 		t.Error("no endpoint was compared: the differential test proved nothing")
 	}
@@ -98,9 +98,12 @@ func runTopology(t *testing.T, base, ti, scenarios int, tally *tallies) {
 // comparison is the outcome of comparing one scenario.
 type comparison struct {
 	compared, unknown, notComparable int
-	rechecked                        int
-	states, reasons                  map[string]int
-	disagreements                    []disagreement
+	// partial counts endpoints the evaluator found partial (compared per
+	// gateway address).
+	partial         int
+	rechecked       int
+	states, reasons map[string]int
+	disagreements   []disagreement
 }
 
 // notComparableKind groups the lab's reasons for the summary.
@@ -115,24 +118,26 @@ func notComparableKind(reason string) string {
 
 type disagreement struct {
 	Endpoint Endpoint
-	ENI      string
-	Groups   []string
-	Verdict  string
-	Want     string
-	Got      string
-	Detail   string
-	Trail    []string
+	// From is the gateway address the probe was sent from.
+	From    string
+	ENI     string
+	Groups  []string
+	Verdict string
+	Want    string
+	Got     string
+	Detail  string
+	Trail   []string
 }
 
 func (d disagreement) String() string {
-	return fmt.Sprintf("%s %s on %s (groups %s): evaluator says %s, so want %s; the lab's probe says %s%s\n\t%s",
-		d.Endpoint.Service, d.Endpoint.Target(), d.ENI, strings.Join(d.Groups, ","), d.Verdict, d.Want, d.Got, d.Detail, strings.Join(d.Trail, "\n\t"))
+	return fmt.Sprintf("%s %s on %s (groups %s), from gateway address %s: evaluator says %s, so want %s; the lab's probe says %s%s\n\t%s",
+		d.Endpoint.Service, d.Endpoint.Target(), d.ENI, strings.Join(d.Groups, ","), d.From, d.Verdict, d.Want, d.Got, d.Detail, strings.Join(d.Trail, "\n\t"))
 }
 
 type tallies struct {
 	mu                                                         sync.Mutex
 	scenarios, compared, unknown, notComparable, disagreements int
-	rechecked                                                  int
+	rechecked, partial                                         int
 	states, reasons                                            map[string]int
 }
 
@@ -150,6 +155,7 @@ func (t *tallies) add(c comparison) {
 	t.rechecked += c.rechecked
 	t.unknown += c.unknown
 	t.notComparable += c.notComparable
+	t.partial += c.partial
 	t.disagreements += len(c.disagreements)
 	for k, v := range c.states {
 		t.states[k] += v
@@ -167,15 +173,25 @@ func compareLab(t testing.TB, l *Lab) comparison {
 	// ENI independently, and the lab placed it a third time.
 	view := diagnose.NewView(s)
 	c := comparison{states: map[string]int{}, reasons: map[string]int{}}
+	// The lab's gateway holds one address per gateway.addresses entry (a
+	// zone's vSwitch CIDR, say). Every endpoint is probed from each of them:
+	// the evaluator's answer for that address is its piece's verdict when
+	// the rules split the gateway's addresses (Decision.Pieces), else the
+	// whole decision. A partial configuration is thus checked piece by piece.
+	var sources []netip.Addr
+	for _, a := range l.Info().GatewayAddresses {
+		sources = append(sources, netip.MustParseAddr(a))
+	}
 	type check struct {
 		ep     Endpoint
+		from   netip.Addr
 		eni    *snapshot.ENI
 		want   string
 		d      secgroup.Decision
 		result ProbeResult
 	}
 	var checks []*check
-	var targets []string
+	targets := map[netip.Addr][]string{}
 	labEndpoints := l.Endpoints()
 	if len(labEndpoints) != len(view.Endpoints) {
 		t.Fatalf("the lab has %d endpoints, diagnose's view %d", len(labEndpoints), len(view.Endpoints))
@@ -205,41 +221,58 @@ func compareLab(t testing.TB, l *Lab) comparison {
 			t.Errorf("%s: the evaluator says %s, diagnose's view %s", ep.Target(), d.Verdict, ve.Decision.Verdict)
 		}
 		d = ve.Decision
-		ck := &check{ep: ep, eni: eni, d: d}
-		switch d.Verdict {
-		case secgroup.Allow:
-			ck.want = "open"
-			if !ep.Ready {
-				ck.want = "refused"
-			}
-		case secgroup.Deny:
-			ck.want = "filtered"
-		default:
-			c.unknown++
-			continue
+		if d.Verdict == secgroup.Partial {
+			c.partial++
 		}
-		checks = append(checks, ck)
-		targets = append(targets, ep.Target())
+		compared := false
+		for _, from := range sources {
+			var want string
+			switch verdictFrom(d, from) {
+			case secgroup.Allow:
+				want = "open"
+				if !ep.Ready {
+					want = "refused"
+				}
+			case secgroup.Deny:
+				want = "filtered"
+			default:
+				continue
+			}
+			compared = true
+			checks = append(checks, &check{ep: ep, from: from, eni: eni, d: d, want: want})
+			targets[from] = append(targets[from], ep.Target())
+		}
+		if !compared {
+			c.unknown++
+		}
 	}
 	if len(checks) == 0 {
 		return c
 	}
-	results, err := probeFromGateway(l, targets, probeTimeout, -1)
-	if err != nil {
-		t.Fatal(err)
+	results := map[netip.Addr][]ProbeResult{}
+	for from, ts := range targets {
+		rs, err := l.ProbeFrom(context.Background(), from, ts, probeTimeout, -1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		results[from] = rs
+	}
+	next := map[netip.Addr]int{}
+	for _, ck := range checks {
+		ck.result = results[ck.from][next[ck.from]]
+		next[ck.from]++
 	}
 	// A mismatch is probed again, alone and patiently, so a loaded machine
 	// cannot turn a slow handshake into a false "filtered".
 	var again []*check
-	for i, ck := range checks {
-		ck.result = results[i]
+	for _, ck := range checks {
 		if ck.result.State != ck.want {
 			again = append(again, ck)
 		}
 	}
 	c.rechecked = len(again)
 	for _, ck := range again {
-		rs, err := probeFromGateway(l, []string{ck.ep.Target()}, recheckTimeout, 0)
+		rs, err := l.ProbeFrom(context.Background(), ck.from, []string{ck.ep.Target()}, recheckTimeout, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -269,10 +302,26 @@ func compareLab(t testing.TB, l *Lab) comparison {
 		if ck.result.Error != "" {
 			detail = " (" + ck.result.Error + ")"
 		}
-		c.disagreements = append(c.disagreements, disagreement{Endpoint: ck.ep, ENI: ck.eni.ID, Groups: ck.eni.SecurityGroupIDs,
+		c.disagreements = append(c.disagreements, disagreement{Endpoint: ck.ep, From: ck.from.String(), ENI: ck.eni.ID, Groups: ck.eni.SecurityGroupIDs,
 			Verdict: ck.d.Verdict.String(), Want: ck.want, Got: ck.result.State, Detail: detail, Trail: trail})
 	}
 	return c
+}
+
+// verdictFrom is the evaluator's verdict for traffic from the gateway
+// address a: its piece's when the decision splits the gateway's addresses.
+func verdictFrom(d secgroup.Decision, a netip.Addr) secgroup.Verdict {
+	for _, p := range d.Pieces {
+		for _, x := range p.Prefixes {
+			if x.Contains(a) {
+				return p.Verdict
+			}
+		}
+	}
+	if len(d.Pieces) > 0 {
+		return secgroup.Unknown // an address no piece holds: not the gateway's
+	}
+	return d.Verdict
 }
 
 // probeFromGateway is the live probe, with gwdoctor's prober.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strconv"
@@ -111,6 +112,8 @@ type probeRequest struct {
 	Timeout time.Duration `json:"timeout"`
 	// Retries as probe.Options.Retries: 0 the prober's default, -1 none.
 	Retries int `json:"retries"`
+	// Source is the gateway address to connect from ("" the kernel's choice).
+	Source string `json:"source,omitempty"`
 }
 
 type probeResponse struct {
@@ -164,6 +167,9 @@ func probeTargets(ctx context.Context, req probeRequest) []ProbeResult {
 		targets[i] = probe.Target{Host: host, Port: n}
 	}
 	opts := probe.Options{Timeout: req.Timeout, Retries: req.Retries, Concurrency: len(targets) + 1}
+	if a, err := netip.ParseAddr(req.Source); err == nil {
+		opts.Source = a
+	}
 	results := make([]ProbeResult, len(targets))
 	for i, r := range probe.Run(ctx, targets, opts) {
 		results[i] = ProbeResult{Target: req.Targets[i], State: string(r.State), RTT: r.RTT, Attempts: r.Attempts, Error: r.Err}

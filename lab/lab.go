@@ -486,6 +486,14 @@ func (l *Lab) Info() Info {
 // probe.Options.Retries (0 its default, -1 none). The lab must have been
 // started with Options.Prober.
 func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration, retries int) ([]ProbeResult, error) {
+	return l.ProbeFrom(ctx, netip.Addr{}, targets, timeout, retries)
+}
+
+// ProbeFrom is Probe with the connections made from source, one of the
+// gateway's addresses in the lab (Info().GatewayAddresses); an invalid
+// source leaves the choice to the kernel. A multi-zone gateway sends from
+// every zone's address, and rules may treat them differently.
+func (l *Lab) ProbeFrom(ctx context.Context, source netip.Addr, targets []string, timeout time.Duration, retries int) ([]ProbeResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -494,7 +502,11 @@ func (l *Lab) Probe(ctx context.Context, targets []string, timeout time.Duration
 	if l.prober == nil {
 		return nil, errors.New("lab: started without Options.Prober")
 	}
-	req, _ := json.Marshal(probeRequest{Targets: targets, Timeout: timeout, Retries: retries})
+	pr := probeRequest{Targets: targets, Timeout: timeout, Retries: retries}
+	if source.IsValid() {
+		pr.Source = source.String()
+	}
+	req, _ := json.Marshal(pr)
 	if _, err := l.proberIn.Write(append(req, '\n')); err != nil {
 		return nil, fmt.Errorf("lab: probe helper: %w%s", err, l.prober.stderr.tail())
 	}

@@ -216,7 +216,52 @@ func matchExpr(r *snapshot.Rule, bridge bool) (expr []string, ports snapshot.Por
 	} else if !ports.All && proto == snapshot.ProtocolAll {
 		return nil, ports, tcp, fmt.Sprintf("has protocol ALL with portRange %s (ALL takes -1/-1)", ports)
 	}
+	// A source port range is matched as written: the kernel sees the
+	// prober's ephemeral port, the evaluator calls such a rule undecidable.
+	if sp := strings.TrimSpace(r.SourcePortRange); sp != "" {
+		spr, err := snapshot.ParsePortRange(sp)
+		switch {
+		case err != nil:
+			return nil, ports, tcp, fmt.Sprintf("has sourcePortRange %v", err)
+		case spr.All || (spr.Start <= 1 && spr.End >= 65535):
+		case proto != snapshot.ProtocolTCP && proto != snapshot.ProtocolUDP:
+			return nil, ports, tcp, fmt.Sprintf("has sourcePortRange %s on protocol %s", spr, proto)
+		default:
+			sport := fmt.Sprintf("%d-%d", spr.Start, spr.End)
+			if bridge {
+				expr = append(expr, l4+" sport "+sport)
+			} else {
+				expr = append(expr, "th sport "+sport)
+			}
+		}
+	}
 	return expr, ports, tcp, ""
+}
+
+// localDestExpr compiles an ingress rule's local destination (destCidr,
+// ipv6DestCidr, destPrefixListId: which of the ENI's addresses it covers).
+func localDestExpr(r *snapshot.Rule) (expr, skip, problem string) {
+	switch {
+	case r.DestCidr != "" && r.Ipv6DestCidr != "":
+		return "", "", "names both destCidr and ipv6DestCidr"
+	case r.Ipv6DestCidr != "":
+		return "", "IPv6 destination never matches IPv4", ""
+	case r.DestCidr != "":
+		pfx, err := parsePrefixOrAddr(r.DestCidr)
+		if err != nil {
+			return "", "", fmt.Sprintf("has destCidr %q, which is not a CIDR", r.DestCidr)
+		}
+		if !pfx.Addr().Is4() {
+			return "", "IPv6 destination never matches IPv4", ""
+		}
+		if pfx.Bits() == 0 {
+			return "", "", ""
+		}
+		return "ip daddr " + pfx.Masked().String(), "", ""
+	case r.DestPrefixListID != "":
+		return "", "", fmt.Sprintf("uses destination prefix list %s, which the snapshot does not expand", r.DestPrefixListID)
+	}
+	return "", "", ""
 }
 
 // peerExpr compiles a rule's source (ingress) or destination (egress): a
@@ -225,13 +270,20 @@ func matchExpr(r *snapshot.Rule, bridge bool) (expr []string, ports snapshot.Por
 // skip reports a rule that can never match, such as a reference to or from
 // an enterprise group: it is left out, with a comment.
 func (c *compiler) peerExpr(owner *snapshot.SecurityGroup, r *snapshot.Rule, egress bool) (expr string, skip, problem string) {
-	cidr, groupID, prefixList, field := r.SourceCidr, r.SourceGroupID, r.SourcePrefixListID, "saddr"
+	cidr, cidr6, groupID, prefixList, field := r.SourceCidr, r.Ipv6SourceCidr, r.SourceGroupID, r.SourcePrefixListID, "saddr"
 	if egress {
 		// The API names an egress rule's prefix list SourcePrefixListId too.
-		cidr, groupID, field = r.DestCidr, r.DestGroupID, "daddr"
+		cidr, cidr6, groupID, field = r.DestCidr, r.Ipv6DestCidr, r.DestGroupID, "daddr"
+		if r.DestPrefixListID != "" {
+			prefixList = r.DestPrefixListID
+		}
 	}
 	cidr = strings.TrimSpace(cidr)
 	switch {
+	case cidr != "" && cidr6 != "":
+		return "", "", "names an IPv4 and an IPv6 CIDR"
+	case cidr6 != "":
+		return "", "IPv6 CIDR never matches IPv4", ""
 	case cidr != "":
 		pfx, err := netip.ParsePrefix(cidr)
 		if err != nil {
@@ -426,6 +478,19 @@ func (c *compiler) ruleLine(o orderedRule, egress bool) (string, *unmodelable) {
 	}
 	if peer != "" {
 		match = append(match, peer)
+	}
+	if !egress {
+		dest, dskip, dproblem := localDestExpr(o.rule)
+		if dproblem != "" {
+			return fmt.Sprintf("\t\t# %s: not modelled: %s\n", sanitizeComment(o.label()), sanitizeComment(dproblem)),
+				&unmodelable{label: o.label(), reason: dproblem, ports: ports, tcp: tcp}
+		}
+		if dskip != "" {
+			return fmt.Sprintf("\t\t# %s: never matches: %s\n", sanitizeComment(o.label()), sanitizeComment(dskip)), nil
+		}
+		if dest != "" {
+			match = append(match, dest)
+		}
 	}
 	verdict := "accept"
 	if rulePolicy(o.rule) == snapshot.PolicyDrop {

@@ -133,3 +133,41 @@ func TestUncollectedRulesMakeEndpointsNotComparable(t *testing.T) {
 		t.Errorf("the gateway group's unknown egress must make every endpoint not comparable: %+v", problems)
 	}
 }
+
+// The rule fields of issue 11 compile to what the kernel can check: a local
+// destination as "ip daddr", a source port range as "th sport", IPv6 peers
+// as never matching IPv4, a destination prefix list as not modelled.
+func TestNewRuleFieldsCompile(t *testing.T) {
+	s := handSnapshot()
+	g := &s.SecurityGroups[1]
+	g.Rules = append(g.Rules,
+		snapshot.Rule{ID: "f1", Direction: "ingress", Policy: "accept", Priority: 3, Protocol: "TCP", PortRange: "7001/7001", SourceGroupID: "sg-gw", DestCidr: "192.168.1.10/32"},
+		snapshot.Rule{ID: "f2", Direction: "ingress", Policy: "drop", Priority: 3, Protocol: "TCP", PortRange: "7002/7002", SourceCidr: "0.0.0.0/0", SourcePortRange: "1/1024"},
+		snapshot.Rule{ID: "f3", Direction: "ingress", Policy: "accept", Priority: 3, Protocol: "TCP", PortRange: "7003/7003", Ipv6SourceCidr: "::/0"},
+		snapshot.Rule{ID: "f4", Direction: "ingress", Policy: "accept", Priority: 3, Protocol: "TCP", PortRange: "7004/7004", SourceGroupID: "sg-gw", DestPrefixListID: "pl-9"},
+	)
+	p, err := makePlan(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, problems := newCompiler(p).nodeRuleset(0)
+	for _, want := range []string{
+		`th dport 7001 ip saddr @members_0 ip daddr 192.168.1.10/32 accept comment "` + g.ID + ` f1 prio 3 accept"`,
+		`th dport 7002 th sport 1-1024 drop comment "` + g.ID + ` f2 prio 3 drop"`,
+		`# ` + g.ID + ` f3 prio 3 accept: never matches: IPv6 CIDR never matches IPv4`,
+		`# ` + g.ID + ` f4 prio 3 accept: not modelled: uses destination prefix list pl-9`,
+	} {
+		if !strings.Contains(rs, want) {
+			t.Errorf("ruleset lacks %q:\n%s", want, rs)
+		}
+	}
+	found := false
+	for _, ps := range problems {
+		for _, pr := range ps {
+			found = found || strings.Contains(pr.reason, "pl-9")
+		}
+	}
+	if !found {
+		t.Errorf("the destination prefix list must make the ENI's endpoints on 7004 not comparable: %v", problems)
+	}
+}

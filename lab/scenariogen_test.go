@@ -15,24 +15,37 @@ import (
 // milliseconds. Everything follows from the seeds, which the test prints.
 
 var (
-	genPorts     = []int{80, 443, 8080, 8081, 9000, 30000}
-	genPriority  = []int{0, 1, 1, 1, 2, 2, 5, 100, 110}
-	genCIDRs     = []string{"0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/16", "10.0.0.0/24", "10.0.0.5/32", "10.0.0.0/25", "10.0.9.0/24", "100.64.0.0/10", "192.168.0.0/16", "10.1.0.0/16"}
-	genDestCIDRs = []string{"0.0.0.0/0", "10.1.0.0/16", "10.2.0.0/16", "172.20.0.0/16", "10.1.1.0/24", "10.3.0.0/16"}
+	genPorts    = []int{80, 443, 8080, 8081, 9000, 30000}
+	genPriority = []int{0, 1, 1, 1, 2, 2, 5, 100, 110}
+	genCIDRs    = []string{"0.0.0.0/0", "10.0.0.0/8", "10.0.0.0/16", "10.0.0.0/24", "10.0.0.5/32", "10.0.0.0/25", "10.0.9.0/24", "100.64.0.0/10", "192.168.0.0/16", "10.1.0.0/16",
+		// Pieces of the multi-zone topologies' vSwitch CIDRs, to interleave.
+		"10.0.0.0/26", "10.0.0.128/25", "10.0.9.0/25", "10.0.9.128/25", "10.0.0.0/23"}
+	// genLocalDests are ingress destinations (destCidr): some hold the
+	// endpoints, some not.
+	genLocalDests = []string{"10.1.0.0/16", "10.2.0.0/16", "172.20.0.0/16", "10.1.1.10/32", "10.3.0.0/16", "0.0.0.0/0"}
+	genDestCIDRs  = []string{"0.0.0.0/0", "10.1.0.0/16", "10.2.0.0/16", "172.20.0.0/16", "10.1.1.0/24", "10.3.0.0/16"}
 )
 
 // genTopology makes topology number idx: the gateway-address form cycles
-// through a single address, a CIDR, two addresses and none.
+// through a single address, a CIDR, two addresses, none (the lab invents
+// one and says so: unknown addresses are compared through the evaluator's
+// answer for the snapshot the lab emulates), two zones' vSwitch CIDRs, and
+// three CIDRs of which two halve one /24 (pieces interleaving).
 func genTopology(r *rand.Rand, idx int) *snapshot.Snapshot {
 	s := &snapshot.Snapshot{Version: snapshot.Version, Region: "cn-lab",
 		Gateway: snapshot.Gateway{ID: "gw-lab", Name: "lab", VpcID: "vpc-a", SecurityGroupID: "sg-gw"}}
-	switch idx % 4 {
+	switch idx % 6 {
 	case 0:
 		s.Gateway.Addresses = []string{"10.0.0.5"}
 	case 1:
 		s.Gateway.Addresses = []string{"10.0.0.0/24"}
 	case 2:
 		s.Gateway.Addresses = []string{"10.0.0.5", "10.0.9.5"}
+	case 4:
+		s.Gateway.Addresses = []string{"10.0.0.0/24", "10.0.9.0/24"}
+		s.Gateway.VSwitches = []snapshot.VSwitch{{ID: "vsw-h", ZoneID: "zone-h", Cidr: "10.0.0.0/24"}, {ID: "vsw-i", ZoneID: "zone-i", Cidr: "10.0.9.0/24"}}
+	case 5:
+		s.Gateway.Addresses = []string{"10.0.0.0/25", "10.0.0.128/25", "10.0.9.0/24"}
 	}
 	type candidate struct {
 		ip, node string
@@ -167,7 +180,7 @@ func genScenario(r *rand.Rand, topo *snapshot.Snapshot) *snapshot.Snapshot {
 			g.Rules = append(g.Rules, genIngressRule(r, fmt.Sprintf("%s-r%d", g.ID, k), groups))
 		}
 	}
-	if pick(20) {
+	if pick(35) {
 		for k, n := 0, 1+r.IntN(3); k < n; k++ {
 			groups[0].Rules = append(groups[0].Rules, genEgressRule(r, fmt.Sprintf("sg-gw-e%d", k), groups))
 		}
@@ -235,12 +248,26 @@ func genIngressRule(r *rand.Rand, id string, groups []snapshot.SecurityGroup) sn
 		rule.PortRange, rule.PortRangeListID, rule.Protocol = "", "prl-lab", snapshot.ProtocolTCP
 		rule.SourceCidr = "0.0.0.0/0"
 	}
+	// The rule fields of issue 11: an IPv6 source (never IPv4 traffic), a
+	// local destination (decided against the endpoint), a source port range
+	// (the evaluator cannot decide it; the kernel matches it as written).
+	if rule.SourceCidr != "" && r.IntN(100) < 6 {
+		rule.SourceCidr, rule.Ipv6SourceCidr = "", []string{"::/0", "2001:db8::/32"}[r.IntN(2)]
+	}
+	if r.IntN(100) < 12 {
+		rule.DestCidr = genLocalDests[r.IntN(len(genLocalDests))]
+	}
+	if (rule.Protocol == snapshot.ProtocolTCP || rule.Protocol == snapshot.ProtocolUDP) && r.IntN(100) < 4 {
+		rule.SourcePortRange = []string{"1/1024", "1/65535", "32768/60999"}[r.IntN(3)]
+	}
 	return rule
 }
 
 func genEgressRule(r *rand.Rand, id string, groups []snapshot.SecurityGroup) snapshot.Rule {
 	rule := genRuleBase(r, id, snapshot.DirectionEgress)
-	if r.IntN(100) < 70 {
+	if n := r.IntN(100); n < 5 {
+		rule.Ipv6DestCidr = "::/0" // never IPv4 traffic
+	} else if n < 70 {
 		rule.DestCidr = genDestCIDRs[r.IntN(len(genDestCIDRs))]
 	} else {
 		rule.DestGroupID = groups[1+r.IntN(len(groups)-1)].ID

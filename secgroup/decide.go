@@ -520,9 +520,19 @@ func combine(in, out Decision) Decision {
 	}
 	switch in.Verdict {
 	case Deny, Partial:
-		// The denied pieces stay denied whatever egress does.
+		// The denied pieces stay denied whatever egress does; the allowed
+		// ones are as undecidable as egress.
 		d := in
 		d.Notes = append(append([]string(nil), in.Notes...), out.Notes...)
+		if len(in.Pieces) > 0 {
+			d.Pieces = slices.Clone(in.Pieces)
+			for i := range d.Pieces {
+				if d.Pieces[i].Verdict == Allow {
+					d.Pieces[i].Verdict, d.Pieces[i].Reason, d.Pieces[i].Deciding = Unknown, ReasonEgress, nil
+					d.Pieces[i].Notes = out.Notes
+				}
+			}
+		}
 		return d
 	case Unknown:
 		return Decision{Verdict: Unknown, Reason: ReasonUndecidable,
