@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/secgroup"
+	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
 // SchemaVersion is the report JSON's version (DESIGN.md: stable).
@@ -64,16 +65,21 @@ type RuleID struct {
 
 // EndpointResult is one endpoint's row in the report.
 type EndpointResult struct {
-	Service    string   `json:"service"`
-	IP         string   `json:"ip"`
-	Port       int      `json:"port"`
-	Pod        string   `json:"pod,omitempty"`
-	Node       string   `json:"node,omitempty"`
-	ENI        string   `json:"eni,omitempty"`
-	Groups     []string `json:"groups,omitempty"`
-	Resolution string   `json:"resolution,omitempty"`
-	Ready      bool     `json:"ready"`
-	Config     string   `json:"config"`
+	Service string `json:"service"`
+	IP      string `json:"ip"`
+	Port    int    `json:"port"`
+	Pod     string `json:"pod,omitempty"`
+	Node    string `json:"node,omitempty"`
+	// Kind is the backend's kind when it is not a pod on an ECS node: eci,
+	// acs or ecs (snapshot.Backend*); VirtualNode is the Kubernetes node of
+	// an ECI or ACS pod, whose own instance is Node.
+	Kind        string   `json:"kind,omitempty"`
+	VirtualNode string   `json:"virtualNode,omitempty"`
+	ENI         string   `json:"eni,omitempty"`
+	Groups      []string `json:"groups,omitempty"`
+	Resolution  string   `json:"resolution,omitempty"`
+	Ready       bool     `json:"ready"`
+	Config      string   `json:"config"`
 	// Reason says how the configuration decided: rule, intra-group,
 	// default-deny, undecidable, egress, other-vpc.
 	Reason    string  `json:"reason,omitempty"`
@@ -181,6 +187,12 @@ func endpointResult(ep *Endpoint) EndpointResult {
 	}
 	if ep.ENI != nil {
 		res.ENI = ep.ENI.ID
+	}
+	if ep.Kind != snapshot.BackendPod {
+		res.Kind = ep.Kind
+	}
+	if ep.HostNode != nil && ep.HostNode.KindOf() == snapshot.NodeKindVirtual {
+		res.VirtualNode = NodeName(ep.HostNode)
 	}
 	if d := ep.Decision.Deciding; d != nil {
 		res.DecidingRule = &RuleID{SecurityGroupID: d.GroupID, RuleID: d.RuleID, Index: d.Index}
