@@ -132,6 +132,7 @@ func (e *EndpointResult) DecidedBy() string {
 // FilterInfo records what filtering hid from the report.
 type FilterInfo struct {
 	Services          []string `json:"services,omitempty"`
+	Endpoints         []string `json:"endpoints,omitempty"`
 	Suppress          []string `json:"suppress,omitempty"`
 	HiddenFindings    int      `json:"hiddenFindings"`
 	HiddenEndpoints   int      `json:"hiddenEndpoints"`

@@ -2,7 +2,9 @@ package tui
 
 import (
 	"cmp"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -39,7 +41,7 @@ type serviceEntry struct {
 	fixed     []*diagnose.Finding
 	health    diagnose.ServiceHealth
 	status    string
-	// search is what "/" matches: the key and the codes and slugs of its findings.
+	// search is what "/" matches (see searchText).
 	search string
 }
 
@@ -118,13 +120,7 @@ func newIndex(r *diagnose.Report, previous *diagnose.Report) *index {
 	}
 	for _, s := range ix.services {
 		s.status = serviceStatus(s)
-		var b strings.Builder
-		b.WriteString(strings.ToLower(s.title()))
-		for _, i := range s.findings {
-			f := &r.Findings[i]
-			b.WriteString(" " + strings.ToLower(f.Code) + " " + f.Check)
-		}
-		s.search = b.String()
+		s.search = searchText(r, s)
 	}
 	slices.SortStableFunc(ix.services, func(a, b *serviceEntry) int {
 		if (a.key == gatewayWide) != (b.key == gatewayWide) {
@@ -226,4 +222,34 @@ func uniq(xs []string) []string {
 		}
 	}
 	return out
+}
+
+// searchText is what "/" matches for a service, lowercased, one term per
+// line: what an on-call engineer has from a 503 log or a ticket. The
+// service key; each endpoint's IP, ip:port, pod, node, ENI, security groups
+// and deciding rule; each finding's code, slug and subjects (nodes, groups,
+// rules, endpoints).
+func searchText(r *diagnose.Report, s *serviceEntry) string {
+	terms := []string{s.title()}
+	for _, i := range s.endpoints {
+		e := &r.Endpoints[i]
+		terms = append(terms, e.IP, net.JoinHostPort(e.IP, strconv.Itoa(e.Port)), e.Pod, e.Node, e.ENI)
+		terms = append(terms, e.Groups...)
+		if d := e.DecidingRule; d != nil {
+			terms = append(terms, d.SecurityGroupID, d.RuleID)
+		}
+	}
+	for _, i := range s.findings {
+		f := &r.Findings[i]
+		terms = append(terms, f.Code, f.Check)
+		terms = append(terms, f.Subjects...)
+	}
+	var b strings.Builder
+	for _, t := range terms {
+		if t != "" {
+			b.WriteString(strings.ToLower(t))
+			b.WriteByte('\n')
+		}
+	}
+	return b.String()
 }

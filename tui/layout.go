@@ -1,5 +1,7 @@
 package tui
 
+import "github.com/charmbracelet/x/ansi"
+
 // rect is a pane's place on the screen; its first line is the pane's title.
 type rect struct{ x, y, w, h int }
 
@@ -30,12 +32,40 @@ const (
 	minHeight = 16
 )
 
+// minRightWidth is what the right column keeps on wide screens: the
+// endpoint table's columns without truncation.
+const minRightWidth = 64
+
+// servicesWidth is the width the services list needs to show every
+// service's name and cause uncut: cursor, badge, name, gap, cause.
+func (m *Model) servicesWidth() int {
+	if m.ix == nil {
+		return 0
+	}
+	// Every service, not only the filtered ones: the panes stay put while
+	// the engineer types a filter. Names are padded to the longest, so the
+	// causes line up.
+	nameW, causeW := 0, 0
+	for _, s := range m.ix.services {
+		nameW = max(nameW, ansi.StringWidth(s.title()))
+		causeW = max(causeW, ansi.StringWidth(m.cause(s)))
+	}
+	need := 2 + 8 + nameW // cursor, badge, name
+	if causeW > 0 {
+		need += 2 + causeW
+	}
+	return need
+}
+
 func (m *Model) layout() layout {
 	w, h := max(m.width, minWidth), max(m.height, minHeight)
 	l := layout{bodyY: headerLines, bodyH: h - headerLines - footerLines}
 	l.leftW = clamp(w*3/10, 24, 44)
 	if w >= 110 {
-		l.leftW = max(l.leftW, 40) // room for each service's cause
+		// Room for each service's cause first: the services list is what
+		// the engineer reads to pick the broken one; the right column
+		// keeps what its endpoint table needs.
+		l.leftW = clamp(m.servicesWidth(), 40, w-minRightWidth)
 	}
 	rx, rw := l.leftW+1, w-l.leftW-1
 	if m.focus == paneDetail && w < 100 {

@@ -20,6 +20,7 @@ import (
 	"charm.land/bubbles/v2/spinner"
 	"charm.land/bubbles/v2/textinput"
 	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/probe"
@@ -186,7 +187,7 @@ func New(cfg Config) *Model {
 		probed:   map[string]bool{},
 	}
 	m.filter.Prompt = "/"
-	m.filter.Placeholder = "name, code or slug"
+	m.filter.Placeholder = "name, IP, pod, node, group, code"
 	m.filter.CharLimit = 64
 	// The filter is drawn in the services title; no blinking cursor to drive.
 	m.filter.SetVirtualCursor(false)
@@ -792,11 +793,20 @@ func (m *Model) reload() tea.Cmd {
 	return m.startJob(verb, pipeline{load: true, reprobe: len(m.probed) > 0})
 }
 
-// copyCommand puts the selected finding's commands on the clipboard (OSC 52).
+// copyCommand sends the selected finding's fix commands to the terminal's
+// clipboard (OSC 52) and shows them in the detail pane. OSC 52 is a request
+// the terminal may ignore (tmux's default set-clipboard external, many
+// terminals' settings) and nothing reports whether it arrived, so the status
+// says "sent", not "copied", and the command is put on screen to select by
+// hand.
 func (m *Model) copyCommand() tea.Cmd {
 	row := m.currentFinding()
 	if row == nil {
 		m.setStatus(true, "no finding selected: select a service with findings")
+		return nil
+	}
+	if row.fixed {
+		m.setStatus(true, "%s is fixed since the previous run: there is nothing to apply", row.f.Code)
 		return nil
 	}
 	cmds := row.f.Remediation.Commands
@@ -804,11 +814,25 @@ func (m *Model) copyCommand() tea.Cmd {
 		m.setStatus(true, "%s has no command to copy; its fix is the console steps in the detail pane", row.f.Code)
 		return nil
 	}
-	text := strings.Join(cmds, "\n")
-	if len(cmds) == 1 {
-		m.setStatus(false, "copied to the clipboard (OSC 52): %s", text)
-	} else {
-		m.setStatus(false, "copied %d commands to the clipboard (OSC 52)", len(cmds))
+	m.showFix(row)
+	what := "the command"
+	if len(cmds) > 1 {
+		what = fmt.Sprintf("its %d commands", len(cmds))
 	}
-	return tea.SetClipboard(text)
+	m.setStatus(false, "sent %s of %s to the clipboard by OSC 52; tmux or the terminal may block that: if paste is empty, select it under Fix (shift+drag)", what, row.f.Code)
+	return tea.SetClipboard(strings.Join(cmds, "\n"))
+}
+
+// showFix opens the detail pane on the finding's Fix section.
+func (m *Model) showFix(row *findingRow) {
+	m.detailOfEP = false
+	m.focus = paneDetail
+	m.detail = 0
+	lines := m.findingDetail(row, m.layout().detail.w-2)
+	for i, line := range lines {
+		if strings.HasPrefix(ansi.Strip(line), "Fix") {
+			m.detail = i
+			break
+		}
+	}
 }

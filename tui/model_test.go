@@ -217,7 +217,14 @@ func TestCopyPutsTheCommandOnTheClipboard(t *testing.T) {
 	if got := fmt.Sprintf("%T %v", msg, msg); !strings.Contains(got, "setClipboardMsg") || !strings.Contains(got, "aliyun mse AddSecurityGroupRule --GatewayUniqueId gw-demo3f9a --SecurityGroupId sg-pool-b --PortRange 8080/8080") {
 		t.Fatalf("clipboard message %s", got)
 	}
-	mustContain(t, screen(m), "copied to the clipboard (OSC 52): aliyun mse AddSecurityGroupRule")
+	// OSC 52 may be dropped (tmux, terminal settings): the status says it
+	// was sent, not copied, and the command is on screen to select by hand.
+	sc := screen(m)
+	mustContain(t, sc, "sent the command of GWD102 to the clipboard by OSC 52", "may block", "Fix", "$ aliyun mse AddSecurityGroupRule")
+	mustNotContain(t, sc, "copied")
+	if m.focus != paneDetail {
+		t.Errorf("after c the focus is %v, want the detail pane showing the fix", m.focus)
+	}
 
 	selectService(t, m, "shop/reviews") // service-down: console steps only
 	if cmd := press(m, "c"); cmd != nil {
@@ -467,9 +474,20 @@ func TestReloadShowsWhatChanged(t *testing.T) {
 		t.Fatalf("reload lost the selection: %s", m.currentService().key)
 	}
 	s := screen(m)
-	mustContain(t, s, "since last run: 1 new · 1 fixed", "vs previous run: 1 new, 1 fixed, 4 unchanged", "WARNING NEW GWD103", "FIXED GWD102 wrong-node", "reloaded in")
+	mustContain(t, s, "vs last run 1 new · 1 fixed", "vs previous run: 1 new, 1 fixed, 4 unchanged", "WARNING NEW GWD103", "FIXED GWD102 wrong-node", "reloaded in")
 	if d := m.ix.diff; d.New != 1 || d.Fixed != 1 || d.Unchanged != 4 {
 		t.Fatalf("diff %+v", d)
+	}
+	// c copies only the selected finding's fix, and never a fixed one's.
+	m.setFocus(paneFindings)
+	for i := 0; i < len(m.fRows) && !m.currentFinding().fixed; i++ {
+		press(m, "down")
+	}
+	if m.currentFinding() == nil || !m.currentFinding().fixed {
+		t.Fatalf("no FIXED finding to select among %d rows", len(m.fRows))
+	}
+	if cmd := press(m, "c"); cmd != nil || !strings.Contains(m.status, "GWD102 is fixed") {
+		t.Errorf("c on the FIXED GWD102: cmd %v, status %q; want nothing copied", cmd != nil, m.status)
 	}
 }
 
@@ -693,5 +711,111 @@ func TestMouseClickFocusesAndSelects(t *testing.T) {
 	m.Update(tea.MouseClickMsg{X: 3, Y: l.services.y + 1, Button: tea.MouseRight}) // right button: nothing
 	if m.currentService().key != "shop/orders" {
 		t.Fatal("a right click selected")
+	}
+}
+
+// TestFilterFindsWhatTheOnCallHas: "/" with any IP, ip:port, pod, node, ENI
+// or security group of an endpoint, or any code, slug or subject of a
+// finding, shows that service; and every service it shows holds the text.
+func TestFilterFindsWhatTheOnCallHas(t *testing.T) {
+	m, _ := newTestModel(t, testOpts{})
+	r := m.report
+	// holders: term → the service keys that hold it, computed from the
+	// report directly (not from the index the filter uses).
+	holders := map[string]map[string]bool{}
+	add := func(service string, terms ...string) {
+		for _, term := range terms {
+			if term == "" {
+				continue
+			}
+			if holders[term] == nil {
+				holders[term] = map[string]bool{}
+			}
+			holders[term][service] = true
+		}
+	}
+	for _, e := range r.Endpoints {
+		add(e.Service, e.IP, fmt.Sprintf("%s:%d", e.IP, e.Port), e.Pod, e.Node, e.ENI)
+		add(e.Service, e.Groups...)
+	}
+	for _, f := range r.Findings {
+		services := f.Services
+		if len(services) == 0 {
+			services = []string{gatewayWide}
+		}
+		for _, s := range services {
+			add(s, f.Code, f.Check)
+			add(s, f.Subjects...)
+		}
+	}
+	if len(holders) < 30 {
+		t.Fatalf("only %d terms in the fixture: the test would prove little", len(holders))
+	}
+	for term, want := range holders {
+		m.filter.SetValue(strings.ToUpper(term)) // case does not matter
+		m.refilter()
+		shown := map[string]bool{}
+		for _, s := range m.visible {
+			shown[s.key] = true
+		}
+		for key := range want {
+			if !shown[key] {
+				t.Errorf("/%s does not show %s, which holds it", term, key)
+			}
+		}
+		for key := range shown {
+			held := false
+			for other, services := range holders {
+				if services[key] && strings.Contains(strings.ToLower(other), strings.ToLower(term)) {
+					held = true
+					break
+				}
+			}
+			if !held && !strings.Contains(key, term) {
+				t.Errorf("/%s shows %s, which holds nothing matching", term, key)
+			}
+		}
+	}
+	// The hand-written case: the IP in a 503 log line finds its service.
+	m.filter.SetValue("127.0.10.11")
+	m.refilter()
+	if got := serviceKeys(m); len(got) != 1 || !strings.HasSuffix(got[0], "shop/cart") {
+		t.Errorf("/127.0.10.11: %v, want shop/cart", got)
+	}
+}
+
+// TestWideScreensShowCausesAndHeaderUncut: from 120 columns up, every
+// service's cause is shown whole, and the header's summary line is not
+// cut, before and after a reload (when it also says what changed).
+func TestWideScreensShowCausesAndHeaderUncut(t *testing.T) {
+	for _, reload := range []bool{false, true} {
+		for w := 120; w <= 200; w += 5 {
+			m, _ := newTestModel(t, testOpts{reports: []*diagnose.Report{fixedReport(t)}})
+			m.Update(tea.WindowSizeMsg{Width: w, Height: 40})
+			if reload {
+				press(m, "r")
+				drain(t, m)
+			}
+			lines := strings.Split(screen(m), "\n")
+			if strings.Contains(lines[1], "…") || (reload && !strings.Contains(lines[1], "fixed")) {
+				t.Errorf("width %d: header summary cut: %q", w, lines[1])
+			}
+			for _, s := range m.ix.services {
+				cause := m.cause(s)
+				if cause == "" {
+					continue
+				}
+				found := false
+				for _, line := range lines {
+					left, _, _ := strings.Cut(line, "│")
+					if strings.Contains(left, s.title()) && strings.Contains(left, " "+cause) {
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("width %d (reload %v): %s's cause %q is not shown whole", w, reload, s.title(), cause)
+				}
+			}
+		}
 	}
 }

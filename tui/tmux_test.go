@@ -167,7 +167,7 @@ func TestRealTerminal(t *testing.T) {
 	}
 
 	s.send("c")
-	s.waitFor("copy", "copied to the clipboard (OSC 52): aliyun mse AddSecurityGroupRule")
+	s.waitFor("copy", "to the clipboard by OSC 52")
 	s.send("e")
 	screen = s.waitFor("export", "report exported as Markdown to")
 	exports, _ := filepath.Glob(filepath.Join(dir, "gwdoctor-gw-demo3f9a-*.md"))

@@ -123,21 +123,49 @@ func (m *Model) headerLines(w int) []string {
 		parts = append(parts, r.Gateway.Region)
 	}
 	line1 := title + "  " + strings.Join(parts, " · ")
+	return []string{line1, m.summaryLine(w)}
+}
 
+// summaryLine is the header's second line: endpoint counts, finding counts,
+// the change since the previous run, failed checks. Wordier forms first; the
+// first that fits w is used, so nothing is cut at common widths (120
+// columns fits the longest of them in the middle form).
+func (m *Model) summaryLine(w int) string {
+	st := &m.styles
+	r := m.report
 	s := r.Summary
-	counts := fmt.Sprintf("%d endpoints: %s reachable · %s blocked · %s unknown",
-		s.Endpoints, st.OK.Render(strconv.Itoa(s.Reachable)), st.Broken.Render(strconv.Itoa(s.Blocked)), st.Unknown.Render(strconv.Itoa(s.Unknown)))
-	findings := fmt.Sprintf("%s · %s · %s",
-		st.SevError.Render(plural(s.Errors, "error", "errors")), st.SevWarning.Render(plural(s.Warnings, "warning", "warnings")), plural(s.Infos, "info", "infos"))
-	line2 := counts + st.Dim.Render("  │  ") + findings
-	if d := m.ix.diff; d != nil {
-		line2 += st.Dim.Render("  │  ") + fmt.Sprintf("since last run: %s · %s · %d same",
-			st.New.Render(fmt.Sprintf("%d new", d.New)), st.Fixed.Render(fmt.Sprintf("%d fixed", d.Fixed)), d.Unchanged)
+	var line string
+	for level := 0; level < 3; level++ {
+		sep := st.Dim.Render([]string{"  │  ", " │ ", " │ "}[level])
+		counts := fmt.Sprintf("%s reachable · %s blocked · %s unknown",
+			st.OK.Render(strconv.Itoa(s.Reachable)), st.Broken.Render(strconv.Itoa(s.Blocked)), st.Unknown.Render(strconv.Itoa(s.Unknown)))
+		if level == 0 {
+			counts = fmt.Sprintf("%s: %s", plural(s.Endpoints, "endpoint", "endpoints"), counts)
+		}
+		findings := fmt.Sprintf("%s · %s · %s",
+			st.SevError.Render(plural(s.Errors, "error", "errors")), st.SevWarning.Render(plural(s.Warnings, "warning", "warnings")), plural(s.Infos, "info", "infos"))
+		if level == 2 {
+			findings = fmt.Sprintf("%s · %s · %s",
+				st.SevError.Render(fmt.Sprintf("%d err", s.Errors)), st.SevWarning.Render(fmt.Sprintf("%d warn", s.Warnings)), fmt.Sprintf("%d info", s.Infos))
+		}
+		line = counts + sep + findings
+		if d := m.ix.diff; d != nil {
+			change := fmt.Sprintf("%s · %s · %d same", st.New.Render(fmt.Sprintf("%d new", d.New)), st.Fixed.Render(fmt.Sprintf("%d fixed", d.Fixed)), d.Unchanged)
+			if level == 0 {
+				change = "since last run: " + change
+			} else {
+				change = "vs last run " + change
+			}
+			line += sep + change
+		}
+		if n := len(r.CheckErrors); n > 0 {
+			line += sep + st.StatusError.Render(fmt.Sprintf("%s failed: report incomplete", plural(n, "check", "checks")))
+		}
+		if textWidth(line) <= w {
+			break
+		}
 	}
-	if n := len(r.CheckErrors); n > 0 {
-		line2 += st.Dim.Render("  │  ") + st.StatusError.Render(fmt.Sprintf("%s failed: report incomplete", plural(n, "check", "checks")))
-	}
-	return []string{line1, line2}
+	return line
 }
 
 // sourceText is "file x.yaml, captured 2026-11-28 10:00 UTC (3h ago)".

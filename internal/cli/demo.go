@@ -53,7 +53,8 @@ loopback cannot reproduce a security group's silent drop.`,
 			if err != nil {
 				return err
 			}
-			if err := checkServices(snap, rf.services); err != nil {
+			sel, err := rf.selectIn(snap)
+			if err != nil {
 				return inputError(err)
 			}
 			if !noProbe {
@@ -62,7 +63,7 @@ loopback cannot reproduce a security group's silent drop.`,
 				}
 			}
 			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "demo", Name: demo.Name, CapturedAt: snap.CapturedAt})
-			report.ApplyFilter(rf.services, sup)
+			sel.apply(report, sup)
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 
 	"github.com/spf13/cobra"
 
@@ -18,17 +17,57 @@ func init() { register("diagnose", newDiagnoseCmd) }
 
 // reportFlags are the output and exit-code flags shared by diagnose, demo and verify.
 type reportFlags struct {
-	output   string
-	failOn   string
-	services []string
-	suppress []string
+	output    string
+	failOn    string
+	services  []string
+	endpoints []string
+	suppress  []string
+}
+
+// selection is what --service and --endpoint pick in one snapshot.
+type selection struct {
+	services  []string // service keys (NAMESPACE/NAME), resolved
+	endpoints []diagnose.EndpointSelector
+}
+
+// selectIn resolves --service and --endpoint against snap: bare names, and
+// values that pick nothing, are errors naming what is there.
+func (f *reportFlags) selectIn(snap *snapshot.Snapshot) (selection, error) {
+	return newSelection(snap, f.services, f.endpoints)
+}
+
+func newSelection(snap *snapshot.Snapshot, services, endpoints []string) (selection, error) {
+	var sel selection
+	var err error
+	if sel.services, err = resolveServices(snap, services); err != nil {
+		return selection{}, err
+	}
+	if sel.endpoints, err = parseEndpoints(endpoints); err != nil {
+		return selection{}, err
+	}
+	if err := checkEndpoints(snap, sel.endpoints); err != nil {
+		return selection{}, err
+	}
+	return sel, nil
+}
+
+// include selects the endpoints to probe (nil: all).
+func (sel selection) include() func(*snapshot.Service, *snapshot.Endpoint) bool {
+	return endpointInclude(sel.services, sel.endpoints)
+}
+
+// apply hides what the selection and the suppressions leave out.
+func (sel selection) apply(report *diagnose.Report, sup []diagnose.Suppression) {
+	report.ApplyFilter(sel.services, sup)
+	report.ApplyEndpointFilter(sel.endpoints)
 }
 
 func (f *reportFlags) register(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVarP(&f.output, "output", "o", "text", "output format: text, json or markdown")
 	fs.StringVar(&f.failOn, "fail-on", "error", "exit 1 when a finding is at or above this severity: error, warning, info or never")
-	fs.StringArrayVar(&f.services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
+	fs.StringArrayVar(&f.services, "service", nil, "only this service (NAMESPACE/NAME, or NAME when one namespace has it); repeatable")
+	fs.StringArrayVar(&f.endpoints, "endpoint", nil, "only this endpoint and its findings (IP or IP:PORT, as in a 503 log); repeatable")
 	fs.StringArrayVar(&f.suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable")
 }
 
@@ -40,6 +79,9 @@ func (f *reportFlags) parsed() (render.Format, diagnose.FailOn, []diagnose.Suppr
 	}
 	failOn, err := diagnose.ParseFailOn(f.failOn)
 	if err != nil {
+		return "", diagnose.FailOn{}, nil, err
+	}
+	if _, err := parseEndpoints(f.endpoints); err != nil {
 		return "", diagnose.FailOn{}, nil, err
 	}
 	var sup []diagnose.Suppression
@@ -113,11 +155,12 @@ are unknown, never healthy.`,
 			if err != nil {
 				return inputError(err)
 			}
-			if err := checkServices(snap, rf.services); err != nil {
+			sel, err := rf.selectIn(snap)
+			if err != nil {
 				return inputError(err)
 			}
 			if pf.enabled {
-				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, serviceFilter(rf.services))
+				probeEndpoints(cmd.Context(), s, snap, pf.from, probeOpts, sel.include())
 			}
 			var report *diagnose.Report
 			if base != nil {
@@ -126,7 +169,7 @@ are unknown, never healthy.`,
 			} else {
 				report = diagnoseSnapshot(cmd.Context(), snap, src)
 			}
-			report.ApplyFilter(rf.services, sup)
+			sel.apply(report, sup)
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}
@@ -136,28 +179,6 @@ are unknown, never healthy.`,
 	live.register(cmd.Flags())
 	cmd.Flags().StringVar(&baseline, "baseline", "", "a snapshot from when it worked: findings are marked new, present or fixed, and the report leads with regressions")
 	return cmd
-}
-
-// serviceFilter selects the endpoints of the given services (all when none).
-func serviceFilter(services []string) func(*snapshot.Service, *snapshot.Endpoint) bool {
-	if len(services) == 0 {
-		return nil
-	}
-	return func(svc *snapshot.Service, _ *snapshot.Endpoint) bool { return slices.Contains(services, svc.Key()) }
-}
-
-// checkServices rejects --service values that name no service in the snapshot.
-func checkServices(snap *snapshot.Snapshot, services []string) error {
-	known := map[string]bool{}
-	for i := range snap.Services {
-		known[snap.Services[i].Key()] = true
-	}
-	for _, s := range services {
-		if !known[s] {
-			return fmt.Errorf("--service %q: no such service in the snapshot (services are NAMESPACE/NAME)", s)
-		}
-	}
-	return nil
 }
 
 // diagnoseSnapshot runs the whole catalog over snap.

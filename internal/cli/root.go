@@ -94,7 +94,10 @@ Exit codes: 0 nothing at or above --fail-on; 1 findings at or above it;
 2 usage or input error; 3 inconclusive (unknown verdicts only).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionText(),
 	}
+	// --version prints what gwdoctor version prints.
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(s.In)
 	root.SetOut(s.Out)
 	root.SetErr(s.Err)

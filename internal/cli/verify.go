@@ -24,7 +24,7 @@ func init() { register("verify", newVerifyCmd) }
 type stateSource func(ctx context.Context) (*snapshot.Snapshot, *diagnose.SourceInfo, error)
 
 // stateProber adds live observations to a freshly loaded snapshot (--probe).
-type stateProber func(ctx context.Context, snap *snapshot.Snapshot)
+type stateProber func(ctx context.Context, snap *snapshot.Snapshot, include func(*snapshot.Service, *snapshot.Endpoint) bool)
 
 // afterVerifyCheck, when set (tests), is called after each check with its
 // number, before the watch waits for the next one.
@@ -44,7 +44,8 @@ func fileSource(path string, stdin io.Reader) stateSource {
 type verifier struct {
 	source     stateSource
 	probe      stateProber
-	services   []string
+	services   []string // as given: resolved against each state read
+	endpoints  []string
 	catalog    []*diagnose.Check
 	baseView   *diagnose.View
 	baseReport *diagnose.Report
@@ -58,7 +59,8 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkServices(snap, vr.services); err != nil {
+	sel, err := newSelection(snap, vr.services, vr.endpoints)
+	if err != nil {
 		return nil, err
 	}
 	if vr.baseView != nil && !vr.warned {
@@ -66,7 +68,7 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 		warnOtherGateway(vr.warn, vr.baseView.Snapshot, snap)
 	}
 	if vr.probe != nil {
-		vr.probe(ctx, snap)
+		vr.probe(ctx, snap, sel.include())
 	}
 	v := diagnose.NewView(snap)
 	v.Baseline = vr.baseView
@@ -75,21 +77,22 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if vr.baseReport != nil {
 		report.CompareBaseline(vr.baseReport, vr.baseSrc, vr.catalog)
 	}
-	report.ApplyFilter(vr.services, nil)
+	sel.apply(report, nil)
 	return verify.Evaluate(vr.baseReport, report), nil
 }
 
 func newVerifyCmd(s *Streams) *cobra.Command {
 	var (
-		output   string
-		baseline string
-		junit    string
-		watch    time.Duration
-		interval time.Duration
-		services []string
-		pf       endpointProbeFlags
-		live     liveFlags
-		isLive   bool
+		output    string
+		baseline  string
+		junit     string
+		watch     time.Duration
+		interval  time.Duration
+		services  []string
+		endpoints []string
+		pf        endpointProbeFlags
+		live      liveFlags
+		isLive    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "verify [FILE]",
@@ -128,6 +131,9 @@ reachable, and nothing worse).`,
 			if err != nil {
 				return inputError(err)
 			}
+			if _, err := parseEndpoints(endpoints); err != nil {
+				return inputError(err)
+			}
 			current := ""
 			if len(args) > 0 {
 				current = args[0]
@@ -157,10 +163,10 @@ reachable, and nothing worse).`,
 			if isLive {
 				source = live.liveSource(s.Err) // re-collected at every check, so --watch follows the cloud
 			}
-			vr := &verifier{source: source, services: services, catalog: checks.All(), warn: s.Err}
+			vr := &verifier{source: source, services: services, endpoints: endpoints, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
-				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot) {
-					probeEndpoints(ctx, s, snap, pf.from, probeOpts, serviceFilter(services))
+				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot, include func(*snapshot.Service, *snapshot.Endpoint) bool) {
+					probeEndpoints(ctx, s, snap, pf.from, probeOpts, include)
 				}
 			}
 			if baseline != "" {
@@ -168,14 +174,18 @@ reachable, and nothing worse).`,
 				if err != nil {
 					return inputError(err)
 				}
-				if err := checkServices(base, services); err != nil {
+				baseSel, err := newSelection(base, services, nil)
+				if err != nil {
 					return inputError(fmt.Errorf("--baseline: %w", err))
 				}
 				vr.baseView = diagnose.NewView(base)
 				vr.baseSrc = &diagnose.SourceInfo{Kind: "file", Name: baseline, CapturedAt: base.CapturedAt}
 				vr.baseReport = diagnose.Run(cmd.Context(), vr.baseView, vr.catalog)
 				vr.baseReport.Source = vr.baseSrc
-				vr.baseReport.ApplyFilter(services, nil)
+				// The endpoints are picked in the baseline too, but an
+				// endpoint may be new now: not an error when absent there.
+				baseSel.endpoints, _ = parseEndpoints(endpoints)
+				baseSel.apply(vr.baseReport, nil)
 			}
 			return runVerify(cmd.Context(), s, vr, verifyRun{format: format, junit: junit, watch: watch, interval: interval})
 		},
@@ -186,7 +196,8 @@ reachable, and nothing worse).`,
 	fs.StringVar(&junit, "junit", "", "write JUnit XML to this file (one test case per service endpoint)")
 	fs.DurationVar(&watch, "watch", 0, "re-check until the verification passes or this duration ends (e.g. 10m)")
 	fs.DurationVar(&interval, "interval", 5*time.Second, "time between checks with --watch")
-	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME); repeatable")
+	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME, or NAME when one namespace has it); repeatable")
+	fs.StringArrayVar(&endpoints, "endpoint", nil, "only this endpoint (IP or IP:PORT, as in a 503 log); repeatable")
 	pf.register(cmd)
 	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes at every check instead of reading a FILE")
 	live.register(fs)
