@@ -39,7 +39,7 @@ type Options struct {
 	Profile string
 	// Credentials, when set, are used instead of resolving them.
 	Credentials *aliyun.Credentials
-	// CredentialOptions tunes credential resolution (config path, metadata URL).
+	// CredentialOptions tunes credential resolution (the aliyun CLI config path).
 	CredentialOptions aliyun.CredentialOptions
 	// ClusterID is the ACK cluster id; empty means: found from the gateway's
 	// K8s service source or the nodes' ack.aliyun.com label, else node pools

@@ -168,6 +168,7 @@ func (c *comparer) detect() {
 	c.groups()
 	c.nodes()
 	c.pools()
+	c.serverlessDefaults()
 	c.services()
 	c.endpoints()
 	c.missing()
@@ -994,6 +995,27 @@ func (c *comparer) pools() {
 		if !seen[id] {
 			c.ignore("node pools added or removed", 1)
 		}
+	}
+}
+
+// serverlessDefaults reports changes of the groups new serverless pods get
+// when their annotation names none: running pods keep theirs (like a node
+// pool's configuration, it matters for the pods created from now on).
+func (c *comparer) serverlessDefaults() {
+	b, a := c.bv.Snapshot.Cluster, c.cv.Snapshot.Cluster
+	if b == nil || a == nil {
+		return // not collected on one side: nothing to compare
+	}
+	for _, d := range []struct{ before, after, what string }{
+		{b.ECIProfileSecurityGroupID, a.ECIProfileSecurityGroupID, "the eci-profile default (securityGroupId of kube-system/eci-profile), the group of new ECI pods that name none"},
+		{b.SecurityGroupID, a.SecurityGroupID, "the cluster's security group, the default of new serverless pods that name none"},
+	} {
+		if d.before == d.after || d.before == "" || d.after == "" {
+			continue
+		}
+		c.add(&Change{Kind: KindServerlessDefault, Subjects: []string{d.after, d.before},
+			Message: fmt.Sprintf("%s changed from %s to %s: pods created from now on get %s; running pods keep their group", d.what, d.before, d.after, d.after),
+			Before:  d.before, After: d.after, rank: rankPool})
 	}
 }
 

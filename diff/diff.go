@@ -49,6 +49,10 @@ const (
 	KindGroupRemoved      = "group-removed"
 	KindNodePoolGroups    = "node-pool-groups-changed"
 	KindNodePool          = "node-pool-changed" // a node now belongs to another pool
+	// KindServerlessDefault: the group new ECI / ACS pods get when their
+	// annotation names none (cluster.eciProfileSecurityGroupId or
+	// cluster.securityGroupId) changed.
+	KindServerlessDefault = "serverless-default-changed"
 	KindNodeAdded         = "node-added"
 	KindNodeRemoved       = "node-removed"
 	KindENIAdded          = "eni-added"

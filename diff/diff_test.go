@@ -169,6 +169,7 @@ var cases = []struct {
 		{endpoint: "shop/billing 172.20.3.10:8443", causeKind: KindInnerAccessPolicy, subject: "sg-gw", text: "innerAccessPolicy changed from accept to drop"},
 	}},
 	{name: "node-pool-groups", result: ResultChanged, kinds: []string{KindNodePoolGroups}},
+	{name: "serverless-default", result: ResultChanged, kinds: []string{KindServerlessDefault}},
 	{name: "endpoints-replaced", result: ResultChanged, kinds: []string{KindEndpointAdded, KindEndpointRemoved}},
 	{name: "endpoints-gone", result: ResultBroken, regressions: []regression{
 		{endpoint: "shop/orders 172.20.1.10:8080", causeKind: KindEndpointRemoved, subject: "orders-7d9f-abc12", text: "(reachable → absent) because pod orders-7d9f-abc12 is gone"},

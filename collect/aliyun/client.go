@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ import (
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/cs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/ecs"
 	"github.com/aliyun/alibaba-cloud-sdk-go/services/mse"
+	"github.com/aliyun/credentials-go/credentials/providers"
 )
 
 // Config configures a Client.
@@ -62,7 +64,9 @@ type Client struct {
 	slots   chan *slot
 	calls   atomic.Int64
 	retries atomic.Int64
-	secrets []string
+
+	secretsMu sync.RWMutex
+	secrets   []string // grows as temporary credentials are renewed
 }
 
 // slot holds one set of SDK clients. The SDK mutates its client on every
@@ -98,12 +102,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Credentials.AccessKeyID == "" || cfg.Credentials.AccessKeySecret == "" {
 		return nil, errors.New("aliyun: no credentials")
 	}
-	// The SDK reads DEBUG once, at start-up, and then prints every signed
-	// request (security token included) to standard output.
-	for _, part := range strings.Split(os.Getenv("DEBUG"), ",") {
-		if part == "sdk" {
-			return nil, errors.New("aliyun: DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, security token included; unset DEBUG")
-		}
+	if err := debugPrintsSecrets(); err != nil {
+		return nil, err
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
@@ -142,9 +142,16 @@ func New(cfg Config) (*Client, error) {
 		}
 	}
 	var cred auth.Credential
-	if cfg.Credentials.SecurityToken != "" {
+	switch {
+	case cfg.Credentials.refresher != nil:
+		// The SDK asks before every call; credentials-go answers from its
+		// cache and renews temporary credentials shortly before they expire.
+		r := &refreshing{src: cfg.Credentials.refresher, client: c}
+		r.first.Store(&cfg.Credentials)
+		cred = r
+	case cfg.Credentials.SecurityToken != "":
 		cred = credentials.NewStsTokenCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret, cfg.Credentials.SecurityToken)
-	} else {
+	default:
 		cred = credentials.NewAccessKeyCredential(cfg.Credentials.AccessKeyID, cfg.Credentials.AccessKeySecret)
 	}
 	c.slots = make(chan *slot, cfg.Concurrency)
@@ -179,6 +186,22 @@ func New(cfg Config) (*Client, error) {
 		c.slots <- &slot{mse: m, ecs: e, cs: k, rt: rt}
 	}
 	return c, nil
+}
+
+// debugPrintsSecrets refuses the DEBUG settings under which the libraries
+// print secrets: the SDK reads DEBUG once, at start-up, and then prints
+// every signed request (security token included) to standard output;
+// credentials-go prints its requests' headers (the instance metadata token).
+func debugPrintsSecrets() error {
+	for _, part := range strings.Split(os.Getenv("DEBUG"), ",") {
+		switch strings.TrimSpace(part) {
+		case "sdk":
+			return errors.New("aliyun: DEBUG=sdk makes the Alibaba Cloud SDK print signed requests, security token included; unset DEBUG")
+		case "credential":
+			return errors.New("aliyun: DEBUG=credential makes credentials-go print its requests' headers, the instance metadata token included; unset DEBUG")
+		}
+	}
+	return nil
 }
 
 // Calls is the number of HTTP calls made so far (retries included).
@@ -388,12 +411,51 @@ func plainNetError(err error) error {
 
 // scrub removes every secret value from s, wherever it came from.
 func (c *Client) scrub(s string) string {
+	c.secretsMu.RLock()
+	defer c.secretsMu.RUnlock()
 	for _, v := range c.secrets {
 		s = strings.ReplaceAll(s, v, "[redacted]")
 		s = strings.ReplaceAll(s, url.QueryEscape(v), "[redacted]")
 	}
 	return s
 }
+
+// addSecrets records renewed credentials' secrets for scrub.
+func (c *Client) addSecrets(cr Credentials) {
+	c.secretsMu.Lock()
+	defer c.secretsMu.Unlock()
+	for _, v := range cr.secrets() {
+		if !slices.Contains(c.secrets, v) {
+			c.secrets = append(c.secrets, v)
+		}
+	}
+}
+
+// refreshing gives the SDK the credentials-go provider's current answer on
+// every call. Calls are serialised: credentials-go's providers update their
+// cache without a lock.
+type refreshing struct {
+	mu     sync.Mutex
+	src    providers.CredentialsProvider
+	client *Client
+	first  atomic.Pointer[Credentials]
+}
+
+func (r *refreshing) GetCredentials() (*credentials.Credentials, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if f := r.first.Swap(nil); f != nil { // resolved a moment ago: no second fetch
+		return &credentials.Credentials{AccessKeyId: f.AccessKeyID, AccessKeySecret: f.AccessKeySecret, SecurityToken: f.SecurityToken}, nil
+	}
+	cc, err := getCredentials(r.src)
+	if err != nil {
+		return nil, fmt.Errorf("renewing temporary credentials: %s", r.client.scrub(scrubCredentialError(err.Error())))
+	}
+	r.client.addSecrets(Credentials{AccessKeySecret: cc.AccessKeySecret, SecurityToken: cc.SecurityToken})
+	return &credentials.Credentials{AccessKeyId: cc.AccessKeyId, AccessKeySecret: cc.AccessKeySecret, SecurityToken: cc.SecurityToken}, nil
+}
+
+func (r *refreshing) GetProviderName() string { return "gwdoctor/credentials-go" }
 
 // forEach runs fn for every item with at most Concurrency in flight (the
 // slots bound the HTTP calls; this bounds the goroutines) and returns the

@@ -2,6 +2,9 @@ package aliyun
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -25,13 +28,22 @@ func FuzzProfileFile(f *testing.F) {
 	f.Add(`{"profiles":null}`, "")
 	f.Add(`[]`, "default")
 	dir := f.TempDir()
+	// Role and SSO modes call out: every request goes to a closed loopback
+	// port; the instance metadata service is off.
+	f.Setenv(EnvECSMetadataDisabled, "true")
+	f.Setenv("HOME", dir)
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	dead, _ := url.Parse(closed.URL)
+	old := http.DefaultTransport
+	http.DefaultTransport = &http.Transport{Proxy: http.ProxyURL(dead)}
+	f.Cleanup(func() { http.DefaultTransport = old })
 	f.Fuzz(func(t *testing.T, body, profile string) {
 		p := filepath.Join(dir, "config.json")
 		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		c, err := fromProfileFile(context.Background(), CredentialOptions{ConfigPath: p, MetadataURL: "http://127.0.0.1:1"},
-			func(string) string { return "" }, profile)
+		c, err := fromCLIProfile(context.Background(), CredentialOptions{ConfigPath: p}, profile)
 		if err != nil {
 			const secret = "fuzz-secret-value-123"
 			if strings.Contains(body, secret) && strings.Contains(err.Error(), secret) {
