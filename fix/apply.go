@@ -21,20 +21,14 @@ type Permission struct {
 }
 
 // Cloud makes the calls a plan needs: the SDK client in gwdoctor, the fake
-// cloud in tests. Only these four write calls exist; each adds or removes
-// exactly what it names.
+// cloud in tests. Both calls only add.
 type Cloud interface {
 	// AddSecurityGroupRule authorizes group for ports on the gateway and
 	// returns the new authorization's id.
 	AddSecurityGroupRule(ctx context.Context, gatewayID, group, ports, description string) (string, error)
-	// DeleteSecurityGroupRule deletes an authorization (cascade: and the
-	// inbound rule MSE wrote with it).
-	DeleteSecurityGroupRule(ctx context.Context, gatewayID, id string, cascade bool) error
 	// AuthorizeSecurityGroup adds inbound rules to group; clientToken makes
 	// a retry of the same call a no-op.
 	AuthorizeSecurityGroup(ctx context.Context, group string, perms []Permission, clientToken string) error
-	// RevokeSecurityGroup deletes the inbound rules of group that match perms exactly.
-	RevokeSecurityGroup(ctx context.Context, group string, perms []Permission) error
 }
 
 // Gaps lists the parts missing from s that the plan depends on: the

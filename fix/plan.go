@@ -124,6 +124,9 @@ type Options struct {
 	// Finding limits the plan to the endpoints of findings with this code,
 	// slug or finding key ("" for every blocked endpoint).
 	Finding string
+	// Rehearsal plans for the lab, where nothing is sent to a region: a
+	// snapshot without one still gets a plan (its commands are left out).
+	Rehearsal bool
 }
 
 // Diagnose runs the whole catalog over s.
@@ -155,7 +158,7 @@ func Build(ctx context.Context, s *snapshot.Snapshot, r *diagnose.Report, opts O
 			p.Unplanned = append(p.Unplanned, Unplanned{Endpoint: label, Reason: why, Findings: explained[label]})
 		}
 	}
-	if s.Region == "" && len(pl.actions) > 0 {
+	if s.Region == "" && !opts.Rehearsal && len(pl.actions) > 0 {
 		for _, a := range pl.actions {
 			for _, ep := range a.Unblocks {
 				p.Unplanned = append(p.Unplanned, Unplanned{Endpoint: ep, Findings: explained[ep],
@@ -201,7 +204,9 @@ func Build(ctx context.Context, s *snapshot.Snapshot, r *diagnose.Report, opts O
 	}
 	for i, a := range pl.actions {
 		a.Step = i + 1
-		a.Command = a.cli()
+		if s.Region != "" {
+			a.Command = a.cli()
+		}
 	}
 	p.Actions = pl.actions
 	slices.SortFunc(p.Unplanned, func(a, b Unplanned) int { return strings.Compare(a.Endpoint, b.Endpoint) })

@@ -92,7 +92,9 @@ func WriteText(w io.Writer, p *Plan) error {
 		fmt.Fprintf(&b, "\n%d. %s %s\n", a.Step, a.Product, a.API)
 		fmt.Fprintf(&b, "   changes:  %s\n", a.Changes)
 		fmt.Fprintf(&b, "   unblocks: %s\n", strings.Join(capList(a.Unblocks, 5), ", "))
-		fmt.Fprintf(&b, "   $ %s\n", a.Command)
+		if a.Command != "" {
+			fmt.Fprintf(&b, "   $ %s\n", a.Command)
+		}
 	}
 	if len(p.Unplanned) > 0 {
 		fmt.Fprintf(&b, "\nNot planned (fix by hand, see the findings):\n")

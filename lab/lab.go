@@ -402,6 +402,42 @@ func (l *Lab) Apply(ctx context.Context, s *snapshot.Snapshot) error {
 	return l.applyRules(ctx, p)
 }
 
+// ApplyRunning loads the security groups of s into the running lab of
+// prefix, which emulates base and may have been brought up by another
+// process (gwdoctor lab up): s must place the same addresses and listeners
+// as base. As with Apply, a failure leaves the lab's filters partly old.
+func ApplyRunning(ctx context.Context, prefix string, base, s *snapshot.Snapshot) error {
+	if err := CheckPrefix(prefix); err != nil {
+		return err
+	}
+	old, err := makePlan(base)
+	if err != nil {
+		return fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
+	}
+	p, err := makePlan(s)
+	if err != nil {
+		return fmt.Errorf("lab: %w: %v", ErrCannotEmulate, err)
+	}
+	if a, b := topology(old), topology(p); a != b {
+		return fmt.Errorf("lab: the snapshot places addresses or listeners differently (%s, lab has %s): bring up a new lab", b, a)
+	}
+	names, err := namespacesWithPrefix(ctx, prefix)
+	if err != nil {
+		return err
+	}
+	l := &Lab{prefix: prefix, plan: old}
+	want := []string{l.ns(bridgeNS)}
+	for i := range p.nodes {
+		want = append(want, l.nodeNS(i))
+	}
+	for _, ns := range want {
+		if !contains(names, ns) {
+			return fmt.Errorf("lab: namespace %s of lab %s is not up: bring the lab up first (gwdoctor lab up)", ns, prefix)
+		}
+	}
+	return l.applyRules(ctx, p)
+}
+
 // topology summarises what Apply cannot change.
 func topology(p *plan) string {
 	var b strings.Builder

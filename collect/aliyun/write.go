@@ -2,6 +2,7 @@ package aliyun
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -19,9 +20,14 @@ const (
 	ActionRevokeSecurityGroup     = "ecs:RevokeSecurityGroup"
 )
 
-// WriteActions is every RAM action fix --apply may call (Delete and Revoke
-// only to undo what it added, from its undo file).
-var WriteActions = []string{ActionAddSecurityGroupRule, ActionDeleteSecurityGroupRule, ActionAuthorizeSecurityGroup, ActionRevokeSecurityGroup}
+// FixActions are the RAM actions fix --apply calls: it only adds.
+var FixActions = []string{ActionAddSecurityGroupRule, ActionAuthorizeSecurityGroup}
+
+// UndoActions are the RAM actions the calls of a fix undo file need.
+var UndoActions = []string{ActionDeleteSecurityGroupRule, ActionRevokeSecurityGroup}
+
+// WriteActions is every write gwdoctor knows: FixActions and UndoActions.
+var WriteActions = append(append([]string(nil), FixActions...), UndoActions...)
 
 // Permission is one rule of AuthorizeSecurityGroup / RevokeSecurityGroup
 // (Permissions.N.*; the top-level fields are deprecated).
@@ -108,4 +114,21 @@ func (c *Client) RevokeSecurityGroup(ctx context.Context, group string, perms []
 		_, err := s.ecs.RevokeSecurityGroup(req)
 		return err
 	})
+}
+
+// WriteRAMPolicy returns the RAM policy of fix --apply's writes alone
+// (FixActions); attach it beside the read-only policy (RAMPolicy), and only
+// where gwdoctor may change the account.
+func WriteRAMPolicy() string {
+	type statement struct {
+		Effect   string
+		Action   []string
+		Resource string
+	}
+	p := struct {
+		Version   string
+		Statement []statement
+	}{"1", []statement{{"Allow", FixActions, "*"}}}
+	b, _ := json.MarshalIndent(p, "", "  ")
+	return string(b)
 }

@@ -49,6 +49,7 @@ func newFixCmd(s *Streams) *cobra.Command {
 		undoFile string
 		live     liveFlags
 		isLive   bool
+		policy   bool
 	)
 	cmd := &cobra.Command{
 		Use:   "fix [FILE | --live] [--finding CODE|KEY] [-o text|sh|json] [--apply [--yes] [--undo-file F]]",
@@ -88,6 +89,10 @@ endpoint's verdict is unknown.`,
   gwdoctor fix --live --gateway gw-3f9a --region cn-hangzhou --apply --yes --undo-file undo.json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if policy {
+				fmt.Fprintln(s.Out, aliyun.WriteRAMPolicy())
+				return nil
+			}
 			file := ""
 			if len(args) > 0 {
 				file = args[0]
@@ -147,6 +152,7 @@ endpoint's verdict is unknown.`,
 	fs.BoolVar(&apply, "apply", false, "make the calls (needs --live; asks first, see --yes)")
 	fs.BoolVar(&yes, "yes", false, "with --apply: do not ask (for automation)")
 	fs.StringVar(&undoFile, "undo-file", "", "with --apply: where the undo file goes (default gwdoctor-fix-GATEWAY-TIME.undo.json here)")
+	fs.BoolVar(&policy, "ram-policy", false, "print the RAM policy of the writes --apply makes (attach it beside the read-only one of snapshot --ram-policy), and exit")
 	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes instead of reading a FILE")
 	live.register(fs)
 	return cmd
@@ -175,16 +181,8 @@ func (a aliyunCloud) AddSecurityGroupRule(ctx context.Context, gw, group, ports,
 	return a.c.AddSecurityGroupRule(ctx, gw, group, ports, desc)
 }
 
-func (a aliyunCloud) DeleteSecurityGroupRule(ctx context.Context, gw, id string, cascade bool) error {
-	return a.c.DeleteSecurityGroupRule(ctx, gw, id, cascade)
-}
-
 func (a aliyunCloud) AuthorizeSecurityGroup(ctx context.Context, group string, perms []fix.Permission, token string) error {
 	return a.c.AuthorizeSecurityGroup(ctx, group, toAliyun(perms), token)
-}
-
-func (a aliyunCloud) RevokeSecurityGroup(ctx context.Context, group string, perms []fix.Permission) error {
-	return a.c.RevokeSecurityGroup(ctx, group, toAliyun(perms))
 }
 
 func toAliyun(ps []fix.Permission) []aliyun.Permission {

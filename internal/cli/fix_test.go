@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -91,6 +93,13 @@ func TestFixApplyEndToEnd(t *testing.T) {
 	if got := e.cloud.Calls()[aliyun.ActionAddSecurityGroupRule]; got != 2 {
 		t.Fatalf("%d AddSecurityGroupRule calls, want 2", got)
 	}
+	// The RAM policy fix --ram-policy prints allows every write it made.
+	_, policy, _ := runLive("fix", "--ram-policy")
+	for action, n := range e.cloud.Calls() {
+		if n > 0 && slices.Contains(aliyun.WriteActions, action) && !strings.Contains(policy, `"`+action+`"`) {
+			t.Errorf("fix --apply called %s, which fix --ram-policy does not allow:\n%s", action, policy)
+		}
+	}
 	// The authorizations and the rules MSE writes with them exist now.
 	var ports []string
 	for _, a := range e.cloud.Cloud.Authorizations {
@@ -140,41 +149,33 @@ func TestFixApplyEndToEnd(t *testing.T) {
 		t.Fatal("the second run wrote")
 	}
 
-	// Running the undo file's commands (through the same client calls)
-	// restores the state before: the plan is back.
+	// The undo file's calls, made through the SDK client against the fake
+	// (held to the API metadata), restore the state before: the plan is back.
+	client, err := aliyun.New(aliyun.Config{Region: "cn-hangzhou", Endpoint: e.cloud.URL,
+		Credentials: aliyun.Credentials{AccessKeyID: cliKeyID, AccessKeySecret: cliSecret}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range u.Calls {
 		form := map[string]string{}
 		for _, p := range c.Params {
 			form[p.Name] = p.Value
 		}
-		removeAuthorization(t, e.cloud, form["Id"])
+		if err := client.DeleteSecurityGroupRule(context.Background(), form["GatewayUniqueId"], form["Id"], form["CascadingDelete"] == "true"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if v := e.cloud.Violations(); len(v) > 0 {
+		t.Fatalf("undo calls broke the API metadata: %v", v)
 	}
 	if code, out, _ := runLive(e.liveArgs("fix")...); code != ExitOK || !strings.Contains(out, "2 calls unblock 2 endpoints") {
 		t.Fatalf("after undo the plan is not back: %d\n%s", code, out)
 	}
-}
-
-// removeAuthorization undoes through the fake's own API, as the undo
-// command would (DeleteSecurityGroupRule with CascadingDelete).
-func removeAuthorization(t *testing.T, s *fakecloud.AliyunServer, id string) {
-	t.Helper()
-	c := s.Cloud
-	for i, a := range c.Authorizations {
-		if a.Id != id {
-			continue
+	for _, g := range e.cloud.Cloud.Groups["sg-pods"].Rules {
+		if g.SourceGroupId == "sg-gw" {
+			t.Errorf("the cascading delete left rule %+v", g)
 		}
-		c.Authorizations = append(c.Authorizations[:i], c.Authorizations[i+1:]...)
-		g := c.Groups[a.SecurityGroupId]
-		var kept []fakecloud.Permission
-		for _, r := range g.Rules {
-			if !(r.SourceGroupId == c.GatewayGroup && r.PortRange == a.PortRange) {
-				kept = append(kept, r)
-			}
-		}
-		g.Rules = kept
-		return
 	}
-	t.Fatalf("no authorization %s to undo", id)
 }
 
 func mustSnapshotLive(t *testing.T, e *liveEnv) string {

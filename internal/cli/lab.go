@@ -76,7 +76,7 @@ Needs root, iproute2 and nftables. Several labs can run side by side with --pref
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&prefix, "prefix", defaultLabPrefix, "name prefix of the lab's namespaces (lowercase letters, digits, dashes; at most 16)")
-	cmd.AddCommand(newLabUpCmd(s, &prefix), newLabDownCmd(s, &prefix), newLabExecCmd(s, &prefix), newLabStatusCmd(s, &prefix))
+	cmd.AddCommand(newLabUpCmd(s, &prefix), newLabDownCmd(s, &prefix), newLabExecCmd(s, &prefix), newLabStatusCmd(s, &prefix), newLabFixCmd(s, &prefix))
 	return cmd
 }
 
