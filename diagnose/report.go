@@ -47,7 +47,12 @@ type SourceInfo struct {
 // Summary counts endpoints by verdict and findings by severity.
 type Summary struct {
 	Endpoints int `json:"endpoints"`
+	// Reachable counts ready endpoints the gateway reaches; a not-ready
+	// endpoint is never counted reachable (the gateway does not route to
+	// it): NotReady counts those the configuration would let it reach.
+	// Reachable + NotReady + Blocked + Unknown = Endpoints.
 	Reachable int `json:"reachable"`
+	NotReady  int `json:"notReady,omitempty"`
 	Blocked   int `json:"blocked"`
 	Unknown   int `json:"unknown"`
 	Errors    int `json:"errors"`
@@ -224,10 +229,12 @@ func (r *Report) finish() {
 	slices.SortStableFunc(r.Skipped, func(a, b Skipped) int { return strings.Compare(a.Check, b.Check) })
 	slices.SortStableFunc(r.CheckErrors, func(a, b CheckError) int { return strings.Compare(a.Check, b.Check) })
 	sum := Summary{Endpoints: len(r.Endpoints)}
-	for _, e := range r.Endpoints {
-		switch e.Verdict {
+	for i := range r.Endpoints {
+		switch e := &r.Endpoints[i]; CountAs(e.Verdict, e.Ready) {
 		case VerdictReachable:
 			sum.Reachable++
+		case CountNotReady:
+			sum.NotReady++
 		case VerdictBlocked:
 			sum.Blocked++
 		default:
@@ -340,9 +347,11 @@ func ParseFailOn(s string) (FailOn, error) {
 }
 
 // ExitCode maps the report to DESIGN.md's exit codes: 1 when an endpoint is
-// blocked or a finding other than verdict-unknown and check-skipped is at or
-// above the threshold; else 3 when any verdict
-// is unknown or a check failed (inconclusive); else 0. Never gives 0.
+// blocked — even when the finding naming it was suppressed: --suppress
+// hides findings, not outages — or a finding other than verdict-unknown is
+// at or above the threshold (with --fail-on info, a check-skipped note
+// counts like any info); else 3 when any verdict is unknown or a check
+// failed (inconclusive); else 0.
 func (r *Report) ExitCode(t FailOn) int {
 	if t.Never {
 		return 0
@@ -354,7 +363,7 @@ func (r *Report) ExitCode(t FailOn) int {
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if f.Counted() && f.Code != CodeVerdictUnknown && f.Code != CodeCheckSkipped && f.Level() >= t.Severity {
+		if f.Counted() && f.Code != CodeVerdictUnknown && f.Level() >= t.Severity {
 			return 1
 		}
 	}

@@ -12,18 +12,41 @@ const (
 // so that every view of a report (text, Markdown, terminal UI) says the same.
 // The zero value is a service with nothing counted yet.
 type ServiceHealth struct {
-	Endpoints, Reachable, Blocked, Unknown int
+	// Reachable counts ready reachable endpoints; NotReady those that are
+	// not ready (never counted reachable).
+	Endpoints, Reachable, NotReady, Blocked, Unknown int
 
 	worst Severity // worst counted finding; Info when there is none
 }
 
-// AddEndpoint counts one endpoint by its verdict; anything not reachable or
-// blocked is unknown.
-func (h *ServiceHealth) AddEndpoint(verdict string) {
+// CountNotReady is how CountAs counts a not-ready endpoint the
+// configuration lets the gateway reach.
+const CountNotReady = "not-ready"
+
+// CountAs is how an endpoint is counted in summaries and service headers:
+// its verdict, except that a reachable endpoint that is not ready counts as
+// not ready — never reachable: the gateway does not route to it.
+func CountAs(verdict string, ready bool) string {
+	if verdict == VerdictReachable && !ready {
+		return CountNotReady
+	}
+	return verdict
+}
+
+// Add counts one endpoint row (CountAs).
+func (h *ServiceHealth) Add(e *EndpointResult) { h.add(CountAs(e.Verdict, e.Ready)) }
+
+// AddEndpoint counts one ready endpoint by its verdict; anything not
+// reachable or blocked is unknown. Use Add for a report row.
+func (h *ServiceHealth) AddEndpoint(verdict string) { h.add(verdict) }
+
+func (h *ServiceHealth) add(counted string) {
 	h.Endpoints++
-	switch verdict {
+	switch counted {
 	case VerdictReachable:
 		h.Reachable++
+	case CountNotReady:
+		h.NotReady++
 	case VerdictBlocked:
 		h.Blocked++
 	default:

@@ -14,6 +14,9 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "## gwdoctor report: %s\n\n", mdEscape(gatewayLine(r)))
 	fmt.Fprintf(&b, "**%s**\n\n", mdEscape(summaryLine(r.Summary)))
+	if line := filterLine(r); line != "" {
+		fmt.Fprintf(&b, "_%s_\n\n", mdEscape(line))
+	}
 	writeBaselineMarkdown(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {

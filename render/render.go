@@ -78,7 +78,7 @@ func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagn
 	for _, e := range r.Endpoints {
 		g := get(e.Service)
 		g.endpoints = append(g.endpoints, e)
-		g.health.AddEndpoint(e.Verdict)
+		g.health.Add(&e)
 	}
 	for i := range r.Findings {
 		f := &r.Findings[i]
@@ -104,9 +104,29 @@ func plural(n int, one, many string) string {
 }
 
 func summaryLine(s diagnose.Summary) string {
-	return fmt.Sprintf("%s: %d reachable, %d blocked, %d unknown · %s, %s, %s",
-		plural(s.Endpoints, "endpoint", "endpoints"), s.Reachable, s.Blocked, s.Unknown,
+	notReady := ""
+	if s.NotReady > 0 {
+		notReady = fmt.Sprintf(", %d not ready", s.NotReady)
+	}
+	return fmt.Sprintf("%s: %d reachable%s, %d blocked, %d unknown · %s, %s, %s",
+		plural(s.Endpoints, "endpoint", "endpoints"), s.Reachable, notReady, s.Blocked, s.Unknown,
 		plural(s.Errors, "error", "errors"), plural(s.Warnings, "warning", "warnings"), plural(s.Infos, "info", "infos"))
+}
+
+// filterLine says what --service and --suppress hid, "" when nothing was.
+func filterLine(r *diagnose.Report) string {
+	f := r.Filter
+	if f == nil {
+		return ""
+	}
+	var parts []string
+	if len(f.Services) > 0 {
+		parts = append(parts, fmt.Sprintf("showing %s; %d other endpoints and %d other findings hidden", strings.Join(f.Services, ", "), f.HiddenEndpoints, f.HiddenFindings))
+	}
+	if f.SuppressedFinding > 0 || len(f.Suppress) > 0 {
+		parts = append(parts, fmt.Sprintf("%d findings suppressed (%s)", f.SuppressedFinding, strings.Join(f.Suppress, ", ")))
+	}
+	return strings.Join(parts, " · ")
 }
 
 func gatewayLine(r *diagnose.Report) string {

@@ -81,15 +81,8 @@ func Text(w io.Writer, r *diagnose.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", styles.title.Render("gwdoctor"), gatewayLine(r))
 	fmt.Fprintf(&b, "%s\n", summaryLine(r.Summary))
-	if f := r.Filter; f != nil {
-		var parts []string
-		if len(f.Services) > 0 {
-			parts = append(parts, fmt.Sprintf("showing %s; %d other endpoints and %d other findings hidden", strings.Join(f.Services, ", "), f.HiddenEndpoints, f.HiddenFindings))
-		}
-		if f.SuppressedFinding > 0 || len(f.Suppress) > 0 {
-			parts = append(parts, fmt.Sprintf("%d findings suppressed (%s)", f.SuppressedFinding, strings.Join(f.Suppress, ", ")))
-		}
-		fmt.Fprintf(&b, "%s\n", styles.dim.Render(strings.Join(parts, " · ")))
+	if line := filterLine(r); line != "" {
+		fmt.Fprintf(&b, "%s\n", styles.dim.Render(line))
 	}
 	writeBaselineText(&b, r)
 	groups, global := groupByService(r)
@@ -129,6 +122,9 @@ func Text(w io.Writer, r *diagnose.Report) error {
 func serviceCounts(g *serviceGroup) string {
 	h := g.health
 	s := fmt.Sprintf("%s: %d reachable", plural(h.Endpoints, "endpoint", "endpoints"), h.Reachable)
+	if h.NotReady > 0 {
+		s += fmt.Sprintf(", %d not ready", h.NotReady)
+	}
 	if h.Blocked > 0 {
 		s += fmt.Sprintf(", %d blocked", h.Blocked)
 	}

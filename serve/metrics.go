@@ -150,8 +150,8 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 		}
 		for i := range report.Endpoints {
 			e := &report.Endpoints[i]
-			service(e.Service).AddEndpoint(e.Verdict)
-			byVerdict[e.Service][e.Verdict]++
+			service(e.Service).Add(e)
+			byVerdict[e.Service][diagnose.CountAs(e.Verdict, e.Ready)]++
 			if m.s.cfg.PerEndpointMetrics {
 				ch <- prometheus.MustNewConstMetric(m.endpointDesc, prometheus.GaugeValue, 1,
 					g.id, e.Service, diagnose.JoinHostPort(e.IP, e.Port), e.Verdict)

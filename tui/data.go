@@ -99,7 +99,7 @@ func newIndex(r *diagnose.Report, previous *diagnose.Report) *index {
 		e := &r.Endpoints[i]
 		s := get(e.Service)
 		s.endpoints = append(s.endpoints, i)
-		s.health.AddEndpoint(e.Verdict)
+		s.health.Add(e)
 	}
 	addFinding := func(s *serviceEntry, i int) {
 		s.findings = append(s.findings, i)

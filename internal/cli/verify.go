@@ -46,6 +46,7 @@ type verifier struct {
 	probe      stateProber
 	services   []string // as given: resolved against each state read
 	endpoints  []string
+	suppress   []diagnose.Suppression
 	catalog    []*diagnose.Check
 	baseView   *diagnose.View
 	baseReport *diagnose.Report
@@ -77,7 +78,7 @@ func (vr *verifier) check(ctx context.Context) (*verify.Verification, error) {
 	if vr.baseReport != nil {
 		report.CompareBaseline(vr.baseReport, vr.baseSrc, vr.catalog)
 	}
-	sel.apply(report, nil)
+	sel.apply(report, vr.suppress)
 	return verify.Evaluate(vr.baseReport, report), nil
 }
 
@@ -90,6 +91,7 @@ func newVerifyCmd(s *Streams) *cobra.Command {
 		interval  time.Duration
 		services  []string
 		endpoints []string
+		suppress  []string
 		pf        endpointProbeFlags
 		live      liveFlags
 		isLive    bool
@@ -163,7 +165,15 @@ reachable, and nothing worse).`,
 			if isLive {
 				source = live.liveSource(s.Err) // re-collected at every check, so --watch follows the cloud
 			}
-			vr := &verifier{source: source, services: services, endpoints: endpoints, catalog: checks.All(), warn: s.Err}
+			var sup []diagnose.Suppression
+			for _, x := range suppress {
+				y, err := diagnose.ParseSuppression(x)
+				if err != nil {
+					return inputError(err)
+				}
+				sup = append(sup, y)
+			}
+			vr := &verifier{source: source, services: services, endpoints: endpoints, suppress: sup, catalog: checks.All(), warn: s.Err}
 			if pf.enabled {
 				vr.probe = func(ctx context.Context, snap *snapshot.Snapshot, include func(*snapshot.Service, *snapshot.Endpoint) bool) {
 					probeEndpoints(ctx, s, snap, pf.from, probeOpts, include)
@@ -198,6 +208,7 @@ reachable, and nothing worse).`,
 	fs.DurationVar(&interval, "interval", 5*time.Second, "time between checks with --watch")
 	fs.StringArrayVar(&services, "service", nil, "only this service (NAMESPACE/NAME, or NAME when one namespace has it); repeatable")
 	fs.StringArrayVar(&endpoints, "endpoint", nil, "only this endpoint (IP or IP:PORT, as in a 503 log); repeatable")
+	fs.StringArrayVar(&suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable (a blocked endpoint still fails the verification)")
 	pf.register(cmd)
 	fs.BoolVar(&isLive, "live", false, "collect the current state from Alibaba Cloud and Kubernetes at every check instead of reading a FILE")
 	live.register(fs)
