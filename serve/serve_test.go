@@ -306,8 +306,9 @@ func TestGaugesAgreeWithReport(t *testing.T) {
 	}
 	want := map[string]float64{}
 	for _, e := range r.Endpoints {
-		want[fmt.Sprintf("endpoints %s %s", e.Service, e.Verdict)]++
-		want[fmt.Sprintf("endpoint %s %s %s", e.Service, diagnose.JoinHostPort(e.IP, e.Port), e.Verdict)]++
+		counted := diagnose.CountAs(e.Verdict, e.Ready)
+		want[fmt.Sprintf("endpoints %s %s", e.Service, counted)]++
+		want[fmt.Sprintf("endpoint %s %s %s", e.Service, diagnose.JoinHostPort(e.IP, e.Port), counted)]++
 	}
 	for _, f := range r.Findings {
 		want[fmt.Sprintf("findings %s %s", f.Code, f.Level())]++
