@@ -175,6 +175,9 @@ func (f *facts) syncOrphanRules(p *diagnose.Pass) {
 			}
 			ev = append(ev, "an authorization deleted without cascade leaves its rule behind: the MSE console no longer shows access the group still grants")
 			ports := r.Ports.String()
+			if rule.PortRangeListID != "" {
+				ports = "port list " + rule.PortRangeListID // no range to authorize until it is expanded
+			}
 			p.Report(diagnose.Finding{
 				Code:     diagnose.CodeAuthorizationSync,
 				Severity: diagnose.Sev(diagnose.Warning),

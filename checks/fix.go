@@ -81,7 +81,7 @@ func validPorts(ports string) bool {
 }
 
 func lookupPorts(ports string) string {
-	if ports == "" || ports == "port list" {
+	if ports == "" || strings.HasPrefix(ports, "port list") {
 		return "the rule's ports come from a port list the snapshot does not expand; read its entries (ECS console → Port Lists) and enter that range"
 	}
 	return fmt.Sprintf("%q is not a port range the API accepts (START/END, 1..65535)", ports)

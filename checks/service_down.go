@@ -134,18 +134,19 @@ func serviceFix(svc *snapshot.Service, eps []*diagnose.Endpoint, configAllows bo
 	}
 	key := svc.Key()
 	if !strings.EqualFold(svc.Source, snapshot.SourceK8s) && svc.Source != "" {
-		target := "<ip>:<port>"
-		if len(eps) > 0 {
-			target = eps[0].Target()
-		}
-		return diagnose.Remediation{
+		r := diagnose.Remediation{
 			Steps: []string{
 				"Log in to the backend instance and check that the service process runs and listens on the port: ss -ltnp",
 				"Check the gateway's health check for the service: MSE console → Cloud-native Gateway → Gateways → your gateway → Routes → Services → " + svc.Name + " → Health Check.",
 				sgStep,
 			},
-			Commands: []string{"gwdoctor probe " + target},
 		}
+		// Without an endpoint there is nothing to probe: no command (a
+		// "<ip>:<port>" placeholder would be a shell redirection).
+		if len(eps) > 0 {
+			r.Commands = []string{"gwdoctor probe " + quote(eps[0].Target())}
+		}
+		return r
 	}
 	ns, name := splitKey(key)
 	cmds := []string{fmt.Sprintf("kubectl -n %s get endpointslices -l kubernetes.io/service-name=%s -o wide", quote(ns), quote(name))}
