@@ -173,11 +173,11 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 		return Decision{Verdict: Unknown, Reason: ReasonUndecidable,
 			Notes: []string{"the ENI has no security groups in the data (an ENI always has at least one): its rules are unknown"}}
 	}
-	pieces := gs.pieces[f.fam]
+	ps := gs.pieces[famIndex(f.fam)]
 	if gs.gwState == intraAllow {
-		pieces = nil // the gateway is a member: its addresses do not matter
+		ps = nil // the gateway is a member: its addresses do not matter
 	}
-	if pieces == nil {
+	if ps == nil {
 		f.piece = netip.Prefix{}
 		return e.ingressWhole(gs, pc, proto, port, f, trail)
 	}
@@ -190,13 +190,16 @@ func (e *Evaluator) ingress(gs *groupSet, pc protoCode, proto string, port int, 
 			*trail = append(*trail, Considered{Ref: r.view.Ref, Match: m, Why: why})
 		}
 	}
-	decided := make([]Decision, len(pieces))
-	for i, u := range pieces {
+	// One decision per signature (the pieces inside the same partial
+	// CIDRs), usually two or three however finely the CIDRs cut.
+	var buf [4]Decision
+	decided := buf[:0]
+	for _, rep := range ps.reps {
 		pf := *f
-		pf.piece = u.prefix
-		decided[i] = e.ingressWhole(gs, pc, proto, port, &pf, nil)
+		pf.piece = rep
+		decided = append(decided, e.ingressWhole(gs, pc, proto, port, &pf, nil))
 	}
-	return e.combinePieces(pieces, decided, f.fam)
+	return e.combinePieces(ps.pieces, decided, f.fam)
 }
 
 // ingressWhole decides the ingress side for f.piece (all the gateway's
@@ -273,6 +276,7 @@ func (e *Evaluator) ingressWhole(gs *groupSet, pc protoCode, proto string, port 
 // allow or cannot be decided, Unknown when some allow and others cannot be
 // decided.
 func (e *Evaluator) combinePieces(pieces []uncut, decided []Decision, fam uint8) Decision {
+	// decided is indexed by signature (uncut.sig).
 	same := true
 	for _, d := range decided[1:] {
 		if !sameDecision(d, decided[0]) {
@@ -285,8 +289,8 @@ func (e *Evaluator) combinePieces(pieces []uncut, decided []Decision, fam uint8)
 	}
 	var out []Piece
 	var allow, deny, unknown int
-	for i, u := range pieces {
-		d := decided[i]
+	for _, u := range pieces {
+		d := decided[u.sig]
 		switch d.Verdict {
 		case Allow:
 			allow++

@@ -36,6 +36,9 @@ type Evaluator struct {
 	addrsNote   [7]string
 	addrsListed bool
 	vswitches   []vswitch
+	// anyPartial[fam]: some rule's CIDR holds only some of the gateway's
+	// addresses of that family; without one no group set is split.
+	anyPartial [7]bool
 
 	// egress holds the gateway group's egress rules in evaluation order;
 	// egressOn is true when they are evaluated (the group lists some, is
@@ -53,7 +56,7 @@ type Evaluator struct {
 	// cidrs memoises source-CIDR verdicts during New: accounts reuse a few
 	// CIDRs across thousands of rules.
 	cidrs    map[string]cidrResult
-	refs     map[refKey]cidrResult
+	refs     map[refKey]refResult
 	portStrs map[snapshot.PortRange]string
 }
 
@@ -62,9 +65,19 @@ type refKey struct {
 	peer  string
 }
 
+type refResult struct {
+	m   Match
+	why string
+}
+
 type cidrResult struct {
 	m   Match
 	why string
+	// The parsed CIDR (invalid when unreadable), its family, and whether it
+	// holds some gateway addresses of that family and not others.
+	prefix  netip.Prefix
+	fam     uint8
+	partial bool
 }
 
 // compiledGroup is one security group as the evaluator needs it.
@@ -97,10 +110,10 @@ type groupSet struct {
 	// gwState says whether the gateway's own group is on the ENI and what
 	// intra-group access does.
 	gwState intraState
-	// pieces[fam] splits the gateway's addresses of a family into the
+	// pieces[famIndex(fam)] splits the gateway's addresses of a family into the
 	// prefixes no partial source CIDR of the set cuts; nil when no rule of
 	// the set holds only some of them (the usual case: one decision).
-	pieces [7][]uncut
+	pieces [2]*pieceSet // by famIndex
 	// destDependent: some relevant rule names a local destination, so
 	// decisions depend on the endpoint address and are not memoised.
 	destDependent bool
@@ -129,7 +142,7 @@ func New(s *snapshot.Snapshot) *Evaluator {
 		gwID:   s.Gateway.SecurityGroupID,
 		sets:   make(map[string]*groupSet),
 		cidrs:  make(map[string]cidrResult),
-		refs:   make(map[refKey]cidrResult),
+		refs:   make(map[refKey]refResult),
 		// Reasons quote port ranges; a few dozen distinct ones serve
 		// thousands of rules.
 		portStrs: make(map[snapshot.PortRange]string),
@@ -476,35 +489,51 @@ func (e *Evaluator) buildSet(ids []string) *groupSet {
 	for _, r := range gs.rules {
 		if r.view.Source != NoMatch {
 			gs.relevant = append(gs.relevant, r)
-			if r.inDest.IsValid() {
+			if r.x != nil && r.x.inDest.IsValid() {
 				gs.destDependent = true
 			}
 		}
 	}
 	for _, f := range []uint8{4, 6} {
-		gs.pieces[f] = e.splitAddresses(gs.relevant, f)
+		if e.anyPartial[f] {
+			gs.pieces[famIndex(f)] = e.splitAddresses(gs.relevant, f)
+		}
 	}
 	return gs
 }
+
+// famIndex maps family 4 or 6 to 0 or 1.
+func famIndex(fam uint8) int { return int(fam / 6) }
 
 // uncut is a prefix of one gateway address (addr indexes gwAddrs[fam]) that
 // no partial source CIDR cuts: each such CIDR holds all of it or none.
 type uncut struct {
 	prefix netip.Prefix
 	addr   int
+	// sig indexes pieceSet.reps: pieces inside the same partial CIDRs get
+	// the same decision, so it is made once per signature.
+	sig int
+}
+
+// pieceSet is a group set's split of the gateway's addresses of one family.
+type pieceSet struct {
+	pieces []uncut
+	// reps holds one piece prefix per distinct set of partial CIDRs
+	// holding it: deciding a representative decides all its pieces.
+	reps []netip.Prefix
 }
 
 // splitAddresses splits the gateway's addresses of family fam into the
 // prefixes no partial source CIDR among rules cuts. Nil when no rule is
 // partial for that family: every rule then treats all addresses alike.
-func (e *Evaluator) splitAddresses(rules []*compiledRule, fam uint8) []uncut {
+func (e *Evaluator) splitAddresses(rules []*compiledRule, fam uint8) *pieceSet {
 	var cuts []netip.Prefix
 	anyPartial := false
 	for _, r := range rules {
 		if r.srcPartial && r.srcFam == fam {
 			anyPartial = true
-			if !slices.Contains(cuts, r.srcPrefix) {
-				cuts = append(cuts, r.srcPrefix)
+			if !slices.Contains(cuts, r.x.srcPrefix) {
+				cuts = append(cuts, r.x.srcPrefix)
 			}
 		}
 	}
@@ -521,7 +550,26 @@ func (e *Evaluator) splitAddresses(rules []*compiledRule, fam uint8) []uncut {
 		}
 		out = splitPrefix(a, i, inside, out)
 	}
-	return out
+	ps := &pieceSet{pieces: out}
+	sigs := map[string]int{}
+	var key []byte
+	for i := range ps.pieces {
+		u := &ps.pieces[i]
+		key = key[:0]
+		for ci, c := range cuts {
+			if c.Bits() <= u.prefix.Bits() && c.Contains(u.prefix.Addr()) {
+				key = append(key, byte(ci), byte(ci>>8))
+			}
+		}
+		sig, ok := sigs[string(key)]
+		if !ok {
+			sig = len(ps.reps)
+			sigs[string(key)] = sig
+			ps.reps = append(ps.reps, u.prefix)
+		}
+		u.sig = sig
+	}
+	return ps
 }
 
 // splitPrefix halves p until no prefix of cuts lies strictly inside a half.

@@ -39,24 +39,30 @@ type compiledRule struct {
 	view RuleView
 	// order sorts rules within a group: priority, drop first, position.
 	order uint64
-	prio  int32
+	prio  int16 // 1..110 in valid data; larger values are clamped
 	lo    int32 // inclusive port bounds; -1/-1 spans every int32
 	hi    int32
 	proto protoCode
 	drop  bool
 	// portMaybe: the port cannot be decided (port list or malformed range).
 	portMaybe bool
-	portWhy   string // why portMaybe
-	portStr   string // " 8080/8080" for reasons, built once
-
 	// srcFam is the family (4 or 6) of the rule's source CIDR, 0 when it
 	// names none: a CIDR never matches a flow of the other family.
 	// srcPartial marks a source CIDR holding some gateway addresses of its
-	// family and not others; srcPrefix is that CIDR, decided per piece.
+	// family and not others (x.srcPrefix, decided per piece).
 	srcFam     uint8
 	srcPartial bool
-	srcPrefix  netip.Prefix
+	portWhy    string // why portMaybe
+	portStr    string // " 8080/8080" for reasons, built once
 
+	// x holds what few rules need (nil for most: kept out of line so the
+	// 100,000 compiled rules of a large account stay small).
+	x *ruleExtra
+}
+
+// ruleExtra is the rarely used part of a compiled rule.
+type ruleExtra struct {
+	srcPrefix netip.Prefix // a partial source CIDR
 	// Ingress only: the rule's local destination (DestCidrIp or
 	// Ipv6DestCidrIp), compared with the endpoint's address; inDestWhy says
 	// why it cannot be (unreadable, a prefix list).
@@ -65,8 +71,15 @@ type compiledRule struct {
 	// undecidable is why a field the model cannot decide (a source port
 	// range) leaves the rule "may match" whenever it would match.
 	undecidable string
+	dest        *egressDest // egress rules only
+}
 
-	dest *egressDest // egress rules only
+// extra returns r.x, allocating it on first use.
+func (r *compiledRule) extra() *ruleExtra {
+	if r.x == nil {
+		r.x = &ruleExtra{}
+	}
+	return r.x
 }
 
 // egressDest is the destination of a gateway egress rule.
@@ -121,7 +134,7 @@ func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 	r := &g.group.Rules[i]
 	prio := max(r.Priority, 1)
 	cr := compiledRule{
-		prio: int32(prio),
+		prio: int16(min(prio, math.MaxInt16)),
 		drop: strings.EqualFold(r.Policy, snapshot.PolicyDrop),
 	}
 	cr.order = uint64(prio)<<33 | uint64(i)
@@ -141,7 +154,7 @@ func (e *Evaluator) compileRule(g *compiledGroup, i int) compiledRule {
 		PortListID: r.PortRangeListID,
 	}
 	if why := sourcePortsUndecidable(r.SourcePortRange); why != "" {
-		cr.undecidable = why
+		cr.extra().undecidable = why
 	}
 	switch {
 	case r.PortRangeListID != "":
@@ -197,26 +210,27 @@ func sourcePortsUndecidable(spr string) string {
 // the source (against the gateway's addresses, once), the local
 // destination, and its family.
 func (e *Evaluator) compileIngressPeers(g *compiledGroup, cr *compiledRule, r *snapshot.Rule) {
-	cr.view.Source, cr.view.SourceWhy = e.sourceMatch(g, r)
-	if src := sourceCidrOf(r); src != "" {
-		if p, err := parsePrefix(src); err == nil {
-			cr.srcPrefix = p
-			cr.srcFam = famOf(p.Addr())
-			cr.srcPartial = cr.view.Source == MaybeMatches && e.addrsNote[cr.srcFam] == "" && strings.Contains(cr.view.SourceWhy, partialWhy)
+	var c cidrResult
+	cr.view.Source, cr.view.SourceWhy, c = e.sourceMatch(g, r)
+	if c.prefix.IsValid() {
+		cr.srcFam, cr.srcPartial = c.fam, c.partial
+		if c.partial {
+			e.anyPartial[c.fam] = true
+			cr.extra().srcPrefix = c.prefix
 		}
 	}
 	switch dst := cmpOr(r.DestCidr, r.Ipv6DestCidr); {
 	case r.DestCidr != "" && r.Ipv6DestCidr != "":
-		cr.inDestWhy = "the rule names both destCidr and ipv6DestCidr"
+		cr.extra().inDestWhy = "the rule names both destCidr and ipv6DestCidr"
 	case dst != "":
 		p, err := parsePrefix(dst)
 		if err != nil {
-			cr.inDestWhy = fmt.Sprintf("destination CIDR %q unreadable", dst)
+			cr.extra().inDestWhy = fmt.Sprintf("destination CIDR %q unreadable", dst)
 		} else {
-			cr.inDest = p
+			cr.extra().inDest = p
 		}
 	case r.DestPrefixListID != "":
-		cr.inDestWhy = "destination prefix list " + r.DestPrefixListID + " not expanded"
+		cr.extra().inDestWhy = "destination prefix list " + r.DestPrefixListID + " not expanded"
 	}
 }
 
@@ -243,16 +257,17 @@ func famOf(a netip.Addr) uint8 {
 	return 6
 }
 
-// sourceMatch decides, once, whether an ingress rule's source is the gateway.
-func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, string) {
+// sourceMatch decides, once, whether an ingress rule's source is the
+// gateway; for a source CIDR it also returns the CIDR as compiled.
+func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, string, cidrResult) {
 	if r.SourceCidr != "" && r.Ipv6SourceCidr != "" {
-		return MaybeMatches, "the rule names both sourceCidr and ipv6SourceCidr"
+		return MaybeMatches, "the rule names both sourceCidr and ipv6SourceCidr", cidrResult{}
 	}
 	switch src := sourceCidrOf(r); {
 	case src != "":
 		c, ok := e.cidrs[src]
 		if !ok {
-			c.m, c.why = e.cidrCoversGateway(src)
+			c = e.cidrCoversGateway(src)
 			if e.cidrs != nil {
 				e.cidrs[src] = c
 			}
@@ -261,9 +276,9 @@ func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, stri
 		if r.SourceGroupID != "" {
 			why = "source CIDR wins over source group " + r.SourceGroupID + ": " + why
 		}
-		return m, why
+		return m, why, c
 	case r.SourcePrefixListID != "":
-		return MaybeMatches, "prefix list " + r.SourcePrefixListID + " not expanded"
+		return MaybeMatches, "prefix list " + r.SourcePrefixListID + " not expanded", cidrResult{}
 	case r.SourceGroupID != "":
 		k := refKey{g, r.SourceGroupID}
 		c, ok := e.refs[k]
@@ -273,9 +288,9 @@ func (e *Evaluator) sourceMatch(g *compiledGroup, r *snapshot.Rule) (Match, stri
 				e.refs[k] = c
 			}
 		}
-		return c.m, c.why
+		return c.m, c.why, cidrResult{}
 	}
-	return NoMatch, "rule names no source (group, CIDR or prefix list)"
+	return NoMatch, "rule names no source (group, CIDR or prefix list)", cidrResult{}
 }
 
 // groupReferenceMatch decides whether a rule of group g naming peer (its
@@ -323,17 +338,20 @@ const partialWhy = "partial: "
 
 // cidrCoversGateway compares a source CIDR with the gateway's addresses of
 // its family; the other family's addresses never meet it.
-func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
+func (e *Evaluator) cidrCoversGateway(cidr string) cidrResult {
 	p, err := parsePrefix(cidr)
 	if err != nil {
-		return MaybeMatches, fmt.Sprintf("source CIDR %q unreadable", cidr)
+		return cidrResult{m: MaybeMatches, why: fmt.Sprintf("source CIDR %q unreadable", cidr)}
 	}
 	fam := famOf(p.Addr())
+	res := cidrResult{prefix: p, fam: fam}
 	if note := e.addrsNote[fam]; note != "" {
 		if p.Bits() == 0 {
-			return Matches, p.String() + " contains every gateway address"
+			res.m, res.why = Matches, p.String()+" contains every gateway address"
+			return res
 		}
-		return MaybeMatches, note + ": cannot tell whether " + p.String() + " contains them"
+		res.m, res.why = MaybeMatches, note+": cannot tell whether "+p.String()+" contains them"
+		return res
 	}
 	addrs := e.gwAddrs[fam]
 	var inside, outside, partial []string
@@ -349,9 +367,11 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	}
 	switch {
 	case len(partial) == 0 && len(outside) == 0:
-		return Matches, p.String() + " contains every gateway address"
+		res.m, res.why = Matches, p.String()+" contains every gateway address"
+		return res
 	case len(partial) == 0 && len(inside) == 0:
-		return NoMatch, p.String() + " contains no gateway address"
+		res.m, res.why = NoMatch, p.String()+" contains no gateway address"
+		return res
 	}
 	var parts []string
 	if len(inside) > 0 {
@@ -363,7 +383,9 @@ func (e *Evaluator) cidrCoversGateway(cidr string) (Match, string) {
 	if len(outside) > 0 {
 		parts = append(parts, "none of "+strings.Join(outside, ", "))
 	}
-	return MaybeMatches, partialWhy + p.String() + " holds " + strings.Join(parts, "; ") + ": decided per piece of the gateway's addresses"
+	res.m, res.partial = MaybeMatches, true
+	res.why = partialWhy + p.String() + " holds " + strings.Join(parts, "; ") + ": decided per piece of the gateway's addresses"
+	return res
 }
 
 // compileEgress compiles rule i of the gateway group as an egress rule.
@@ -372,7 +394,7 @@ func (e *Evaluator) compileEgress(gw *compiledGroup, i int) *compiledRule {
 	cr := &c
 	r := &gw.group.Rules[i]
 	d := &egressDest{}
-	cr.dest = d
+	cr.extra().dest = d
 	switch dst := cmpOr(r.DestCidr, r.Ipv6DestCidr); {
 	case r.DestCidr != "" && r.Ipv6DestCidr != "":
 		d.bad = "the rule names both destCidr and ipv6DestCidr"
@@ -429,7 +451,7 @@ func (r *compiledRule) matchIngress(pc protoCode, proto string, port int, f *flo
 	if r.srcPartial {
 		if !f.piece.IsValid() {
 			m = MaybeMatches
-		} else if r.srcPrefix.Bits() <= f.piece.Bits() && r.srcPrefix.Contains(f.piece.Addr()) {
+		} else if sp := r.x.srcPrefix; sp.Bits() <= f.piece.Bits() && sp.Contains(f.piece.Addr()) {
 			if !r.portMaybe {
 				m = Matches
 			}
@@ -437,7 +459,7 @@ func (r *compiledRule) matchIngress(pc protoCode, proto string, port int, f *flo
 			return NoMatch
 		}
 	}
-	if r.inDest.IsValid() || r.inDestWhy != "" || r.undecidable != "" {
+	if r.x != nil {
 		return r.matchRare(m, f)
 	}
 	return m
@@ -446,15 +468,16 @@ func (r *compiledRule) matchIngress(pc protoCode, proto string, port int, f *flo
 // matchRare applies the local destination and the undecidable fields to a
 // rule that otherwise matches (m).
 func (r *compiledRule) matchRare(m Match, f *flow) Match {
+	x := r.x
 	switch {
-	case r.inDest.IsValid() && f.dest.IsValid():
-		if !r.inDest.Contains(f.dest.Unmap()) {
+	case x.inDest.IsValid() && f.dest.IsValid():
+		if !x.inDest.Contains(f.dest.Unmap()) {
 			return NoMatch
 		}
-	case r.inDest.IsValid(), r.inDestWhy != "":
+	case x.inDest.IsValid(), x.inDestWhy != "":
 		m = MaybeMatches
 	}
-	if r.undecidable != "" {
+	if x.undecidable != "" {
 		m = MaybeMatches
 	}
 	return m
@@ -462,19 +485,20 @@ func (r *compiledRule) matchRare(m Match, f *flow) Match {
 
 // explainRare is matchRare with the reasons in words, appended to why.
 func (r *compiledRule) explainRare(m Match, why string, f *flow) (Match, string) {
+	x := r.x
 	switch {
-	case r.inDest.IsValid() && f.dest.IsValid():
-		if !r.inDest.Contains(f.dest.Unmap()) {
-			return NoMatch, "destination " + r.inDest.String() + " does not contain the endpoint " + f.dest.String()
+	case x.inDest.IsValid() && f.dest.IsValid():
+		if !x.inDest.Contains(f.dest.Unmap()) {
+			return NoMatch, "destination " + x.inDest.String() + " does not contain the endpoint " + f.dest.String()
 		}
-		why += "; destination " + r.inDest.String() + " contains " + f.dest.String()
-	case r.inDest.IsValid():
-		m, why = MaybeMatches, why+"; endpoint address unknown: cannot tell whether destination "+r.inDest.String()+" contains it"
-	case r.inDestWhy != "":
-		m, why = MaybeMatches, why+"; "+r.inDestWhy
+		why += "; destination " + x.inDest.String() + " contains " + f.dest.String()
+	case x.inDest.IsValid():
+		m, why = MaybeMatches, why+"; endpoint address unknown: cannot tell whether destination "+x.inDest.String()+" contains it"
+	case x.inDestWhy != "":
+		m, why = MaybeMatches, why+"; "+x.inDestWhy
 	}
-	if r.undecidable != "" {
-		m, why = MaybeMatches, why+"; "+r.undecidable
+	if x.undecidable != "" {
+		m, why = MaybeMatches, why+"; "+x.undecidable
 	}
 	return m, why
 }
@@ -508,7 +532,7 @@ func (r *compiledRule) explainIngress(pc protoCode, proto string, port int, ps s
 		return NoMatch, r.view.SourceWhy
 	}
 	if r.srcFam != 0 && r.srcFam != f.fam {
-		return NoMatch, fmt.Sprintf("source %s is IPv%d, the flow IPv%d", r.srcPrefix, r.srcFam, f.fam)
+		return NoMatch, fmt.Sprintf("source %s is IPv%d, the flow IPv%d", sourceCidrOf(r.view.Ref.Rule), r.srcFam, f.fam)
 	}
 	portWhy, portM := r.explainPort(port, ps)
 	if portM == NoMatch {
@@ -525,7 +549,7 @@ func (r *compiledRule) explainIngress(pc protoCode, proto string, port int, ps s
 		}
 		m, why = MaybeMatches, strings.Join(ws, "; ")
 	}
-	if r.inDest.IsValid() || r.inDestWhy != "" || r.undecidable != "" {
+	if r.x != nil {
 		return r.explainRare(m, why, f)
 	}
 	return m, why
@@ -574,8 +598,8 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 	if portM == NoMatch {
 		return NoMatch, portWhy
 	}
-	if r.undecidable != "" {
-		return MaybeMatches, r.undecidable
+	if r.x != nil && r.x.undecidable != "" {
+		return MaybeMatches, r.x.undecidable
 	}
 	switch {
 	case portM == MaybeMatches && destM == MaybeMatches:
@@ -592,7 +616,7 @@ func (r *compiledRule) matchEgress(pc protoCode, proto string, port int, dest ne
 }
 
 func (r *compiledRule) destMatch(dest netip.Addr, set []string, explain bool) (Match, string) {
-	d := r.dest
+	d := r.x.dest
 	switch {
 	case d.prefix.IsValid():
 		if !dest.IsValid() {
