@@ -202,13 +202,7 @@ func (f *facts) classifyDeny(ep *diagnose.Endpoint) *cause {
 	// 7. Groups that grant the gateway this port exist, elsewhere.
 	if covering := f.coveringGroups(proto, port); len(covering) > 0 && !slices.ContainsFunc(covering, func(g string) bool { return slices.Contains(eniGroups, g) }) {
 		c.code, c.key, c.groups = diagnose.CodeWrongNode, setKey, covering
-		for _, g := range covering {
-			for _, gr := range f.grantsByGroup[g] {
-				if gr.covers(proto, port) {
-					c.grants = append(c.grants, gr)
-				}
-			}
-		}
+		c.grants = f.coveringGrants(proto, port, covering)
 		return c
 	}
 

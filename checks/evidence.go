@@ -16,7 +16,7 @@ import (
 // of 100,000 endpoints stays small): the cap is stated in the list.
 const (
 	maxConsidered = 8
-	maxListed     = 10
+	maxListed     = diagnose.MaxListed
 )
 
 // causeGroups returns, for code, the blocked endpoints' causes grouped by
@@ -39,6 +39,30 @@ func (f *facts) causeGroups(code string) [][]*cause {
 		}
 		out[i] = append(out[i], c)
 	}
+	return out
+}
+
+// coveringGrants returns the grants of covering that cover (proto, port),
+// memoised per flow: every wrong-node endpoint on the port shares one slice
+// (an estate with 500 authorizations would otherwise copy 500 grants per
+// endpoint). Called only while classifying, which runs on one goroutine.
+func (f *facts) coveringGrants(proto string, port int, covering []string) []grant {
+	key := proto + "/" + strconv.Itoa(port)
+	if gs, ok := f.coveringGrantsMemo[key]; ok {
+		return gs
+	}
+	var out []grant
+	for _, g := range covering {
+		for _, gr := range f.grantsByGroup[g] {
+			if gr.covers(proto, port) {
+				out = append(out, gr)
+			}
+		}
+	}
+	if f.coveringGrantsMemo == nil {
+		f.coveringGrantsMemo = map[string][]grant{}
+	}
+	f.coveringGrantsMemo[key] = out
 	return out
 }
 
@@ -441,22 +465,32 @@ func listEndpoints(cs []*cause) string {
 	return s
 }
 
-// subjects lists the service, every endpoint, and the extra subjects once each.
+// subjects lists the service, the first endpoints and their nodes, and the
+// first extra subjects, once each (bounded: the affected endpoints are
+// counted in Finding.Affected and linked from their rows).
 func subjects(cs []*cause, extra ...string) []string {
 	out := []string{cs[0].ep.ServiceKey}
-	for _, c := range cs {
+	for _, c := range cs[:min(len(cs), diagnose.MaxListed)] {
 		out = append(out, c.ep.Label())
 	}
 	nodes := []string{}
 	for _, c := range cs {
+		if len(nodes) == diagnose.MaxListed {
+			break
+		}
 		if n := c.ep.NodeLabel(); n != "" && !slices.Contains(nodes, n) {
 			nodes = append(nodes, n)
 		}
 	}
 	out = append(out, nodes...)
+	added := 0
 	for _, e := range extra {
+		if added == diagnose.MaxListed {
+			break
+		}
 		if e != "" && !slices.Contains(out, e) {
 			out = append(out, e)
+			added++
 		}
 	}
 	return out
@@ -477,14 +511,21 @@ func (f *facts) endpointFinding(cs []*cause, code string, sev *diagnose.Severity
 	if len(cs) > 1 {
 		ev = append(ev, listEndpoints(cs))
 	}
-	return diagnose.Finding{
-		Code:     code,
-		Severity: sev,
-		Subjects: subjects(cs, extraSubjects...),
-		Services: []string{first.ServiceKey},
-		Message:  message,
-		Evidence: ev,
+	fd := diagnose.Finding{
+		Code:      code,
+		Severity:  sev,
+		Subjects:  subjects(cs, extraSubjects...),
+		Services:  []string{first.ServiceKey},
+		Attribute: cs[0].key,
+		Message:   message,
+		Evidence:  ev,
 	}
+	eps := make([]*diagnose.Endpoint, len(cs))
+	for i, c := range cs {
+		eps[i] = c.ep
+	}
+	fd.SetAffected(eps)
+	return fd
 }
 
 // isAre is the verb for who(cs).

@@ -55,6 +55,8 @@ type facts struct {
 	texts sync.Map
 	// decisions caches decisionLines by group set and flow.
 	decisions sync.Map
+	// coveringGrantsMemo memoises coveringGrants while classifying.
+	coveringGrantsMemo map[string][]grant
 	// acceptsMemo memoises acceptsCovering while classifying.
 	acceptsMemo map[string][]grant
 	// portsByGroup is, per group, the (protocol, port) pairs endpoints on

@@ -54,11 +54,33 @@ func TestInvariantsOnGeneratedSnapshots(t *testing.T) {
 			if f.Code != diagnose.CodeCheckSkipped && len(f.Remediation.Steps) == 0 {
 				t.Errorf("seed %d: %s finding without a fix: %s", seed, f.Code, f.Message)
 			}
-			if slices.Contains(causeCodes, f.Code) && f.Level() == diagnose.Error {
-				for _, s := range f.Subjects {
-					explained[s]++
-					why[s] = append(why[s], f.Code)
+			if f.Affected != nil && (f.Affected.Count < len(f.Affected.Endpoints) || len(f.Affected.Endpoints) > diagnose.MaxListed) {
+				t.Errorf("seed %d: %s affected %+v: count below the listed, or more listed than %d", seed, f.ID, f.Affected, diagnose.MaxListed)
+			}
+		}
+		// Each blocked endpoint's row points at exactly one root-cause error.
+		byID := map[string]*diagnose.Finding{}
+		for i := range r.Findings {
+			byID[r.Findings[i].ID] = &r.Findings[i]
+		}
+		linked := map[string]int{}
+		for _, row := range r.Endpoints {
+			for _, id := range row.FindingIDs {
+				f := byID[id]
+				if f == nil {
+					t.Fatalf("seed %d: %s %s:%d points at finding %q, not in the report", seed, row.Service, row.IP, row.Port, id)
 				}
+				linked[id]++
+				if slices.Contains(causeCodes, f.Code) && f.Level() == diagnose.Error {
+					label := row.Service + " " + diagnose.JoinHostPort(row.IP, row.Port)
+					explained[label]++
+					why[label] = append(why[label], f.Code)
+				}
+			}
+		}
+		for _, f := range r.Findings {
+			if f.Affected != nil && linked[f.ID] != f.Affected.Count {
+				t.Errorf("seed %d: %s counts %d affected endpoints, %d rows point at it", seed, f.ID, f.Affected.Count, linked[f.ID])
 			}
 		}
 		for _, ep := range v.Endpoints {

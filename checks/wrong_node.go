@@ -2,7 +2,6 @@ package checks
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -25,6 +24,8 @@ groups. One finding per service and ENI group set.`,
 	Requires: causeInputs,
 	Run: func(p *diagnose.Pass) error {
 		f := factsOf(p.View)
+		memo := map[string]string{}
+		distinct := map[*grant][]grant{} // endpoints of one port share c.grants
 		for _, cs := range f.causeGroups(diagnose.CodeWrongNode) {
 			c := cs[0]
 			ep := c.ep
@@ -40,39 +41,41 @@ groups. One finding per service and ENI group set.`,
 					backendNoun(ep), f.groupsDesc(backendGroupIDs(ep)), protocol(ep), port))
 			}
 			var authIDs []string
-			var carriers []*snapshot.Node
-			for _, gr := range f.distinctGrants(c.grants) {
+			grants, ok := distinct[&c.grants[0]]
+			if !ok {
+				grants = f.distinctGrants(c.grants)
+				distinct[&c.grants[0]] = grants
+			}
+			for i, gr := range grants {
+				if i == maxListed {
+					// The most relevant come first; the rest are counted, not copied.
+					specific = append(specific, fmt.Sprintf("… and %d more grants for other groups", len(grants)-maxListed))
+					break
+				}
 				line := "the gateway is authorized by " + gr.label()
 				nodes := f.v.NodesByGroup[gr.group]
 				if len(nodes) == 0 {
 					line += "; no node carries " + gr.group
 				} else {
 					line += "; " + carrierNoun(nodes) + " in " + gr.group + ": " + nodeList(nodes)
-					for _, n := range nodes {
-						if !slices.Contains(carriers, n) {
-							carriers = append(carriers, n)
-						}
-					}
 				}
 				specific = append(specific, line)
 				if gr.auth != nil {
 					authIDs = appendOnce(authIDs, gr.auth.ID)
 				}
 			}
-			where := "no node"
-			if len(carriers) > 0 {
-				where = carrierList(carriers)
-			}
+			where := carriersText(f.v, c.groups, memo)
 			groupText := strings.Join(backendGroupIDs(ep), ",")
 			if o := f.originShort(ep); o != "" {
 				groupText += " (" + o + ")"
 			}
+			authorized := diagnose.BoundedList(c.groups, maxListed)
 			msg := fmt.Sprintf("%s %s blocked: %s is in %s, but the gateway is authorized for %s (on %s)",
-				who(cs), isAre(cs), backendNoun(ep), groupText, strings.Join(c.groups, ","), where)
+				who(cs), isAre(cs), backendNoun(ep), groupText, authorized, where)
 			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
-			authLink := strings.Join(authIDs, ",")
-			fd.Chain = f.chain(ep, authLink, "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkBackendGroup,
-				backendNoun(ep)+" is not in "+strings.Join(c.groups, ","))
+			authLink := diagnose.BoundedList(authIDs, maxListed)
+			fd.Chain = f.chain(ep, authLink, "authorizes "+authorized, "", "", diagnose.LinkBackendGroup,
+				backendNoun(ep)+" is not in "+authorized)
 			switch {
 			case isServerless(ep):
 				grantSteps, grantCmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of "+backendNoun(ep))
@@ -88,13 +91,51 @@ groups. One finding per service and ENI group set.`,
 			}
 			steps, cmds := f.grantAccess(group, ports, ep.ServiceKey, group+" is the group of node "+ep.NodeLabel())
 			fd.Remediation = f.remedy(append(steps,
-				"Or run the pods only on nodes in the authorized group(s) "+strings.Join(c.groups, ", ")+" (node selector or affinity on their node pool), if that was the intent.",
+				"Or run the pods only on nodes in the authorized group(s) "+authorized+" (node selector or affinity on their node pool), if that was the intent.",
 				"Check the node pool of "+ep.NodeLabel()+": every node pool that may run these pods needs its group authorized.",
 			), cmds...)
 			p.Report(fd)
 		}
 		return nil
 	},
+}
+
+// carriersText names the first nodes that carry any of groups and counts
+// the rest: "nodes a, b, c, d, e and 245 more", or "no node". The answer is
+// memoised per group list: the wrong-node findings of one port share it.
+func carriersText(v *diagnose.View, groups []string, memo map[string]string) string {
+	if len(groups) == 0 {
+		return "no node"
+	}
+	key := fmt.Sprintf("%p/%d", &groups[0], len(groups))
+	if s, ok := memo[key]; ok {
+		return s
+	}
+	seen := map[*snapshot.Node]bool{}
+	var first []*snapshot.Node
+	for _, g := range groups {
+		for _, n := range v.NodesByGroup[g] {
+			if !seen[n] {
+				seen[n] = true
+				if len(first) < maxListed {
+					first = append(first, n)
+				}
+			}
+		}
+	}
+	s := "no node"
+	if len(first) > 0 {
+		names := make([]string, len(first))
+		for i, n := range first {
+			names[i] = diagnose.NodeName(n)
+		}
+		s = carrierNoun(first) + " " + strings.Join(names, ", ")
+		if more := len(seen) - len(first); more > 0 {
+			s += fmt.Sprintf(" and %d more", more)
+		}
+	}
+	memo[key] = s
+	return s
 }
 
 func appendOnce(xs []string, x string) []string {

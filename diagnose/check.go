@@ -56,6 +56,7 @@ func (p *Pass) Report(f Finding) {
 	}
 	f.Code = code.ID
 	f.Check = code.Slug
+	f.bound()
 	if f.Severity == nil {
 		sev := code.Default()
 		f.Severity = &sev
@@ -111,6 +112,9 @@ type Remediation struct {
 
 // Finding is one diagnosed problem (or note), as in the report JSON.
 type Finding struct {
+	// ID is stable across runs (code + hash of services and attribute);
+	// endpoint rows point at it (EndpointResult.FindingIDs).
+	ID       string    `json:"id"`
 	Code     string    `json:"code"`
 	Check    string    `json:"check"`
 	Severity *Severity `json:"severity"`
@@ -118,13 +122,22 @@ type Finding struct {
 	// endpoints ("shop/orders 172.20.1.10:8080"), nodes, groups, rules.
 	Subjects []string `json:"subjects"`
 	// Services are the service keys affected (for grouping and --service).
-	Services    []string    `json:"services,omitempty"`
+	Services []string `json:"services,omitempty"`
+	// Attribute is what groups the finding's endpoints (the ENI's group
+	// set, the deciding rule, the port, …); empty for findings about no
+	// endpoint in particular.
+	Attribute string `json:"attribute,omitempty"`
+	// Affected counts the endpoints the finding explains and names the first few.
+	Affected    *Affected   `json:"affected,omitempty"`
 	Message     string      `json:"message"`
 	Evidence    []string    `json:"evidence"`
 	Chain       []Link      `json:"chain,omitempty"`
 	Remediation Remediation `json:"remediation"`
 	// Status is new, present or fixed against a baseline report; empty without one.
 	Status string `json:"status,omitempty"`
+
+	// affected are the endpoints behind Affected, linked to their rows by Run.
+	affected []*Endpoint
 }
 
 // Level is the finding's severity (Info when unset).

@@ -92,10 +92,18 @@ func (r *Report) ApplyEndpointFilter(selectors []EndpointSelector) {
 		}
 	}
 	r.Endpoints = kept
+	// A kept row keeps the findings it points at: subjects name only the
+	// first few endpoints of a finding (schema 2).
+	linked := map[string]bool{}
+	for _, e := range kept {
+		for _, id := range e.FindingIDs {
+			linked[id] = true
+		}
+	}
 	keptFindings := r.Findings[:0]
 	for _, f := range r.Findings {
-		keep := f.Code == CodeCheckSkipped
-		namesEndpoint := false
+		keep := f.Code == CodeCheckSkipped || linked[f.ID]
+		namesEndpoint := f.Affected != nil
 		for _, subj := range f.Subjects {
 			if ip, port, ok := endpointSubject(subj); ok {
 				namesEndpoint = true

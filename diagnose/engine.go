@@ -153,6 +153,8 @@ func Run(ctx context.Context, v *View, checks []*Check) *Report {
 		})
 	}
 	r.finish()
+	r.link(v)
+	r.Causes = r.summariseCauses()
 	return r
 }
 

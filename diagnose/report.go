@@ -10,18 +10,20 @@ import (
 )
 
 // SchemaVersion is the report JSON's version (DESIGN.md: stable).
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Report is a diagnosis, as written by -o json.
 type Report struct {
-	SchemaVersion int              `json:"schemaVersion"`
-	Gateway       GatewayInfo      `json:"gateway"`
-	Source        *SourceInfo      `json:"source,omitempty"`
-	Summary       Summary          `json:"summary"`
-	Endpoints     []EndpointResult `json:"endpoints"`
-	Findings      []Finding        `json:"findings"`
-	Skipped       []Skipped        `json:"skipped"`
-	CheckErrors   []CheckError     `json:"checkErrors,omitempty"`
+	SchemaVersion int         `json:"schemaVersion"`
+	Gateway       GatewayInfo `json:"gateway"`
+	Source        *SourceInfo `json:"source,omitempty"`
+	Summary       Summary     `json:"summary"`
+	// Causes is the incident summary's top: which causes explain the blocked endpoints.
+	Causes      *Causes          `json:"causes"`
+	Endpoints   []EndpointResult `json:"endpoints"`
+	Findings    []Finding        `json:"findings"`
+	Skipped     []Skipped        `json:"skipped"`
+	CheckErrors []CheckError     `json:"checkErrors,omitempty"`
 	// Filter says what --service / --suppress hid, when anything was.
 	Filter *FilterInfo `json:"filter,omitempty"`
 	// Baseline compares the report with a baseline report (diagnose
@@ -106,6 +108,8 @@ type EndpointResult struct {
 	// (config "partial", or one decision reached by several rules): each
 	// piece of them with its own decision.
 	Pieces []PieceResult `json:"pieces,omitempty"`
+	// FindingIDs are the findings that explain this endpoint (Finding.ID).
+	FindingIDs []string `json:"findingIds,omitempty"`
 }
 
 // PieceResult is one piece of the gateway's addresses that every rule treats
@@ -142,6 +146,29 @@ type FilterInfo struct {
 	HiddenFindings    int      `json:"hiddenFindings"`
 	HiddenEndpoints   int      `json:"hiddenEndpoints"`
 	SuppressedFinding int      `json:"suppressedFindings"`
+	// OnlyBroken is set by --only-broken: reachable rows were left out
+	// (the summary still counts them).
+	OnlyBroken bool `json:"onlyBroken,omitempty"`
+}
+
+// KeepOnlyBroken drops the rows of reachable endpoints (--only-broken, for
+// huge estates): blocked and unknown rows, the findings and the summary
+// (which still counts every endpoint) are kept.
+func (r *Report) KeepOnlyBroken() {
+	if r.Filter == nil {
+		r.Filter = &FilterInfo{}
+	}
+	r.Filter.OnlyBroken = true
+	kept := r.Endpoints[:0]
+	for _, e := range r.Endpoints {
+		if e.Verdict == VerdictReachable {
+			r.Filter.HiddenEndpoints++
+			continue
+		}
+		kept = append(kept, e)
+	}
+	clear(r.Endpoints[len(kept):])
+	r.Endpoints = kept
 }
 
 // ReasonName is the report word for a decision reason.
@@ -226,6 +253,7 @@ func endpointResult(ep *Endpoint) EndpointResult {
 // finish sorts and counts; call after every change to Findings or Endpoints.
 func (r *Report) finish() {
 	SortFindings(r.Findings)
+	r.assignIDs()
 	slices.SortStableFunc(r.Skipped, func(a, b Skipped) int { return strings.Compare(a.Check, b.Check) })
 	slices.SortStableFunc(r.CheckErrors, func(a, b CheckError) int { return strings.Compare(a.Check, b.Check) })
 	sum := Summary{Endpoints: len(r.Endpoints)}
@@ -255,6 +283,7 @@ func (r *Report) finish() {
 		}
 	}
 	r.Summary = sum
+	r.Causes = r.summariseCauses()
 }
 
 // Suppression hides findings of a code (ID or slug), optionally only those
@@ -316,6 +345,19 @@ func (r *Report) ApplyFilter(services []string, suppress []Suppression) {
 			continue
 		}
 		kept = append(kept, f)
+	}
+	if removed := len(r.Findings) - len(kept); removed > 0 {
+		// Rows point only at findings the report still holds.
+		ids := make(map[string]bool, len(kept))
+		for i := range kept {
+			ids[kept[i].ID] = true
+		}
+		for i := range r.Endpoints {
+			e := &r.Endpoints[i]
+			if slices.ContainsFunc(e.FindingIDs, func(id string) bool { return !ids[id] }) {
+				e.FindingIDs = slices.DeleteFunc(slices.Clone(e.FindingIDs), func(id string) bool { return !ids[id] })
+			}
+		}
 	}
 	r.Findings = kept
 	r.Filter = info

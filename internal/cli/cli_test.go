@@ -29,7 +29,7 @@ func TestDemoReportsBrokenAndHealthy(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("demo -o json is not a report: %v\n%s", err, out)
 	}
-	if r.SchemaVersion != 1 || r.Gateway.ID != "gw-demo3f9a" {
+	if r.SchemaVersion != 2 || r.Gateway.ID != "gw-demo3f9a" {
 		t.Errorf("schema %d gateway %q", r.SchemaVersion, r.Gateway.ID)
 	}
 	verdicts, probes := map[string]string{}, map[string]string{}

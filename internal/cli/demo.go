@@ -64,6 +64,9 @@ loopback cannot reproduce a security group's silent drop.`,
 			}
 			report := diagnoseSnapshot(cmd.Context(), snap, &diagnose.SourceInfo{Kind: "demo", Name: demo.Name, CapturedAt: snap.CapturedAt})
 			sel.apply(report, sup)
+			if rf.onlyBroken {
+				report.KeepOnlyBroken()
+			}
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}

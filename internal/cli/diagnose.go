@@ -17,11 +17,12 @@ func init() { register("diagnose", newDiagnoseCmd) }
 
 // reportFlags are the output and exit-code flags shared by diagnose, demo and verify.
 type reportFlags struct {
-	output    string
-	failOn    string
-	services  []string
-	endpoints []string
-	suppress  []string
+	output     string
+	failOn     string
+	services   []string
+	endpoints  []string
+	suppress   []string
+	onlyBroken bool
 }
 
 // selection is what --service and --endpoint pick in one snapshot.
@@ -69,6 +70,7 @@ func (f *reportFlags) register(cmd *cobra.Command) {
 	fs.StringArrayVar(&f.services, "service", nil, "only this service (NAMESPACE/NAME, or NAME when one namespace has it); repeatable")
 	fs.StringArrayVar(&f.endpoints, "endpoint", nil, "only this endpoint and its findings (IP or IP:PORT, as in a 503 log); repeatable")
 	fs.StringArrayVar(&f.suppress, "suppress", nil, "hide findings of CODE or SLUG, optionally only for one subject: CODE[=SUBJECT]; repeatable")
+	fs.BoolVar(&f.onlyBroken, "only-broken", false, "leave reachable endpoints out of the endpoint list (the summary still counts them): for huge estates")
 }
 
 // parsed validates the flags up front, so bad flags exit 2 before any work.
@@ -170,6 +172,9 @@ are unknown, never healthy.`,
 				report = diagnoseSnapshot(cmd.Context(), snap, src)
 			}
 			sel.apply(report, sup)
+			if rf.onlyBroken {
+				report.KeepOnlyBroken()
+			}
 			return writeReport(s.Out, report, format, failOn)
 		},
 	}
