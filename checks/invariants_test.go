@@ -1,8 +1,12 @@
 package checks
 
 import (
+	"cmp"
 	"context"
+	"net/netip"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -25,7 +29,7 @@ var causeCodes = []string{
 // an endpoint name its service.
 func TestInvariantsOnGeneratedSnapshots(t *testing.T) {
 	for seed := int64(1); seed <= 12; seed++ {
-		s := gen.Large(gen.Config{Endpoints: 600, Nodes: 40, Groups: 30, Rules: 900, Services: 12, Seed: seed})
+		s := gen.Large(gen.Config{Endpoints: 600, Nodes: 40, Groups: 30, Rules: 900, Services: 12, Seed: seed, BroadRules: int(seed%3) * 60})
 		if seed%2 == 1 { // probes of every kind, from both vantage points
 			states := []string{snapshot.ProbeOpen, snapshot.ProbeRefused, snapshot.ProbeFiltered, snapshot.ProbeUnreachable, snapshot.ProbeOpen, snapshot.ProbeError}
 			i := 0
@@ -89,4 +93,118 @@ func TestInvariantsOnGeneratedSnapshots(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCausesComeFromGrants: on generated estates sprinkled with unrelated
+// broad accepts (SSH and everything from the VPC CIDR, 443 and service
+// ports from anywhere), a cause never cites a rule that is not a grant, and
+// port-changed never fires while a grant on the endpoint's groups covers
+// its port. What a grant is, is restated here from DESIGN.md §7, apart from
+// the checks' own code: an authorization, an accept sourced from the
+// gateway's group, or an accept from a CIDR inside the gateway's vSwitch.
+func TestCausesComeFromGrants(t *testing.T) {
+	gwNet := netip.MustParsePrefix(gen.GatewayCIDR)
+	isGrant := func(r *snapshot.Rule) bool {
+		if !strings.EqualFold(r.Direction, snapshot.DirectionIngress) || !strings.EqualFold(r.Policy, snapshot.PolicyAccept) {
+			return false
+		}
+		if r.SourceCidr != "" {
+			p, err := netip.ParsePrefix(r.SourceCidr)
+			return err == nil && p.Bits() >= gwNet.Bits() && gwNet.Contains(p.Addr())
+		}
+		return r.SourcePrefixListID == "" && r.SourceGroupID == gen.GatewayGroup
+	}
+	covers := func(proto, ports string, port int) bool {
+		if !strings.EqualFold(proto, snapshot.ProtocolAll) && !strings.EqualFold(cmp.Or(proto, snapshot.ProtocolTCP), snapshot.ProtocolTCP) {
+			return false
+		}
+		lo, hi, ok := strings.Cut(ports, "/")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if !ok || errA != nil || errB != nil {
+			return false
+		}
+		return a == -1 || a <= port && port <= b
+	}
+	broadSeen, portChanged := 0, 0
+	for seed := int64(1); seed <= 8; seed++ {
+		s := gen.Large(gen.Config{Endpoints: 500, Nodes: 30, Groups: 24, Rules: 480, Services: 10, Seed: seed, BroadRules: 120})
+		rules := map[string]*snapshot.Rule{} // "group/rule-id"
+		groups := map[string]*snapshot.SecurityGroup{}
+		for i := range s.SecurityGroups {
+			g := &s.SecurityGroups[i]
+			groups[g.ID] = g
+			for j := range g.Rules {
+				rules[g.ID+"/"+g.Rules[j].ID] = &g.Rules[j]
+				if r := &g.Rules[j]; r.SourceCidr == gen.VPCCIDR || r.SourceCidr == "0.0.0.0/0" && !strings.EqualFold(r.Policy, snapshot.PolicyDrop) {
+					broadSeen++
+				}
+			}
+		}
+		v := diagnose.NewView(s)
+		r := diagnose.Run(context.Background(), v, All())
+		for _, f := range r.Findings {
+			switch f.Code {
+			case diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeMultipleGroups, diagnose.CodePortChanged:
+			default:
+				continue
+			}
+			for _, subj := range f.Subjects {
+				if rule := rules[subj]; rule != nil && !isGrant(rule) {
+					t.Errorf("seed %d: %s names rule %s (%s %s from %s), which does not grant the gateway access: %s",
+						seed, f.Code, subj, rule.Protocol, rule.PortRange, cmp.Or(rule.SourceCidr, rule.SourceGroupID), f.Message)
+				}
+			}
+			for _, ev := range f.Evidence {
+				if !strings.HasPrefix(ev, "the gateway is granted") {
+					continue
+				}
+				for name, rule := range rules {
+					if !isGrant(rule) && strings.Contains(ev, " rule "+name+" ") {
+						t.Errorf("seed %d: %s cites %s, which is not a grant, as granting the gateway: %s", seed, f.Code, name, ev)
+					}
+				}
+			}
+		}
+		fs := factsOf(v)
+		for i, ep := range v.Endpoints {
+			c := fs.causeOf(i)
+			if c == nil || c.code != diagnose.CodePortChanged || c.byProbe {
+				continue
+			}
+			portChanged++
+			port := ep.Endpoint.Port // generated services are TCP
+			other := false
+			for _, g := range ep.GroupIDs {
+				for _, a := range s.Gateway.Authorizations {
+					if a.SecurityGroupID == g {
+						other = true
+						if covers(a.Protocol, a.PortRange, port) {
+							t.Errorf("seed %d: %s is port-changed although authorization %s (%s %s) covers %d", seed, ep.Label(), a.ID, g, a.PortRange, port)
+						}
+					}
+				}
+				if groups[g] == nil {
+					continue
+				}
+				for _, rule := range groups[g].Rules {
+					if !isGrant(&rule) {
+						continue
+					}
+					other = true
+					if covers(rule.Protocol, rule.PortRange, port) {
+						t.Errorf("seed %d: %s is port-changed although grant %s/%s (%s %s) covers %d", seed, ep.Label(), g, rule.ID, rule.Protocol, rule.PortRange, port)
+					}
+				}
+			}
+			if !other {
+				t.Errorf("seed %d: %s is port-changed but none of its groups %v grants the gateway anything", seed, ep.Label(), ep.GroupIDs)
+			}
+		}
+	}
+	// The class must have been exercised, or the test proves nothing.
+	if broadSeen < 500 || portChanged == 0 {
+		t.Errorf("generated estates too thin: %d broad rules, %d port-changed endpoints", broadSeen, portChanged)
+	}
+	t.Logf("%d broad rules, %d port-changed endpoints checked", broadSeen, portChanged)
 }

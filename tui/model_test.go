@@ -819,3 +819,33 @@ func TestWideScreensShowCausesAndHeaderUncut(t *testing.T) {
 		}
 	}
 }
+
+// The endpoint table shows the gateway's own health check in a HEALTH
+// column when the report holds it, marked where it decided the verdict;
+// services without it keep the table they had.
+func TestEndpointTableShowsTheGatewayHealthCheck(t *testing.T) {
+	r := fixtureReport(t)
+	withHealth := ""
+	for i := range r.Endpoints {
+		e := &r.Endpoints[i]
+		if e.Service != "shop/orders" {
+			continue
+		}
+		if withHealth == "" {
+			e.HealthCheck, e.DecidedByHealthCheck = diagnose.HealthFailing, true
+			withHealth = diagnose.JoinHostPort(e.IP, e.Port)
+		} else {
+			e.HealthCheck = diagnose.HealthPassing
+		}
+	}
+	if withHealth == "" {
+		t.Fatal("fixture has no shop/orders endpoint")
+	}
+	m, _ := newTestModel(t, testOpts{w: 200, h: 40, reports: []*diagnose.Report{r}})
+	press(m, "r") // reload: the diagnoser answers with the report above
+	drain(t, m)
+	selectService(t, m, "shop/orders")
+	mustContain(t, screen(m), "HEALTH", "failing (decides)")
+	selectService(t, m, "shop/cart")
+	mustNotContain(t, screen(m), "HEALTH")
+}

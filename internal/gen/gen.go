@@ -24,6 +24,12 @@ type Config struct {
 	Rules     int
 	Services  int
 	Seed      int64
+	// BroadRules adds that many unrelated broad accepts that contain the
+	// gateway's addresses without targeting it — SSH from the VPC CIDR,
+	// HTTPS or a service port from anywhere — spread over the backend
+	// groups (after everything else, so 0 leaves the snapshot unchanged).
+	// Causes must never be derived from them (DESIGN.md §7).
+	BroadRules int
 }
 
 // Default is the benchmark size of issue 2: 100,000 endpoints over 5,000
@@ -89,7 +95,36 @@ func Large(cfg Config) *snapshot.Snapshot {
 	b.nodes(pools)
 	b.services()
 	b.authorizations()
+	b.broadRules()
 	return b.s
+}
+
+// VPCCIDR is the VPC's CIDR, which holds the gateway's vSwitch.
+const VPCCIDR = "192.168.0.0/16"
+
+// broadRules appends cfg.BroadRules unrelated broad accepts (see Config).
+func (b *builder) broadRules() {
+	backends := b.s.SecurityGroups[1:]
+	for i := 0; i < b.cfg.BroadRules; i++ {
+		g := &backends[b.rng.IntN(len(backends))]
+		if len(g.Rules) >= maxRulesPerGroup {
+			continue
+		}
+		r := snapshot.Rule{ID: b.nextRuleID(), Direction: snapshot.DirectionIngress, Policy: snapshot.PolicyAccept,
+			Priority: 1 + b.rng.IntN(100), Protocol: snapshot.ProtocolTCP}
+		switch b.rng.IntN(4) {
+		case 0:
+			r.PortRange, r.SourceCidr, r.Description = "22/22", VPCCIDR, "ssh from the VPC"
+		case 1:
+			r.PortRange, r.SourceCidr, r.Description = "443/443", "0.0.0.0/0", "public https"
+		case 2:
+			port := servicePorts[b.rng.IntN(len(servicePorts))]
+			r.PortRange, r.SourceCidr, r.Description = fmt.Sprintf("%d/%d", port, port), "0.0.0.0/0", "open to the world"
+		default:
+			r.Protocol, r.PortRange, r.SourceCidr, r.Description = snapshot.ProtocolAll, "-1/-1", VPCCIDR, "everything from the VPC"
+		}
+		g.Rules = append(g.Rules, r)
+	}
 }
 
 func (b *builder) nextRuleID() string {
