@@ -123,6 +123,9 @@ func (f *facts) defaultGroup(kind string) (group, from string, profile bool) {
 	if kind == snapshot.BackendECI && c.ECIProfileSecurityGroupID != "" {
 		return c.ECIProfileSecurityGroupID, "securityGroupId of ConfigMap kube-system/eci-profile", true
 	}
+	if kind == snapshot.BackendACS && c.ACSProfileSecurityGroupID != "" {
+		return c.ACSProfileSecurityGroupID, "securityGroupId of ConfigMap kube-system/acs-profile", true
+	}
 	if c.SecurityGroupID != "" {
 		return c.SecurityGroupID, "the cluster's security group (ACK console → Clusters → " + orNone(c.ID) + " → Basic Information)", false
 	}
@@ -148,7 +151,7 @@ func (f *facts) originLine(ep *diagnose.Endpoint) string {
 		return fmt.Sprintf("the %s's group %s comes from its annotation %s: %s", podKind(ep), groups, groupAnnotation(ep), strings.Join(ep.Endpoint.AnnotatedSecurityGroupIDs, ","))
 	case o.def == "":
 		why := "which the snapshot does not record"
-		if miss, err := f.v.Missing(snapshot.PartECIProfile, ""); miss && ep.Kind == snapshot.BackendECI {
+		if miss, err := f.v.Missing(profilePart(ep), ""); miss {
 			why = "which could not be read (" + err + ")"
 		}
 		return fmt.Sprintf("the %s names no group in annotation %s, so %s is the cluster's default for new pods, %s", podKind(ep), groupAnnotation(ep), groups, why)
@@ -173,9 +176,26 @@ func (f *facts) originShort(ep *diagnose.Endpoint) string {
 	case !slices.Contains(ep.GroupIDs, o.def):
 		return "the default when the pod was created (now " + o.def + ")"
 	case o.profile:
-		return "the eci-profile default: the pod's annotation names none"
+		return "the " + profileName(ep.Kind) + " default: the pod's annotation names none"
 	}
 	return "the cluster's default: the pod's annotation names none"
+}
+
+// profileName is the kube-system ConfigMap holding the default group of new
+// serverless pods of kind: eci-profile, or acs-profile for ACS pods.
+func profileName(kind string) string {
+	if kind == snapshot.BackendACS {
+		return "acs-profile"
+	}
+	return "eci-profile"
+}
+
+// profilePart is the snapshot part of that ConfigMap.
+func profilePart(ep *diagnose.Endpoint) string {
+	if ep.Kind == snapshot.BackendACS {
+		return snapshot.PartACSProfile
+	}
+	return snapshot.PartECIProfile
 }
 
 // immutableNote is said wherever a serverless pod's group is the problem.
@@ -208,10 +228,7 @@ func (f *facts) serverlessSteps(ep *diagnose.Endpoint, authorized string) (steps
 			o.def, o.defFrom, ep.Endpoint.Port))
 		return steps, nil
 	}
-	profile := "eci-profile"
-	if ep.Kind == snapshot.BackendACS {
-		profile = "acs-profile"
-	}
+	profile := profileName(ep.Kind)
 	def := "the cluster's default"
 	if o.def != "" {
 		def += " (" + o.def + ", " + o.defFrom + ")"

@@ -41,6 +41,9 @@ func (k kindCase) snapshot() *snapshot.Snapshot {
 	}
 	if k.profile != "" || k.clusterSG != "" {
 		s.Cluster = &snapshot.Cluster{ID: "c-1", SecurityGroupID: k.clusterSG, ECIProfileSecurityGroupID: k.profile}
+		if k.kind == snapshot.BackendACS {
+			s.Cluster.ECIProfileSecurityGroupID, s.Cluster.ACSProfileSecurityGroupID = "", k.profile
+		}
 	}
 	eni := snapshot.ENI{ID: "eni-back", Primary: true, IPs: []string{"10.0.9.9"}, SecurityGroupIDs: []string{"sg-back"}}
 	ep := snapshot.Endpoint{IP: "10.0.9.9", Port: 8080, Kind: k.kind}
@@ -219,7 +222,7 @@ func TestVirtualNodeENIsAreNotOneNode(t *testing.T) {
 // the running pods are blocked (their cause findings say it), not without a
 // known default.
 func TestServerlessDefaultDrift(t *testing.T) {
-	build := func(annotated bool, running, def string, kind string) *snapshot.Snapshot {
+	build := func(annotated bool, running, def string, kind string, profile bool) *snapshot.Snapshot {
 		s := kindCase{kind: kind, authorize: true, annotated: annotated}.snapshot()
 		s.SecurityGroups = append(s.SecurityGroups, snapshot.SecurityGroup{ID: "sg-new", VpcID: "vpc-1"})
 		s.Nodes[len(s.Nodes)-1].ENIs[0].SecurityGroupIDs = []string{running}
@@ -228,10 +231,13 @@ func TestServerlessDefaultDrift(t *testing.T) {
 		}
 		if def != "" {
 			s.Cluster = &snapshot.Cluster{ID: "c-1"}
-			if kind == snapshot.BackendECI {
-				s.Cluster.ECIProfileSecurityGroupID = def
-			} else {
+			switch {
+			case !profile:
 				s.Cluster.SecurityGroupID = def
+			case kind == snapshot.BackendACS:
+				s.Cluster.ACSProfileSecurityGroupID = def
+			default:
+				s.Cluster.ECIProfileSecurityGroupID = def
 			}
 		}
 		return s
@@ -240,19 +246,22 @@ func TestServerlessDefaultDrift(t *testing.T) {
 		name               string
 		annotated          bool
 		running, def, kind string
+		profile            bool
 		want               bool
 	}{
-		{"ECI default changed to an unauthorized group", false, "sg-auth", "sg-new", snapshot.BackendECI, true},
-		{"ACS cluster default changed", false, "sg-auth", "sg-new", snapshot.BackendACS, true},
-		{"default still authorized", false, "sg-auth", "sg-auth", snapshot.BackendECI, false},
-		{"pods name their group", true, "sg-auth", "sg-new", snapshot.BackendECI, false},
-		{"running pods blocked: their cause says it", false, "sg-back", "sg-new", snapshot.BackendECI, false},
-		{"default unknown", false, "sg-auth", "", snapshot.BackendECI, false},
-		{"default not in the data: undecidable", false, "sg-auth", "sg-missing", snapshot.BackendECI, false},
-		{"pods on ECS nodes", false, "sg-auth", "sg-new", snapshot.BackendPod, false},
+		{"ECI default changed to an unauthorized group", false, "sg-auth", "sg-new", snapshot.BackendECI, true, true},
+		{"ECI: the cluster's group when no eci-profile", false, "sg-auth", "sg-new", snapshot.BackendECI, false, true},
+		{"ACS cluster default changed", false, "sg-auth", "sg-new", snapshot.BackendACS, false, true},
+		{"ACS acs-profile default changed", false, "sg-auth", "sg-new", snapshot.BackendACS, true, true},
+		{"default still authorized", false, "sg-auth", "sg-auth", snapshot.BackendECI, true, false},
+		{"pods name their group", true, "sg-auth", "sg-new", snapshot.BackendECI, true, false},
+		{"running pods blocked: their cause says it", false, "sg-back", "sg-new", snapshot.BackendECI, true, false},
+		{"default unknown", false, "sg-auth", "", snapshot.BackendECI, true, false},
+		{"default not in the data: undecidable", false, "sg-auth", "sg-missing", snapshot.BackendECI, true, false},
+		{"pods on ECS nodes", false, "sg-auth", "sg-new", snapshot.BackendPod, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := build(tc.annotated, tc.running, tc.def, tc.kind)
+			s := build(tc.annotated, tc.running, tc.def, tc.kind, tc.profile)
 			if err := s.Validate(); err != nil {
 				t.Fatal(err)
 			}

@@ -19,7 +19,8 @@ var ServerlessDrift = &diagnose.Check{
 A serverless pod (ECI on a virtual node or in ACK Serverless, or an ACS pod) gets its security
 group when it is created: the group its annotation names (k8s.aliyun.com/eci-security-group,
 network.alibabacloud.com/security-group-ids), else the default — securityGroupId of
-kube-system/eci-profile for ECI pods, else the cluster's security group. It fires for a
+kube-system/eci-profile for ECI pods (kube-system/acs-profile for ACS pods), else the
+cluster's security group. It fires for a
 service with such pods that name no group, some of which the gateway reaches today, when the
 current default group is denied for the service's port: the next pods (scale-out, rollout,
 eviction) get the default and will be unreachable. Nothing is broken yet, so it is a warning.
@@ -43,7 +44,7 @@ the same template name it too.`,
 
 // serverlessDrift decides GWD304 for one service and serverless kind.
 func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
-	def, from, profile := f.defaultGroup(kind)
+	def, from, fromProfile := f.defaultGroup(kind)
 	if def == "" {
 		return diagnose.Finding{}, false
 	}
@@ -104,20 +105,17 @@ func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
 	}
 	ev = append(ev, "reachable "+pk+"s now: "+strings.Join(capList(labels), ", "))
 	ports0 := portRangeOf(denied[0])
-	profileName := "eci-profile"
-	if kind == snapshot.BackendACS {
-		profileName = "acs-profile"
-	}
+	cm := profileName(kind)
 	grantSteps, grantCmds := f.grantAccess(def, ports0, key, def+" is the default group of new "+pk+"s")
-	defaultStep := fmt.Sprintf("Or make the default an authorized group again: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; new pods only).", profileName, carried[0])
-	if !profile {
-		defaultStep = fmt.Sprintf("Or make an authorized group the default of new pods: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; it takes precedence over the cluster's security group; new pods only).", profileName, carried[0])
+	defaultStep := fmt.Sprintf("Or make the default an authorized group again: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; new pods only).", cm, carried[0])
+	if !fromProfile {
+		defaultStep = fmt.Sprintf("Or make an authorized group the default of new pods: in the ConfigMap kube-system/%s set securityGroupId to %s (the kubectl command below; it takes precedence over the cluster's security group; new pods only).", cm, carried[0])
 	}
 	steps := append(grantSteps, defaultStep,
 		fmt.Sprintf("Or name an authorized group in the workload's pod template: annotation %s: %q, so new pods do not depend on the default.", groupAnnotation(ep), carried[0]))
-	cmds := append(grantCmds, cmdProfileDefault(profileName, carried[0]))
-	defLink := profileName
-	if !profile {
+	cmds := append(grantCmds, cmdProfileDefault(cm, carried[0]))
+	defLink := cm
+	if !fromProfile {
 		defLink = "cluster " + orNone(f.v.Snapshot.Cluster.ID)
 	}
 	return diagnose.Finding{
@@ -144,14 +142,15 @@ connect error or disconnect/reset before headers") while the old ones still work
 	Cause: `A serverless pod gets its security group when it is created, from its annotation
 (k8s.aliyun.com/eci-security-group for ECI, network.alibabacloud.com/security-group-ids for
 ACS) or else from the default: securityGroupId of the kube-system/eci-profile ConfigMap
-(virtual nodes and ACK Serverless), else the cluster's security group (ACK Serverless / ACS:
+(virtual nodes and ACK Serverless; acs-profile for ACS pods), else the cluster's security group (ACK Serverless / ACS:
 the group on the cluster's Basic Information tab). The running pods were created when the
 default was a group the gateway is authorized for; the default has changed since (or the
 running pods were moved by hand), so new pods get a group the gateway cannot reach. A running
 pod's group cannot be changed: only new pods are affected.`,
 	Detection: `For each service with ECI or ACS pods whose annotation names no group, and which the
 gateway reaches today, gwdoctor evaluates the current default group
-(cluster.eciProfileSecurityGroupId, else cluster.securityGroupId in the snapshot) for the
+(cluster.eciProfileSecurityGroupId or acsProfileSecurityGroupId, else
+cluster.securityGroupId in the snapshot) for the
 service's port: deny.
 Pods that name their group in the annotation are left out: new pods of the same template name
 it too.`,

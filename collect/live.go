@@ -364,6 +364,10 @@ func (c *collector) run(ctx context.Context) {
 		if kres.ECIProfileErr != nil {
 			c.fail(snapshot.PartECIProfile, nil, "kubernetes:get configmaps "+kube.ECIProfileNamespace+"/"+kube.ECIProfileName, kres.ECIProfileErr)
 		}
+		s.Cluster.ACSProfileSecurityGroupID = kres.ACSProfileGroup
+		if kres.ACSProfileErr != nil {
+			c.fail(snapshot.PartACSProfile, nil, "kubernetes:get configmaps "+kube.ECIProfileNamespace+"/"+kube.ACSProfileName, kres.ACSProfileErr)
+		}
 		if clusterID != "" {
 			wg.Go(func() {
 				c.progress("reading cluster " + clusterID)
@@ -441,7 +445,7 @@ func (c *collector) run(ctx context.Context) {
 	wg.Wait() // node pools, cluster detail
 
 	s.Nodes = buildNodes(kubeNodes, instances, ecsBackends, enis, s.Services)
-	if s.Cluster != nil && s.Cluster.ID == "" && s.Cluster.SecurityGroupID == "" && s.Cluster.ECIProfileSecurityGroupID == "" {
+	if s.Cluster != nil && *s.Cluster == (snapshot.Cluster{}) {
 		s.Cluster = nil
 	}
 
@@ -470,7 +474,7 @@ func (c *collector) run(ctx context.Context) {
 	}
 	if cl := s.Cluster; cl != nil {
 		// The defaults new serverless pods get: serverless-default-drift evaluates them.
-		groupIDs = append(groupIDs, cl.SecurityGroupID, cl.ECIProfileSecurityGroupID)
+		groupIDs = append(groupIDs, cl.SecurityGroupID, cl.ECIProfileSecurityGroupID, cl.ACSProfileSecurityGroupID)
 	}
 	groupIDs = uniq(groupIDs)
 	c.progress(fmt.Sprintf("reading %d security groups", len(groupIDs)))

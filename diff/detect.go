@@ -1008,6 +1008,7 @@ func (c *comparer) serverlessDefaults() {
 	}
 	for _, d := range []struct{ before, after, what string }{
 		{b.ECIProfileSecurityGroupID, a.ECIProfileSecurityGroupID, "the eci-profile default (securityGroupId of kube-system/eci-profile), the group of new ECI pods that name none"},
+		{b.ACSProfileSecurityGroupID, a.ACSProfileSecurityGroupID, "the acs-profile default (securityGroupId of kube-system/acs-profile), the group of new ACS pods that name none"},
 		{b.SecurityGroupID, a.SecurityGroupID, "the cluster's security group, the default of new serverless pods that name none"},
 	} {
 		if d.before == d.after || d.before == "" || d.after == "" {

@@ -151,6 +151,10 @@ type Cluster struct {
 	// ConfigMap: the group virtual nodes give ECI pods whose annotation names
 	// none. It takes precedence over SecurityGroupID for ECI pods.
 	ECIProfileSecurityGroupID string `json:"eciProfileSecurityGroupId,omitempty" yaml:"eciProfileSecurityGroupId,omitempty"`
+	// ACSProfileSecurityGroupID is securityGroupId of the kube-system/acs-profile
+	// ConfigMap: the group ACS pods whose annotation names none get. It
+	// takes precedence over SecurityGroupID for ACS pods.
+	ACSProfileSecurityGroupID string `json:"acsProfileSecurityGroupId,omitempty" yaml:"acsProfileSecurityGroupId,omitempty"`
 }
 
 // Node kinds (Node.Kind), as normalised on load.
@@ -356,6 +360,9 @@ const (
 	// PartECIProfile is the kube-system/eci-profile ConfigMap (the virtual
 	// nodes' default group for ECI pods).
 	PartECIProfile = "eciProfile"
+	// PartACSProfile is the kube-system/acs-profile ConfigMap (the default
+	// group of ACS pods).
+	PartACSProfile = "acsProfile"
 )
 
 // MissingPart records that a part of the snapshot could not be collected.

@@ -60,7 +60,7 @@ func (v *validator) allowedMissing(part, id string) bool {
 }
 
 var validParts = []string{PartGateway, PartAuthorizations, PartSecurityGroups, PartRules, PartNodePools,
-	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes, PartCluster, PartECIProfile}
+	PartNodes, PartENIs, PartServices, PartEndpoints, PartProbes, PartCluster, PartECIProfile, PartACSProfile}
 
 func (v *validator) run() {
 	s := v.s
@@ -778,6 +778,9 @@ func (v *validator) cluster() {
 	}
 	if c.ECIProfileSecurityGroupID != "" {
 		v.groupIDFormat("cluster.eciProfileSecurityGroupId", c.ECIProfileSecurityGroupID)
+	}
+	if c.ACSProfileSecurityGroupID != "" {
+		v.groupIDFormat("cluster.acsProfileSecurityGroupId", c.ACSProfileSecurityGroupID)
 	}
 }
 

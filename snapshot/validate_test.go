@@ -244,9 +244,9 @@ missing:
 			`services[0].source: unknown source "mse"; expected one of: k8s, ecs, fixed, dns, nacos`,
 			`services[0].protocol: unknown protocol "ICMP"; expected one of: TCP, UDP`,
 			`probes[0].state: unknown state "timeout"; expected one of: open, refused, filtered, unreachable, error`,
-			`missing[0].part: unknown part "node"; did you mean "nodes"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile)`,
-			`missing[1].part: unknown part "groups"; did you mean "securityGroups"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile)`,
-			`missing[2].part: unknown part "zones"; expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile`,
+			`missing[0].part: unknown part "node"; did you mean "nodes"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile, acsProfile)`,
+			`missing[1].part: unknown part "groups"; did you mean "securityGroups"? (expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile, acsProfile)`,
+			`missing[2].part: unknown part "zones"; expected one of: gateway, authorizations, securityGroups, rules, nodePools, nodes, enis, services, endpoints, probes, cluster, eciProfile, acsProfile`,
 		}},
 		{name: "backend kinds and serverless defaults", yaml: `  - id: sg-eci
 nodes:

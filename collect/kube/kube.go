@@ -48,6 +48,9 @@ const (
 	// securityGroupId is the default group of ECI pods that name none.
 	ECIProfileNamespace = "kube-system"
 	ECIProfileName      = "eci-profile"
+	// ACSProfileName is the ConfigMap (in kube-system) whose securityGroupId
+	// is the default group of ACS pods that name none.
+	ACSProfileName = "acs-profile"
 )
 
 // RESTConfig loads the client configuration the way kubectl does: an explicit
@@ -145,7 +148,10 @@ type Result struct {
 	// ECIProfileErr says why the profile could not be read (RBAC: it is
 	// optional); nil when read or not needed.
 	ECIProfileErr error
-	virtual       map[string]bool // node name → virtual
+	// ACSProfileGroup and ACSProfileErr are the same for kube-system/acs-profile.
+	ACSProfileGroup string
+	ACSProfileErr   error
+	virtual         map[string]bool // node name → virtual
 	// Namespaces whose services could be read.
 	services map[string]*corev1.Service // ns/name
 	slices   map[string][]discoveryv1.EndpointSlice
@@ -190,19 +196,21 @@ func (c *Collector) Collect(ctx context.Context, namespaces []string) (*Result, 
 			fail(Failure{Part: snapshot.PartNodes, Action: "kubernetes:list nodes", Err: kubeError("list nodes", err)})
 			return
 		}
-		var profile string
-		var profileErr error
+		var eci, acs string
+		var eciErr, acsErr error
 		for _, n := range nodes {
 			if n.Virtual {
-				// Only clusters with virtual nodes need the profile (and
-				// the permission to read it).
-				profile, profileErr = c.eciProfile(ctx)
+				// Only clusters with virtual nodes need the profiles (and
+				// the permission to read them).
+				eci, eciErr = c.profileGroup(ctx, ECIProfileName)
+				acs, acsErr = c.profileGroup(ctx, ACSProfileName)
 				break
 			}
 		}
 		mu.Lock()
 		r.Nodes = nodes
-		r.ECIProfileGroup, r.ECIProfileErr = profile, profileErr
+		r.ECIProfileGroup, r.ECIProfileErr = eci, eciErr
+		r.ACSProfileGroup, r.ACSProfileErr = acs, acsErr
 		for _, n := range nodes {
 			if n.Virtual {
 				r.virtual[n.Name] = true
@@ -328,15 +336,16 @@ func (c *Collector) nodes(ctx context.Context) ([]Node, error) {
 	return out, nil
 }
 
-// eciProfile reads securityGroupId of kube-system/eci-profile. A cluster
-// without the ConfigMap has no profile default: "", nil.
-func (c *Collector) eciProfile(ctx context.Context) (string, error) {
-	cm, err := c.client.CoreV1().ConfigMaps(ECIProfileNamespace).Get(ctx, ECIProfileName, metav1.GetOptions{})
+// profileGroup reads securityGroupId of the kube-system ConfigMap name
+// (eci-profile, acs-profile). A cluster without it has no profile default:
+// "", nil.
+func (c *Collector) profileGroup(ctx context.Context, name string) (string, error) {
+	cm, err := c.client.CoreV1().ConfigMaps(ECIProfileNamespace).Get(ctx, name, metav1.GetOptions{})
 	switch {
 	case apierrors.IsNotFound(err):
 		return "", nil
 	case err != nil:
-		return "", kubeError("get configmaps in "+ECIProfileNamespace+" ("+ECIProfileName+")", err)
+		return "", kubeError("get configmaps in "+ECIProfileNamespace+" ("+name+")", err)
 	}
 	return strings.TrimSpace(cm.Data["securityGroupId"]), nil
 }

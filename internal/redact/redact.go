@@ -146,6 +146,7 @@ func (m *Mapper) Snapshot(s *snapshot.Snapshot) *snapshot.Snapshot {
 		cl.ID = m.id("c", cl.ID)
 		cl.SecurityGroupID = m.id("sg", cl.SecurityGroupID)
 		cl.ECIProfileSecurityGroupID = m.id("sg", cl.ECIProfileSecurityGroupID)
+		cl.ACSProfileSecurityGroupID = m.id("sg", cl.ACSProfileSecurityGroupID)
 	}
 	for i := range c.Nodes {
 		n := &c.Nodes[i]
