@@ -94,8 +94,8 @@ func (f *facts) serverlessDrift(key, kind string) (diagnose.Finding, bool) {
 	ev := []string{
 		fmt.Sprintf("new %ss that name no group in annotation %s get the default %s: %s", pk, groupAnnotation(ep), f.groupDesc(def), from),
 		fmt.Sprintf("the gateway is denied on %s/%s into %s: no authorization or gateway-sourced accept rule covers it", protocol(ep), strings.Join(portTexts, ","), def),
-		fmt.Sprintf("%d of the service's %d %ss without the annotation are reachable today through %s (the default when they were created, or changed since)",
-			len(working[denied[0]]), len(defaulted), pk, f.groupsDesc(carried)),
+		fmt.Sprintf("%d of the service's %d %ss without the annotation %s reachable today through %s (the default when they were created, or changed since)",
+			len(working[denied[0]]), len(defaulted), pk, isAreN(len(working[denied[0]])), f.groupsDesc(carried)),
 		"the next pods (scale-out, rollout, eviction) get " + def + " and will be unreachable; " + immutableNote(ep),
 		f.gatewayLine(),
 	}
@@ -168,3 +168,11 @@ or set the default back to an authorized group (new pods only):
 or name an authorized group in the workload's pod template annotation.`,
 	Related: []string{diagnose.CodeMissingAuthorization, diagnose.CodeWrongNode, diagnose.CodeNodePoolDrift},
 })
+
+// isAreN is the verb for a count.
+func isAreN(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}

@@ -1,7 +1,7 @@
 // Command fakelive serves the fake Alibaba Cloud and Kubernetes APIs of
 // internal/fakecloud on loopback, for trying `--live` by hand:
 //
-//	go run ./internal/fakecloud/fakelive [-scenario shop|generated|fleet] [-nodes N -groups N] [-gateways N -endpoints N] [-latency 20ms]
+//	go run ./internal/fakecloud/fakelive [-scenario shop|serverless|generated|fleet] [-nodes N -groups N] [-gateways N -endpoints N] [-latency 20ms]
 //
 // It prints the flags and environment to pass to gwdoctor, then serves
 // until interrupted.
@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	scenario := flag.String("scenario", "shop", "shop (small, every join), generated (-nodes, -groups) or fleet (-gateways, -endpoints)")
+	scenario := flag.String("scenario", "shop", "shop (small, every join), serverless (a virtual node with ECI pods), generated (-nodes, -groups) or fleet (-gateways, -endpoints)")
 	gateways := flag.Int("gateways", 10, "gateways of the fleet scenario")
 	endpoints := flag.Int("endpoints", 1000, "endpoints per gateway of the fleet scenario")
 	nodes := flag.Int("nodes", 1000, "nodes of the generated scenario")
@@ -30,6 +30,8 @@ func main() {
 	c, k := fakecloud.Shop()
 	switch *scenario {
 	case "shop":
+	case "serverless":
+		c, k = fakecloud.Serverless()
 	case "generated":
 		c, k = fakecloud.Generate(*nodes, *groups)
 	case "fleet":
