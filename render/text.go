@@ -146,8 +146,13 @@ func writeEndpointTable(b *strings.Builder, eps []diagnose.EndpointResult) {
 		if !e.Ready {
 			pod = orDash(pod) + " (not ready)"
 		}
+		node := orDash(e.Node)
+		if e.Kind != "" && e.Node != "" {
+			// A serverless pod's own instance, or a plain ECS instance.
+			node += " (" + strings.ToUpper(e.Kind) + ")"
+		}
 		row := []string{
-			diagnose.JoinHostPort(e.IP, e.Port), orDash(pod), orDash(e.Node), orDash(e.ENI),
+			diagnose.JoinHostPort(e.IP, e.Port), orDash(pod), node, orDash(e.ENI),
 			orDash(strings.Join(e.Groups, ",")), e.Config, e.DecidedBy(), probeCell(e), e.Verdict,
 		}
 		if health {
