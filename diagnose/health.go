@@ -41,6 +41,12 @@ func (h HealthEvidence) Proves() bool { return h.State == HealthPassing || h.Sta
 // about it. A pod that is not ready is not among the gateway's endpoints, so
 // its absence from the list says nothing.
 func EndpointHealth(h *snapshot.HealthCheck, target string, ready bool) HealthEvidence {
+	return endpointHealth(h, nil, target, ready)
+}
+
+// endpointHealth is EndpointHealth with the failing endpoints as a set
+// when the caller indexed them (nil: scan the list).
+func endpointHealth(h *snapshot.HealthCheck, failing map[string]bool, target string, ready bool) HealthEvidence {
 	if h == nil {
 		return HealthEvidence{Why: "the gateway's health check of the service was not read"}
 	}
@@ -53,10 +59,17 @@ func EndpointHealth(h *snapshot.HealthCheck, target string, ready bool) HealthEv
 		ev.State, ev.Why = HealthOff, "the gateway does not health-check the service (HealthCheck off): its status proves nothing"
 		return ev
 	}
-	for _, u := range h.UnhealthyEndpoints {
-		if u == target {
+	if failing != nil {
+		if failing[target] {
 			ev.State = HealthFailing
 			return ev
+		}
+	} else {
+		for _, u := range h.UnhealthyEndpoints {
+			if u == target {
+				ev.State = HealthFailing
+				return ev
+			}
 		}
 	}
 	switch {

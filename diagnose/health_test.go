@@ -1,6 +1,7 @@
 package diagnose
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/gwdoctor/gwdoctor/secgroup"
@@ -83,6 +84,28 @@ func TestJoinEvidenceStatesTheIssue(t *testing.T) {
 						t.Errorf("JoinEvidence(%s, %q from %q, health %q): a vantage warning although the gateway's own check decided", config, state, from, health)
 					}
 				}
+			}
+		}
+	}
+}
+
+// The indexed lookup NewView uses for long lists agrees with the scan.
+func TestEndpointHealthIndexAgreesWithScan(t *testing.T) {
+	on := true
+	h := &snapshot.HealthCheck{Enabled: &on, Status: snapshot.HealthUnhealthy}
+	for i := range 40 {
+		h.UnhealthyEndpoints = append(h.UnhealthyEndpoints, JoinHostPort("10.0.0."+strconv.Itoa(i), 8080))
+	}
+	v := &View{}
+	set := v.failingSet(h)
+	if len(set) != 40 || v.failingSet(h)["10.0.0.3:8080"] != true {
+		t.Fatalf("index %v", set)
+	}
+	for i := range 80 {
+		for _, ready := range []bool{true, false} {
+			target := JoinHostPort("10.0.0."+strconv.Itoa(i), 8080)
+			if a, b := EndpointHealth(h, target, ready), endpointHealth(h, set, target, ready); a != b {
+				t.Errorf("%s ready %v: scan %+v, index %+v", target, ready, a, b)
 			}
 		}
 	}

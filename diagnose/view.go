@@ -130,7 +130,8 @@ type View struct {
 	Probes    map[string][]*snapshot.Probe // by target, in snapshot order
 
 	prefixes []prefixENI
-	cache    sync.Map // key → *cacheEntry, for Cache
+	failing  map[*snapshot.HealthCheck]map[string]bool // built by NewView only
+	cache    sync.Map                                  // key → *cacheEntry, for Cache
 }
 
 type prefixENI struct {
@@ -272,7 +273,7 @@ func (v *View) resolveInto(ep *Endpoint, svc *snapshot.Service, key string, se *
 	if ps := v.Probes[ep.Target()]; len(ps) > 0 {
 		ep.Probe = newestProbe(ps)
 	}
-	ep.Health = EndpointHealth(svc.HealthCheck, ep.Target(), se.IsReady())
+	ep.Health = endpointHealth(svc.HealthCheck, v.failingSet(svc.HealthCheck), ep.Target(), se.IsReady())
 	join := JoinEvidence(ep.Decision.Verdict, ep.Probe, ep.Health)
 	ep.Verdict, ep.ProbeVantageOnly, ep.HealthDecided = join.Verdict, join.VantageOnly, join.ByHealthCheck
 	if n := v.NodeByKey[se.Node]; n != nil && n != ep.Node {
@@ -328,6 +329,27 @@ func (v *View) otherVPC(ep *Endpoint) string {
 		}
 	}
 	return ""
+}
+
+// failingSet indexes a health check's failing endpoints once, so a service
+// with many endpoints and many failing ones is joined in linear time; short
+// lists are scanned.
+func (v *View) failingSet(h *snapshot.HealthCheck) map[string]bool {
+	if h == nil || len(h.UnhealthyEndpoints) < 16 {
+		return nil
+	}
+	if set, ok := v.failing[h]; ok {
+		return set
+	}
+	set := make(map[string]bool, len(h.UnhealthyEndpoints))
+	for _, u := range h.UnhealthyEndpoints {
+		set[u] = true
+	}
+	if v.failing == nil {
+		v.failing = map[*snapshot.HealthCheck]map[string]bool{}
+	}
+	v.failing[h] = set
+	return set
 }
 
 // LocateIP finds the ENI carrying ip: the ENI holding the IP, else an ENI
