@@ -55,8 +55,8 @@ func (f *facts) multipleGroupsError(cs []*cause) diagnose.Finding {
 		}
 	}
 	specific = append(specific, "security-group rules apply per ENI: traffic to "+ep.Endpoint.IP+" is filtered by "+ep.ENI.ID+"'s groups only")
-	msg := fmt.Sprintf("%s %s blocked: %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s",
-		who(cs), isAre(cs), backendNoun(ep), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","))
+	msg := fmt.Sprintf("%s %s blocked on %s %d: %s has the authorized group %s on another ENI, but the endpoint's ENI %s carries only %s",
+		who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, backendNoun(ep), strings.Join(c.groups, ","), ep.ENI.ID, strings.Join(ep.GroupIDs, ","))
 	fd := f.endpointFinding(cs, diagnose.CodeMultipleGroups, diagnose.Sev(diagnose.Error), msg, specific, append([]string{ep.ENI.ID}, append(ep.GroupIDs, c.groups...)...)...)
 	fd.Chain = f.chain(ep, strings.Join(authIDs, ","), "authorizes "+strings.Join(c.groups, ","), "", "", diagnose.LinkENI,
 		ep.ENI.ID+" lacks "+strings.Join(c.groups, ","))
@@ -145,8 +145,8 @@ func (f *facts) multipleGroupsWarnings(p *diagnose.Pass) {
 			Severity: diagnose.Sev(diagnose.Warning),
 			Subjects: subj,
 			Services: []string{k.svc},
-			Message: fmt.Sprintf("%s works only through ENI %s's groups on node %s: its other pod ENI(s) %s do not let the gateway in on port %d",
-				k.svc, w.via.ID, k.node, strings.Join(sibIDs, ", "), k.port),
+			Message: fmt.Sprintf("%s works only through ENI %s's groups on node %s: its other pod ENI(s) %s do not let the gateway in on %s port %d",
+				k.svc, w.via.ID, k.node, strings.Join(sibIDs, ", "), protocol(ep), k.port),
 			Evidence: append(ev, f.gatewayLine()),
 			Chain: []diagnose.Link{
 				{Kind: diagnose.LinkGatewayGroup, ID: f.gwGroup, Detail: "gateway " + f.gwID},

@@ -70,8 +70,8 @@ groups. One finding per service and ENI group set.`,
 				groupText += " (" + o + ")"
 			}
 			authorized := diagnose.BoundedList(c.groups, maxListed)
-			msg := fmt.Sprintf("%s %s blocked: %s is in %s, but the gateway is authorized for %s (on %s)",
-				who(cs), isAre(cs), backendNoun(ep), groupText, authorized, where)
+			msg := fmt.Sprintf("%s %s blocked on %s %d: %s is in %s, but the gateway is authorized for %s (on %s)",
+				who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, backendNoun(ep), groupText, authorized, where)
 			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
 			authLink := diagnose.BoundedList(authIDs, maxListed)
 			fd.Chain = f.chain(ep, authLink, "authorizes "+authorized, "", "", diagnose.LinkBackendGroup,
