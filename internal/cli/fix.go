@@ -148,7 +148,7 @@ endpoint's verdict is unknown.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&output, "output", "o", "text", "output format: text, sh (a bash script) or json")
-	fs.StringVar(&finding, "finding", "", "only the endpoints of the findings with this code (GWD102), slug (wrong-node) or key")
+	fs.StringVar(&finding, "finding", "", "only the endpoints of the finding with this id (GWD102-51f9302a), or of the findings with this code (GWD102) or slug (wrong-node)")
 	fs.BoolVar(&apply, "apply", false, "make the calls (needs --live; asks first, see --yes)")
 	fs.BoolVar(&yes, "yes", false, "with --apply: do not ask (for automation)")
 	fs.StringVar(&undoFile, "undo-file", "", "with --apply: where the undo file goes (default gwdoctor-fix-GATEWAY-TIME.undo.json here)")
