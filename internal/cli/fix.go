@@ -52,7 +52,7 @@ func newFixCmd(s *Streams) *cobra.Command {
 		policy   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "fix [FILE | --live] [--finding CODE|KEY] [-o text|sh|json] [--apply [--yes] [--undo-file F]]",
+		Use:   "fix [FILE | --live] [--finding ID|CODE|SLUG] [-o text|sh|json] [--apply [--yes] [--undo-file F]]",
 		Short: "The fix plan for the blocked endpoints: the API calls that unblock them, proven on the snapshot first; --apply makes them",
 		Long: `Plans the API calls that make the endpoints the security groups block reachable, least
 privilege first: an MSE authorization of the endpoint's own group for its exact port (MSE
