@@ -17,6 +17,13 @@ func Markdown(w io.Writer, r *diagnose.Report) error {
 	if line := filterLine(r); line != "" {
 		fmt.Fprintf(&b, "_%s_\n\n", mdEscape(line))
 	}
+	if lines := causesLines(r); len(lines) > 0 {
+		fmt.Fprintf(&b, "**%s**\n\n", mdEscape(lines[0]))
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "- %s\n", mdEscape(l))
+		}
+		b.WriteString("\n")
+	}
 	writeBaselineMarkdown(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {

@@ -5,6 +5,7 @@ package render
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -44,7 +45,6 @@ func Write(w io.Writer, r *diagnose.Report, f Format) error {
 	}
 	return Text(w, r)
 }
-
 
 // serviceGroup is one service's endpoints and findings, for the text and
 // Markdown layouts, in snapshot order.
@@ -87,7 +87,62 @@ func groupByService(r *diagnose.Report) (groups []*serviceGroup, global []*diagn
 		g.findings = append(g.findings, f)
 		g.health.AddFinding(f)
 	}
+	// An incident summary: the worst services first, and in a service the
+	// most severe findings first, the one explaining most endpoints first.
+	slices.SortStableFunc(groups, func(a, b *serviceGroup) int {
+		return statusRank(a.health.Status()) - statusRank(b.health.Status())
+	})
+	for _, g := range groups {
+		slices.SortStableFunc(g.findings, func(a, b *diagnose.Finding) int {
+			if a.Level() != b.Level() {
+				return int(b.Level()) - int(a.Level())
+			}
+			return affectedCount(b) - affectedCount(a)
+		})
+	}
 	return groups, global
+}
+
+func statusRank(status string) int {
+	switch status {
+	case diagnose.ServiceBroken:
+		return 0
+	case diagnose.ServiceUnknown:
+		return 1
+	case diagnose.ServiceWarning:
+		return 2
+	}
+	return 3
+}
+
+func affectedCount(f *diagnose.Finding) int {
+	if f.Affected == nil {
+		return 0
+	}
+	return f.Affected.Count
+}
+
+// causesLines are the incident summary's top: "N causes explain M blocked
+// endpoints", then one line per cause, most endpoints first (at most
+// diagnose.MaxListed + a count of the rest); nothing when nothing is blocked.
+func causesLines(r *diagnose.Report) []string {
+	c := r.Causes
+	if c == nil || c.Explained+c.Unexplained == 0 {
+		return nil
+	}
+	out := []string{fmt.Sprintf("%s explain %s", plural(len(c.ByCode), "cause", "causes"), plural(c.Explained, "blocked endpoint", "blocked endpoints"))}
+	for i, x := range c.ByCode {
+		if i == diagnose.MaxListed {
+			out = append(out, fmt.Sprintf("… and %d more causes", len(c.ByCode)-i))
+			break
+		}
+		out = append(out, fmt.Sprintf("%s %s: %s in %s (%s)", x.Code, x.Check, plural(x.Endpoints, "endpoint", "endpoints"),
+			plural(x.Services, "service", "services"), plural(x.Findings, "finding", "findings")))
+	}
+	if c.Unexplained > 0 {
+		out = append(out, fmt.Sprintf("%s no finding explains", plural(c.Unexplained, "blocked endpoint", "blocked endpoints")))
+	}
+	return out
 }
 
 func plural(n int, one, many string) string {

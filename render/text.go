@@ -84,6 +84,12 @@ func Text(w io.Writer, r *diagnose.Report) error {
 	if line := filterLine(r); line != "" {
 		fmt.Fprintf(&b, "%s\n", styles.dim.Render(line))
 	}
+	if lines := causesLines(r); len(lines) > 0 {
+		fmt.Fprintf(&b, "\n%s\n", styles.bold.Render(lines[0]))
+		for _, l := range lines[1:] {
+			fmt.Fprintf(&b, "  - %s\n", l)
+		}
+	}
 	writeBaselineText(&b, r)
 	groups, global := groupByService(r)
 	for _, g := range groups {
