@@ -133,7 +133,7 @@ func causesLines(r *diagnose.Report) []string {
 	out := []string{fmt.Sprintf("%s explain %s", plural(len(c.ByCode), "cause", "causes"), plural(c.Explained, "blocked endpoint", "blocked endpoints"))}
 	for i, x := range c.ByCode {
 		if i == diagnose.MaxListed {
-			out = append(out, fmt.Sprintf("… and %d more causes", len(c.ByCode)-i))
+			out = append(out, "… and "+plural(len(c.ByCode)-i, "more cause", "more causes"))
 			break
 		}
 		out = append(out, fmt.Sprintf("%s %s: %s in %s (%s)", x.Code, x.Check, plural(x.Endpoints, "endpoint", "endpoints"),
