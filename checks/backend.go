@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -66,7 +67,7 @@ func backendNoun(ep *diagnose.Endpoint) string {
 		return s
 	case ep.Kind == snapshot.BackendECS:
 		if ep.Node != nil {
-			return "ECS instance " + cmp0(ep.Node.InstanceID, diagnose.NodeName(ep.Node))
+			return "ECS instance " + cmp.Or(ep.Node.InstanceID, diagnose.NodeName(ep.Node))
 		}
 		return "ECS instance " + orNone(ep.Endpoint.Node)
 	}
@@ -82,13 +83,6 @@ func virtualNode(ep *diagnose.Endpoint) string {
 		return diagnose.NodeName(ep.Node)
 	}
 	return ""
-}
-
-func cmp0(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // backendGroupIDs are the groups that filter the backend as a whole: a
@@ -272,7 +266,7 @@ func carrierNoun(nodes []*snapshot.Node) string {
 func (f *facts) ecsInstanceStep(ep *diagnose.Endpoint, authorized string) string {
 	id := "the instance"
 	if ep.Node != nil {
-		id = cmp0(ep.Node.InstanceID, diagnose.NodeName(ep.Node))
+		id = cmp.Or(ep.Node.InstanceID, diagnose.NodeName(ep.Node))
 	}
 	s := "ECS console → Instances & Images → Instances → " + id + " → Security Groups: the instance is in " + orNoneList(backendGroupIDs(ep))
 	if authorized != "" {
