@@ -169,7 +169,10 @@ func Build(ctx context.Context, s *snapshot.Snapshot, r *diagnose.Report, opts O
 	}
 	// Simulate; drop what does not work; simulate again (each round drops
 	// at least one action, so this ends).
-	before := Diagnose(ctx, withoutProbes(s))
+	before := r
+	if len(s.Probes) > 0 || hasHealthChecks(s) {
+		before = Diagnose(ctx, withoutProbes(s))
+	}
 	for {
 		after, err := Simulate(ctx, s, pl.actions)
 		if err != nil {
@@ -477,10 +480,22 @@ func clone(s *snapshot.Snapshot) (*snapshot.Snapshot, error) {
 	return &c, nil
 }
 
+// withoutProbes drops the observations of the old state (probes, the
+// gateway's health-check view): they prove nothing about the planned one.
 func withoutProbes(s *snapshot.Snapshot) *snapshot.Snapshot {
 	c := *s
 	c.Probes = nil
+	if hasHealthChecks(s) {
+		c.Services = slices.Clone(s.Services)
+		for i := range c.Services {
+			c.Services[i].HealthCheck = nil
+		}
+	}
 	return &c
+}
+
+func hasHealthChecks(s *snapshot.Snapshot) bool {
+	return slices.ContainsFunc(s.Services, func(sv snapshot.Service) bool { return sv.HealthCheck != nil })
 }
 
 func configByLabel(r *diagnose.Report) map[string]string {
