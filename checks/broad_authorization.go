@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -40,7 +41,7 @@ databases on the same nodes). An informational note: the trade-off is the owner'
 				ev = append(ev, "ports the snapshot's endpoints in this group use: "+joinInts(used[:min(len(used), maxListed)]))
 				for i, port := range used {
 					if i == 3 {
-						steps = append(steps, fmt.Sprintf("(%d more ports in use: authorize each, or a range covering them)", len(used)-3))
+						steps = append(steps, fmt.Sprintf("(%s in use: authorize each, or a range covering them)", words.Count(len(used)-3, "more port", "more ports")))
 						break
 					}
 					cmds = append(cmds, f.cmdMSEAdd(a.SecurityGroupID, portRangeOf(port), "gwdoctor: narrow "+orNone(a.ID)))

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // DenyRuleShadows reports endpoints where a drop rule overrides the
@@ -49,7 +50,7 @@ what must change. One finding per service and deciding rule.`,
 					specific = append(specific, fmt.Sprintf("it overrides the accept %s, which matches the gateway's %s flow: the drop has %s", f.ruleText(gr.rule.Ref), protocol(ep), rel))
 				}
 				if n := len(c.shadowed) - 3; n > 0 {
-					specific = append(specific, fmt.Sprintf("… and %d more accepts matching the gateway's flow that it overrides", n))
+					specific = append(specific, fmt.Sprintf("… and %s matching the gateway's flow that it overrides", words.Count(n, "more accept", "more accepts")))
 				}
 			}
 			msg := fmt.Sprintf("%s %s blocked on %s %d: drop rule %s (priority %d) overrides the accept %s",

@@ -544,7 +544,7 @@ func who(cs []*cause) string {
 	if len(cs) == 1 {
 		return ep.Label()
 	}
-	return fmt.Sprintf("%d endpoints of %s", len(cs), ep.ServiceKey)
+	return fmt.Sprintf("%d endpoints of %s", len(cs), ep.ServiceKey) //words:never-one (one is named above)
 }
 
 // chain builds the standard path gateway-group → authorization → rule →

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -44,7 +45,7 @@ func (f *facts) gatewayEgressFinding(cs []*cause) diagnose.Finding {
 		broken = "egress drop " + ruleName(*d)
 	} else {
 		what = "no egress rule allows it and enterprise groups deny outbound traffic by default"
-		specific = append(specific, fmt.Sprintf("the gateway's group %s is an enterprise group: outbound traffic no egress rule allows is denied, and none of its %d egress rule(s) allows %s to port %d", gwDesc, len(f.v.Eval.EgressRules()), proto, port))
+		specific = append(specific, fmt.Sprintf("the gateway's group %s is an enterprise group: outbound traffic no egress rule allows is denied, and none of its %s allows %s to port %d", gwDesc, words.Count(len(f.v.Eval.EgressRules()), "egress rule", "egress rules"), proto, port))
 		broken = "enterprise egress default deny"
 	}
 	specific = append(specific, "the backend's inbound side does not matter here: the traffic never leaves the gateway's group")

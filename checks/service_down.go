@@ -34,8 +34,10 @@ the service use another port, the refusal is reported as port-changed instead.`,
 			}
 			switch {
 			case len(eps) == 0:
-				p.Report(f.serviceDownFinding(svc, nil, fmt.Sprintf("%s has no endpoints: the gateway has nothing to send requests to", key),
-					[]string{"the service lists no endpoints (no pods selected, or all deleted)"}))
+				fd := f.serviceDownFinding(svc, nil, fmt.Sprintf("%s has no endpoints: the gateway has nothing to send requests to", key),
+					[]string{"the service lists no endpoints (no pods selected, or all deleted)"})
+				fd.Remediation = noEndpointsFix(svc)
+				p.Report(fd)
 			case len(notReady) > 0:
 				msg := fmt.Sprintf("%s: %d of %d endpoints not ready", key, len(notReady), len(eps))
 				switch {
@@ -105,7 +107,11 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 	if len(notReady) > maxListed {
 		ev = append(ev, fmt.Sprintf("… and %d more not ready", len(notReady)-maxListed))
 	}
-	ev = append(ev, "security groups are not the cause of this finding: an endpoint that is not ready is out of rotation whatever the rules say")
+	if len(notReady) > 0 {
+		ev = append(ev, "security groups are not the cause of this finding: an endpoint that is not ready is out of rotation whatever the rules say")
+	} else {
+		ev = append(ev, "security groups are not the cause of this finding: with no endpoint there is nothing for the rules to let the gateway into")
+	}
 	fd := diagnose.Finding{
 		Code:        diagnose.CodeServiceDown,
 		Subjects:    subj,
@@ -122,6 +128,32 @@ func (f *facts) serviceDownFinding(svc *snapshot.Service, notReady []*diagnose.E
 		}
 	}
 	return fd
+}
+
+// noEndpointsFix: a service with no endpoints at all has nothing that is
+// "not ready" or "not listening": what selects its backends is wrong, or
+// nothing runs.
+func noEndpointsFix(svc *snapshot.Service) diagnose.Remediation {
+	const sgStep = "The security groups do not need changing for this finding: there is no backend to let the gateway into."
+	if !strings.EqualFold(svc.Source, snapshot.SourceK8s) && svc.Source != "" {
+		return diagnose.Remediation{Steps: []string{
+			"Check the service's backend addresses in the MSE console → Cloud-native Gateway → Gateways → your gateway → Routes → Services → " + svc.Name + ": the service source lists none.",
+			sgStep,
+		}}
+	}
+	ns, name := splitKey(svc.Key())
+	return diagnose.Remediation{
+		Steps: []string{
+			"Check the Service's selector matches the pods' labels (the get service command below shows the selector; kubectl get pods -l with it lists what it selects).",
+			"Check the workload has replicas running: a Deployment or StatefulSet scaled to 0, or pods failing to schedule, leaves no endpoints.",
+			"Check the EndpointSlices of the service (the get endpointslices command below): none, or none with addresses, means nothing is selected and ready.",
+			sgStep,
+		},
+		Commands: []string{
+			fmt.Sprintf("kubectl -n %s get service %s -o wide", quote(ns), quote(name)),
+			fmt.Sprintf("kubectl -n %s get endpointslices -l kubernetes.io/service-name=%s -o wide", quote(ns), quote(name)),
+		},
+	}
 }
 
 // serviceFix: look at the workload, not at the network.

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -49,7 +50,7 @@ groups. One finding per service and ENI group set.`,
 			for i, gr := range grants {
 				if i == maxListed {
 					// The most relevant come first; the rest are counted, not copied.
-					specific = append(specific, fmt.Sprintf("… and %d more grants for other groups", len(grants)-maxListed))
+					specific = append(specific, fmt.Sprintf("… and %s for other groups", words.Count(len(grants)-maxListed, "more grant", "more grants")))
 					break
 				}
 				line := "the gateway is authorized by " + gr.label()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/collect/aliyun"
 	"github.com/gwdoctor/gwdoctor/collect/kube"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -477,7 +478,7 @@ func (c *collector) run(ctx context.Context) {
 		groupIDs = append(groupIDs, cl.SecurityGroupID, cl.ECIProfileSecurityGroupID, cl.ACSProfileSecurityGroupID)
 	}
 	groupIDs = uniq(groupIDs)
-	c.progress(fmt.Sprintf("reading %d security groups", len(groupIDs)))
+	c.progress("reading " + words.Count(len(groupIDs), "security group", "security groups"))
 	described, gfs := c.cloud.DescribeSecurityGroups(ctx, groupIDs)
 	c.failBatches(snapshot.PartSecurityGroups, gfs)
 	// Rules of every group that exists, or whose existence is unknown
@@ -551,7 +552,7 @@ func (c *collector) run(ctx context.Context) {
 }
 
 func (c *collector) collectKube(ctx context.Context, namespaces []string) (*kube.Result, string) {
-	c.progress(fmt.Sprintf("reading Kubernetes (%d namespaces)", len(namespaces)))
+	c.progress(fmt.Sprintf("reading Kubernetes (%s)", words.Count(len(namespaces), "namespace", "namespaces")))
 	cfg, err := kube.RESTConfig(c.opts.Kubeconfig, c.opts.Context)
 	if err != nil {
 		c.fail(snapshot.PartNodes, nil, "kubernetes:list nodes", err)

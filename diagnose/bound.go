@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // Findings at scale (DESIGN.md): a finding names one cause for a group of
@@ -98,7 +100,7 @@ func cutText(s string) string {
 	for keep > 0 && !utf8.RuneStart(s[keep]) {
 		keep--
 	}
-	return s[:keep] + fmt.Sprintf("… (%d more bytes)", len(s)-keep)
+	return s[:keep] + fmt.Sprintf("… (%s)", words.Count(len(s)-keep, "more byte", "more bytes"))
 }
 
 // findingID is a finding's stable id: its code and a hash of what makes it

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // MaxTargets bounds how many targets the parsers expand, so a typo such as
@@ -244,7 +246,7 @@ func joinErrors(errs []error) error {
 	var result *multierror.Error
 	for i, err := range errs {
 		if i == maxReportedErrors {
-			result = multierror.Append(result, fmt.Errorf("… and %d more errors", len(errs)-i))
+			result = multierror.Append(result, fmt.Errorf("… and %s", words.Count(len(errs)-i, "more error", "more errors")))
 			break
 		}
 		result = multierror.Append(result, err)
@@ -257,7 +259,7 @@ func joinErrors(errs []error) error {
 		for i, e := range es {
 			lines[i] = e.Error()
 		}
-		return fmt.Sprintf("%d problems:\n  %s", len(errs), strings.Join(lines, "\n  "))
+		return fmt.Sprintf("%d problems:\n  %s", len(errs), strings.Join(lines, "\n  ")) //words:never-one (one is returned above)
 	}
 	return result
 }

@@ -9,6 +9,7 @@ import (
 	"charm.land/lipgloss/v2"
 
 	"github.com/gwdoctor/gwdoctor/diff"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // WriteDiff renders a snapshot comparison in format f.
@@ -82,9 +83,23 @@ func diffText(w io.Writer, r *diff.Result) error {
 		fmt.Fprintf(&b, "\n%s\n", styles.bold.Render(whyHeading(r)))
 		for _, g := range groupExplanations(r.Explanations) {
 			ex := g.ex
-			fmt.Fprintf(&b, "  %s %s\n", styles.err.Render("✗"), g.text())
-			for i, s := range ex.Fix {
-				if i > 0 {
+			// The explanation's text ends with its first fix step (JSON
+			// keeps it whole); here every step is listed once, numbered
+			// from 1, under the cause.
+			text := g.text()
+			if len(ex.Fix) > 0 {
+				if i := strings.LastIndex(text, "; fix: "+ex.Fix[0]); i >= 0 {
+					text = text[:i] + text[i+len("; fix: "+ex.Fix[0]):]
+				}
+			}
+			fmt.Fprintf(&b, "  %s %s\n", styles.err.Render("✗"), text)
+			switch len(ex.Fix) {
+			case 0:
+			case 1:
+				fmt.Fprintf(&b, "      fix: %s\n", ex.Fix[0])
+			default:
+				fmt.Fprintf(&b, "      fix:\n")
+				for i, s := range ex.Fix {
 					fmt.Fprintf(&b, "      %d. %s\n", i+1, s)
 				}
 			}
@@ -184,7 +199,7 @@ func (g *explanationGroup) text() string {
 		more = fmt.Sprintf(" and %d more", len(names)-shownSubjects)
 		names = names[:shownSubjects]
 	}
-	return fmt.Sprintf("%d endpoints (%s%s)%s", len(g.subjects), strings.Join(names, ", "), more, g.rest)
+	return fmt.Sprintf("%s (%s%s)%s", words.Count(len(g.subjects), "endpoint", "endpoints"), strings.Join(names, ", "), more, g.rest)
 }
 
 // whyHeading titles the explanations: broken, or only undecidable now.

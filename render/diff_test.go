@@ -31,3 +31,32 @@ func TestExplanationsGroupedByCause(t *testing.T) {
 		t.Errorf("markdown: want 2 grouped items:\n%s", b.String())
 	}
 }
+
+// TestDiffFixStepsNumberedOnce: every fix step is listed once, numbered 1..n
+// under the cause, for any number of steps; none is inlined in the cause.
+func TestDiffFixStepsNumberedOnce(t *testing.T) {
+	for n := 1; n <= 4; n++ {
+		var steps []string
+		for i := 1; i <= n; i++ {
+			steps = append(steps, "step "+string(rune('A'+i-1)))
+		}
+		subject := "shop/orders 10.0.0.1:8080"
+		ex := diff.Explanation{Subject: subject, Text: subject + " broke because pod moved [C1] — GWD102 wrong-node; fix: " + steps[0], Fix: steps, Commands: []string{"aliyun mse AddSecurityGroupRule --region cn-hangzhou"}}
+		var b strings.Builder
+		if err := WriteDiff(&b, &diff.Result{Result: diff.ResultBroken, Explanations: []diff.Explanation{ex}}, FormatText); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for i, s := range steps {
+			if c := strings.Count(out, s); c != 1 {
+				t.Errorf("%d steps: %q appears %d times:\n%s", n, s, c, out)
+			}
+			if n > 1 && !strings.Contains(out, "      "+string(rune('1'+i))+". "+s+"\n") {
+				t.Errorf("%d steps: step %d not numbered %d:\n%s", n, i+1, i+1, out)
+			}
+		}
+		if strings.Contains(out, "; fix:") {
+			t.Errorf("%d steps: a step is inlined in the cause:\n%s", n, out)
+		}
+	}
+}

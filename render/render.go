@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // Format is an output format name.
@@ -120,11 +121,12 @@ func filterLine(r *diagnose.Report) string {
 		return ""
 	}
 	var parts []string
-	if len(f.Services) > 0 {
-		parts = append(parts, fmt.Sprintf("showing %s; %d other endpoints and %d other findings hidden", strings.Join(f.Services, ", "), f.HiddenEndpoints, f.HiddenFindings))
+	if shown := append(append([]string{}, f.Services...), f.Endpoints...); len(shown) > 0 {
+		parts = append(parts, fmt.Sprintf("showing %s; %s and %s hidden", strings.Join(shown, ", "),
+			words.Count(f.HiddenEndpoints, "other endpoint", "other endpoints"), words.Count(f.HiddenFindings, "other finding", "other findings")))
 	}
 	if f.SuppressedFinding > 0 || len(f.Suppress) > 0 {
-		parts = append(parts, fmt.Sprintf("%d findings suppressed (%s)", f.SuppressedFinding, strings.Join(f.Suppress, ", ")))
+		parts = append(parts, fmt.Sprintf("%s suppressed (%s)", words.Count(f.SuppressedFinding, "finding", "findings"), strings.Join(f.Suppress, ", ")))
 	}
 	return strings.Join(parts, " · ")
 }

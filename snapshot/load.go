@@ -293,7 +293,7 @@ func readYAML(name string, data []byte) (*node, int, error) {
 	// goccy/go-yaml takes quadratic time on deep nesting (100,000 '[' take
 	// seconds): refuse what no snapshot needs before handing it over.
 	if line, deep := yamlTooDeep(data); deep {
-		return nil, 0, &syntaxError{line: line, col: 1, msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)}
+		return nil, 0, &syntaxError{line: line, col: 1, msg: fmt.Sprintf("nested more than %d levels deep", maxDepth)} //words:never-one (a constant)
 	}
 	return parseYAMLTree(data)
 }

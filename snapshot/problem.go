@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/hashicorp/go-multierror"
+
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 // Problem is one thing wrong with a snapshot, placed as precisely as the
@@ -110,7 +112,7 @@ func formatProblems(file string) multierror.ErrorFormatFunc {
 		fmt.Fprintf(&b, "%s: %d %s:", name, len(es), noun)
 		for i, e := range es {
 			if i == maxPrintedProblems {
-				fmt.Fprintf(&b, "\n… and %d more problems", len(es)-i)
+				fmt.Fprintf(&b, "\n… and %s", words.Count(len(es)-i, "more problem", "more problems"))
 				break
 			}
 			b.WriteString("\n")

@@ -90,7 +90,7 @@ func (c *yamlConverter) newNode(kind nodeKind, from ast.Node) *node {
 
 func (c *yamlConverter) convert(an ast.Node, depth int) (*node, error) {
 	if depth > maxDepth {
-		return nil, c.errAt(an, "nested more than %d levels deep", maxDepth)
+		return nil, c.errAt(an, "nested more than %d levels deep", maxDepth) //words:never-one (a constant)
 	}
 	switch v := an.(type) {
 	case nil:

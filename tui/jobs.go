@@ -13,6 +13,7 @@ import (
 	tea "charm.land/bubbletea/v2"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/probe"
 	"github.com/gwdoctor/gwdoctor/render"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -152,7 +153,7 @@ func runPipeline(ctx, life context.Context, j *job, cfg Config, p pipeline, repr
 		done.probed = len(targets)
 	}
 	done.stopped = ctx.Err() != nil
-	step(fmt.Sprintf("diagnosing %d endpoints", countEndpoints(snap)))
+	step("diagnosing " + words.Count(countEndpoints(snap), "endpoint", "endpoints"))
 	// Diagnose even when stopped: the results already in are real
 	// observations, and the UI shows what they mean.
 	done.report = cfg.Diagnose(context.WithoutCancel(ctx), snap)
@@ -281,7 +282,7 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 	case msg.stopped:
 		parts = append(parts, j.title+" stopped; results so far are in")
 	case strings.HasPrefix(j.title, "probing"):
-		parts = append(parts, fmt.Sprintf("probed %d endpoints in %s", msg.probed, elapsed))
+		parts = append(parts, fmt.Sprintf("probed %s in %s", words.Count(msg.probed, "endpoint", "endpoints"), elapsed))
 		if j.note != "" {
 			parts = append(parts, j.note)
 		}
@@ -297,14 +298,14 @@ func (m *Model) finishJob(msg jobDoneMsg) tea.Cmd {
 				what = "collected and diagnosed"
 			}
 		}
-		parts = append(parts, fmt.Sprintf("%s %d endpoints in %s", what, len(msg.report.Endpoints), elapsed))
+		parts = append(parts, fmt.Sprintf("%s %s in %s", what, words.Count(len(msg.report.Endpoints), "endpoint", "endpoints"), elapsed))
 	default:
 		what := "reloaded"
 		if m.cfg.Source.Kind == "live" {
 			what = "re-collected"
 		}
 		if msg.probed > 0 {
-			what += fmt.Sprintf(" and re-probed %d endpoints", msg.probed)
+			what += " and re-probed " + words.Count(msg.probed, "endpoint", "endpoints")
 		}
 		parts = append(parts, fmt.Sprintf("%s in %s", what, elapsed))
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/probe"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
@@ -754,7 +755,7 @@ func (m *Model) startProbe(all bool) tea.Cmd {
 	targets, skipped, why := m.probeTargets(eps)
 	if len(targets) == 0 {
 		if skipped > 0 {
-			m.setStatus(true, "nothing to probe: %d endpoints skipped (%s)", skipped, why)
+			m.setStatus(true, "nothing to probe: %s skipped (%s)", words.Count(skipped, "endpoint", "endpoints"), why)
 		} else {
 			m.setStatus(true, "nothing to probe")
 		}
@@ -768,7 +769,7 @@ func (m *Model) startProbe(all bool) tea.Cmd {
 	if skipped > 0 {
 		note = fmt.Sprintf("; %d skipped: %s", skipped, why)
 	}
-	m.setStatus(false, "probing %s: %d endpoints%s", what, len(targets), note)
+	m.setStatus(false, "probing %s: %s%s", what, words.Count(len(targets), "endpoint", "endpoints"), note)
 	cmd := m.startJob("probing "+what, pipeline{snap: m.snap, probe: targets})
 	m.job.note = strings.TrimPrefix(note, "; ")
 	return cmd
@@ -817,7 +818,7 @@ func (m *Model) copyCommand() tea.Cmd {
 	m.showFix(row)
 	what := "the command"
 	if len(cmds) > 1 {
-		what = fmt.Sprintf("its %d commands", len(cmds))
+		what = fmt.Sprintf("its %d commands", len(cmds)) //words:never-one
 	}
 	m.setStatus(false, "sent %s of %s to the clipboard by OSC 52; tmux or the terminal may block that: if paste is empty, select it under Fix (shift+drag)", what, row.f.Code)
 	return tea.SetClipboard(strings.Join(cmds, "\n"))

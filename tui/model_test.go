@@ -332,7 +332,7 @@ func TestProbeSelectedServiceStreamsResults(t *testing.T) {
 	if len(m.snap.Probes) != len(got.Probes) {
 		t.Fatal("the model does not keep the probed snapshot")
 	}
-	mustContain(t, m.status, "probed 1 endpoints")
+	mustContain(t, m.status, "probed 1 endpoint in")
 	if m.live != nil || m.pending != nil {
 		t.Fatal("probe state left behind")
 	}
@@ -380,7 +380,7 @@ func TestProbeSkipAndUnavailable(t *testing.T) {
 	if cmd := press(m, "p"); cmd != nil {
 		t.Fatal("probed a skipped endpoint")
 	}
-	mustContain(t, m.status, "nothing to probe: 1 endpoints skipped (blocked by configuration)")
+	mustContain(t, m.status, "nothing to probe: 1 endpoint skipped (blocked by configuration)")
 	press(m, "P")
 	drain(t, m)
 	if n := len(fp.targets[0]); n != 2 {
@@ -502,7 +502,7 @@ func TestReloadReprobesWhatWasProbed(t *testing.T) {
 	if len(fp.targets) != 2 || len(fp.targets[1]) != 1 || fp.targets[1][0].String() != "127.0.10.11:8080" {
 		t.Fatalf("reload probed %v", fp.targets)
 	}
-	mustContain(t, m.status, "re-probed 1 endpoints")
+	mustContain(t, m.status, "re-probed 1 endpoint in")
 	got := fd.seen[len(fd.seen)-1]
 	if n := len(got.Probes); n != 1 {
 		t.Fatalf("reloaded snapshot has %d probes, want the 1 re-probe", n)

@@ -203,7 +203,7 @@ func age(d time.Duration) string {
 	case d < 48*time.Hour:
 		return fmt.Sprintf("%dh%02dm old", int(d.Hours()), int(d.Minutes())%60)
 	}
-	return fmt.Sprintf("%d days old", int(d.Hours()/24))
+	return fmt.Sprintf("%d days old", int(d.Hours()/24)) //words:never-one (48h and more)
 }
 
 func plural(n int, one, many string) string {

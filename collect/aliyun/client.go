@@ -256,7 +256,7 @@ func (e *APIError) Error() string {
 		b.WriteString(")")
 	}
 	if e.Attempts > 1 {
-		fmt.Fprintf(&b, " after %d attempts", e.Attempts)
+		fmt.Fprintf(&b, " after %d attempts", e.Attempts) //words:never-one (more than one)
 	}
 	if e.PermissionDenied() {
 		fmt.Fprintf(&b, "; the RAM policy must allow %s", e.Action)

@@ -63,7 +63,7 @@ func TestSuppressedCauseStillFails(t *testing.T) {
 				}
 			}
 		default:
-			for _, want := range []string{"1 blocked", "BROKEN", "1 findings suppressed (GWD102)"} {
+			for _, want := range []string{"1 blocked", "BROKEN", "1 finding suppressed (GWD102)"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("%s lacks %q:\n%s", format, want, out)
 				}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/lab"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
@@ -199,7 +200,7 @@ everything named with the prefix goes.`,
 			if len(shown) > 6 {
 				shown = append(shown[:6:6], "…")
 			}
-			fmt.Fprintf(s.Out, "lab %s is down: removed %d namespaces (%s)\n", *prefix, len(names), strings.Join(shown, ", "))
+			fmt.Fprintf(s.Out, "lab %s is down: removed %s (%s)\n", *prefix, words.Count(len(names), "namespace", "namespaces"), strings.Join(shown, ", "))
 			return nil
 		},
 	}

@@ -99,7 +99,7 @@ func runProbe(cmd *cobra.Command, s *Streams, args []string, f probeFlags) error
 	case len(targets) == 0:
 		return inputError(errors.New("no targets: give host:port arguments or -f FILE"))
 	case len(targets) > f.maxTargets:
-		return inputError(fmt.Errorf("refusing to probe %d targets, more than --max-targets %d; raise --max-targets to probe them all", len(targets), f.maxTargets))
+		return inputError(fmt.Errorf("refusing to probe %d targets, more than --max-targets %d; raise --max-targets to probe them all", len(targets), f.maxTargets)) //words:never-one (more than --max-targets, at least 1)
 	}
 
 	progress := newProgressLine(s.Err, len(targets))

@@ -40,7 +40,7 @@ func resolveServices(snap *snapshot.Snapshot, given []string) ([]string, error) 
 		case len(byName) == 1:
 			resolved = append(resolved, byName[0])
 		case len(byName) > 1:
-			problems = append(problems, fmt.Sprintf("--service %q: %d services are named %s (%s): give NAMESPACE/NAME", g, len(byName), g, strings.Join(byName, ", ")))
+			problems = append(problems, fmt.Sprintf("--service %q: %d services are named %s (%s): give NAMESPACE/NAME", g, len(byName), g, strings.Join(byName, ", "))) //words:never-one (more than one)
 		default:
 			msg := fmt.Sprintf("--service %q: no such service in the snapshot", g)
 			if sug := closeServices(g, keys, 3); len(sug) > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/collect/aliyun"
 	"github.com/gwdoctor/gwdoctor/internal/redact"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
@@ -140,8 +141,9 @@ func summarize(s *snapshot.Snapshot) string {
 	for _, sv := range s.Services {
 		eps += len(sv.Endpoints)
 	}
-	return fmt.Sprintf("%d services, %d endpoints, %d nodes, %d security groups, %d authorizations",
-		len(s.Services), eps, len(s.Nodes), len(s.SecurityGroups), len(s.Gateway.Authorizations))
+	return strings.Join([]string{words.Count(len(s.Services), "service", "services"), words.Count(eps, "endpoint", "endpoints"),
+		words.Count(len(s.Nodes), "node", "nodes"), words.Count(len(s.SecurityGroups), "security group", "security groups"),
+		words.Count(len(s.Gateway.Authorizations), "authorization", "authorizations")}, ", ")
 }
 
 // missingAsError rebuilds the failure list from a (redacted) snapshot.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
 	"github.com/gwdoctor/gwdoctor/internal/demo"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"github.com/gwdoctor/gwdoctor/probe"
 	"github.com/gwdoctor/gwdoctor/secgroup"
 	"github.com/gwdoctor/gwdoctor/snapshot"
@@ -173,7 +174,7 @@ func demoSource() (tui.Source, func()) {
 		if lerr != nil {
 			return snap, fmt.Errorf("live probes skipped: %w", lerr)
 		}
-		progress(fmt.Sprintf("probing the %d endpoints the configuration allows", len(plan.targets)))
+		progress(fmt.Sprintf("probing the %s the configuration allows", words.Count(len(plan.targets), "endpoint", "endpoints")))
 		plan.probe(ctx, snap)
 		return snap, nil
 	}

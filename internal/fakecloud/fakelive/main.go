@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 )
 
 func main() {
@@ -71,5 +72,5 @@ gwdoctor serve --live --aliyun-endpoint %[1]s --kubeconfig %[2]s --region cn-han
 	signal.Notify(sig, os.Interrupt)
 	start := time.Now()
 	<-sig
-	fmt.Fprintf(os.Stderr, "fakelive: %d cloud calls in %v\n", cloud.TotalCalls(), time.Since(start).Round(time.Second))
+	fmt.Fprintf(os.Stderr, "fakelive: %s in %v\n", words.Count(cloud.TotalCalls(), "cloud call", "cloud calls"), time.Since(start).Round(time.Second))
 }
