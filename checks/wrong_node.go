@@ -2,6 +2,8 @@ package checks
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -73,7 +75,7 @@ groups. One finding per service and ENI group set.`,
 			authorized := diagnose.BoundedList(c.groups, maxListed)
 			msg := fmt.Sprintf("%s %s blocked on %s %d: %s is in %s, but the gateway is authorized for %s (on %s)",
 				who(cs), isAre(cs), protocol(ep), ep.Endpoint.Port, backendNoun(ep), groupText, authorized, where)
-			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups...)...)
+			fd := f.endpointFinding(cs, diagnose.CodeWrongNode, nil, msg, specific, append([]string{group}, c.groups[:min(len(c.groups), maxListed)]...)...)
 			authLink := diagnose.BoundedList(authIDs, maxListed)
 			fd.Chain = f.chain(ep, authLink, "authorizes "+authorized, "", "", diagnose.LinkBackendGroup,
 				backendNoun(ep)+" is not in "+authorized)
@@ -103,12 +105,18 @@ groups. One finding per service and ENI group set.`,
 
 // carriersText names the first nodes that carry any of groups and counts
 // the rest: "nodes a, b, c, d, e and 245 more", or "no node". The answer is
-// memoised per group list: the wrong-node findings of one port share it.
+// memoised per group list (by a hash of it): wrong-node findings share a
+// few lists, each of up to every authorized group.
 func carriersText(v *diagnose.View, groups []string, memo map[string]string) string {
 	if len(groups) == 0 {
 		return "no node"
 	}
-	key := fmt.Sprintf("%p/%d", &groups[0], len(groups))
+	h := fnv.New64a()
+	for _, g := range groups {
+		h.Write([]byte(g))
+		h.Write([]byte{0})
+	}
+	key := strconv.FormatUint(h.Sum64(), 16) + "/" + strconv.Itoa(len(groups))
 	if s, ok := memo[key]; ok {
 		return s
 	}

@@ -71,19 +71,14 @@ func (f *facts) zonePartialFinding(cs []*cause) diagnose.Finding {
 		}
 		specific = append(specific, line)
 	}
-	var where []string
+	var where, from []string
 	for _, p := range blocked {
 		if p.Verdict == secgroup.Deny {
-			w := p.Zone()
-			if len(p.Prefixes) != 1 || p.Prefixes[0] != p.Address {
-				w += " for " + p.PrefixText()
-			}
-			where = append(where, w)
+			where = append(where, pieceWhere(p))
 		}
 	}
-	var from []string
 	for _, p := range allowed {
-		from = append(from, p.Zone())
+		from = append(from, pieceWhere(p))
 	}
 	msg := fmt.Sprintf("%s %s blocked for %s/%d from %s of the gateway; let in only from %s",
 		who(cs), isAre(cs), proto, port, strings.Join(dedupe(where), ", "), cmp.Or(strings.Join(dedupe(from), ", "), "no other piece"))
@@ -98,6 +93,15 @@ func (f *facts) zonePartialFinding(cs []*cause) diagnose.Finding {
 	fd.Chain = f.chain(ep, "", "", rule, detail, diagnose.LinkRule, "no rule lets in "+strings.Join(dedupe(where), ", "))
 	fd.Remediation = f.remedy(steps, cmds...)
 	return fd
+}
+
+// pieceWhere names a piece: its zone, and its prefixes when it is only part
+// of the zone's address.
+func pieceWhere(p secgroup.Piece) string {
+	if len(p.Prefixes) == 1 && p.Prefixes[0] == p.Address {
+		return p.Zone()
+	}
+	return p.Zone() + " for " + p.PrefixText()
 }
 
 func verbOf(p secgroup.Piece) string {
@@ -141,12 +145,14 @@ func (f *facts) zonePartialFix(ep *diagnose.Endpoint, blocked, allowed []secgrou
 		}
 		prio = max(tmpl.Priority, 1)
 	}
+	droppedBy := false
 	for _, p := range blocked {
 		switch {
 		case p.Verdict != secgroup.Deny:
 			steps = append(steps, fmt.Sprintf("From %s the configuration cannot decide (%s): resolve that first (see the notes), then re-run gwdoctor.", p.Zone(), strings.Join(p.Notes, "; ")))
 		case p.Deciding != nil && p.Deciding.Rule != nil && strings.EqualFold(p.Deciding.Rule.Policy, snapshot.PolicyDrop):
 			r := p.Deciding
+			droppedBy = true
 			steps = append(steps, fmt.Sprintf("%s → rule %s (priority %d drop, source %s) denies the gateway's %s in %s: delete it, or narrow its source so it no longer holds the gateway's addresses.",
 				f.stepECSRule(r.GroupID), ruleName(*r), max(r.Rule.Priority, 1), cmp.Or(r.Rule.SourceCidr, r.Rule.Ipv6SourceCidr, r.Rule.SourceGroupID, r.Rule.SourcePrefixListID), p.PrefixText(), p.Zone()))
 			cmds = append(cmds, f.cmdECSRevoke(r.GroupID, r.RuleID, snapshot.DirectionIngress))
@@ -157,8 +163,12 @@ func (f *facts) zonePartialFix(ep *diagnose.Endpoint, blocked, allowed []secgrou
 			cmds = append(cmds, f.cmdECSAuthorizeCidrList(tmplGroup, ipProto, ports, prio, cidrs, why(ep.ServiceKey)))
 		}
 	}
-	steps = append(steps, fmt.Sprintf("Alternatively authorize %s in the MSE console (Security Group Authorization): a rule sourced from the gateway's group %s covers every zone at once, unless a drop outranks it.", tmplGroup, f.gwGroup),
-		"Re-run gwdoctor: every piece of the gateway's addresses must come out allowed.")
+	if !droppedBy {
+		// No drop in the way: the MSE authorization's rule (source: the
+		// gateway's group) lets in every zone at once.
+		steps = append(steps, fmt.Sprintf("Alternatively authorize %s in the MSE console (Security Group Authorization): its rule is sourced from the gateway's group %s and so covers every zone at once.", tmplGroup, f.gwGroup))
+	}
+	steps = append(steps, "Re-run gwdoctor: every piece of the gateway's addresses must come out allowed.")
 	return steps, cmds
 }
 

@@ -216,39 +216,60 @@ func Build(ctx context.Context, s *snapshot.Snapshot, r *diagnose.Report, opts O
 	return p, nil
 }
 
-// selectEndpoints returns the endpoint labels named by the findings sel
-// selects, nil for every endpoint.
+// selectEndpoints returns the labels of the endpoints of the findings sel
+// selects (by id, code, slug or key), nil for every endpoint. A finding's
+// endpoints are the rows pointing at it (findingIds): its subjects name
+// only the first few.
 func selectEndpoints(r *diagnose.Report, sel string) (map[string]bool, error) {
 	if sel == "" {
 		return nil, nil
 	}
+	ids := map[string]bool{}
 	out := map[string]bool{}
-	matched := false
 	for i := range r.Findings {
 		f := &r.Findings[i]
-		if !strings.EqualFold(f.Code, sel) && f.Check != sel && f.Key() != sel {
+		if f.ID != sel && !strings.EqualFold(f.Code, sel) && f.Check != sel && f.Key() != sel {
 			continue
 		}
-		matched = true
+		ids[f.ID] = true
 		for _, s := range f.Subjects {
-			out[s] = true
+			out[s] = true // findings without rows (hygiene) name endpoints here
 		}
 	}
-	if !matched {
-		return nil, fmt.Errorf("--finding %s: no finding of the diagnosis has that code, slug or key", sel)
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("--finding %s: no finding of the diagnosis has that id, code, slug or key", sel)
+	}
+	for i := range r.Endpoints {
+		for _, id := range r.Endpoints[i].FindingIDs {
+			if ids[id] {
+				out[r.Endpoints[i].ID().Label()] = true
+			}
+		}
 	}
 	return out, nil
 }
 
-// findingCodes indexes the codes of the findings naming each endpoint.
+// findingCodes indexes the codes of the findings explaining each endpoint.
 func findingCodes(r *diagnose.Report) map[string][]string {
-	out := map[string][]string{}
+	codeOf := map[string]string{}
 	for i := range r.Findings {
-		f := &r.Findings[i]
-		for _, s := range f.Subjects {
-			if !slices.Contains(out[s], f.Code) {
-				out[s] = append(out[s], f.Code)
-			}
+		codeOf[r.Findings[i].ID] = r.Findings[i].Code
+	}
+	out := map[string][]string{}
+	add := func(label, code string) {
+		if code != "" && !slices.Contains(out[label], code) {
+			out[label] = append(out[label], code)
+		}
+	}
+	for i := range r.Endpoints {
+		label := r.Endpoints[i].ID().Label()
+		for _, id := range r.Endpoints[i].FindingIDs {
+			add(label, codeOf[id])
+		}
+	}
+	for i := range r.Findings {
+		for _, s := range r.Findings[i].Subjects {
+			add(s, r.Findings[i].Code)
 		}
 	}
 	return out

@@ -199,6 +199,15 @@ func TestPlanForOneFinding(t *testing.T) {
 	if p2 := plan(t, s, "port-changed"); len(p2.Actions) != 1 {
 		t.Fatalf("--finding port-changed (slug): %+v", p2.Actions)
 	}
+	r := Diagnose(context.Background(), s)
+	for _, f := range r.Findings {
+		if f.Code == "GWD102" {
+			p3, err := Build(context.Background(), s, r, Options{Finding: f.ID})
+			if err != nil || len(p3.Actions) != 1 || p3.Actions[0].PortRange != "8080/8080" {
+				t.Fatalf("--finding %s (id): %v %+v", f.ID, err, p3)
+			}
+		}
+	}
 	if _, err := Build(context.Background(), s, Diagnose(context.Background(), s), Options{Finding: "GWD999"}); err == nil {
 		t.Fatal("an unknown finding was accepted")
 	}
@@ -266,4 +275,32 @@ func TestWorsenedIsDetected(t *testing.T) {
 		t.Fatal("removing every rule made nothing worse")
 	}
 	_ = diagnose.VerdictBlocked
+}
+
+// A finding of many endpoints names only the first few in its subjects;
+// --finding ID targets all of them (the rows pointing at it).
+func TestPlanForALargeFindingTargetsEveryEndpoint(t *testing.T) {
+	ctx := context.Background()
+	s := gen.Large(gen.Config{Endpoints: 2000, Nodes: 40, Groups: 12, Rules: 120, Services: 6, Seed: 2})
+	r := Diagnose(ctx, s)
+	for _, f := range r.Findings {
+		want := 0
+		for _, e := range r.Endpoints {
+			if slices.Contains(e.FindingIDs, f.ID) && e.Config == "deny" {
+				want++
+			}
+		}
+		if want <= 5 {
+			continue
+		}
+		p, err := Build(ctx, s, r, Options{Finding: f.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Targets) < want {
+			t.Fatalf("--finding %s: %d targets, %d denied endpoints point at it", f.ID, len(p.Targets), want)
+		}
+		return
+	}
+	t.Fatal("no finding with more than 5 denied endpoints in the generated estate")
 }

@@ -3,7 +3,6 @@
 package render
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -46,12 +45,6 @@ func Write(w io.Writer, r *diagnose.Report, f Format) error {
 	return Text(w, r)
 }
 
-// JSON writes the report in the stable schema, indented.
-func JSON(w io.Writer, r *diagnose.Report) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
-}
 
 // serviceGroup is one service's endpoints and findings, for the text and
 // Markdown layouts, in snapshot order.

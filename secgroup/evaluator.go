@@ -73,9 +73,9 @@ type refResult struct {
 type cidrResult struct {
 	m   Match
 	why string
-	// The parsed CIDR (invalid when unreadable), its family, and whether it
-	// holds some gateway addresses of that family and not others.
-	prefix  netip.Prefix
+	// The CIDR's family (0 when unreadable), and whether it holds some
+	// gateway addresses of that family and not others (the few such rules
+	// parse it again; the memo stays small).
 	fam     uint8
 	partial bool
 }

@@ -212,11 +212,11 @@ func sourcePortsUndecidable(spr string) string {
 func (e *Evaluator) compileIngressPeers(g *compiledGroup, cr *compiledRule, r *snapshot.Rule) {
 	var c cidrResult
 	cr.view.Source, cr.view.SourceWhy, c = e.sourceMatch(g, r)
-	if c.prefix.IsValid() {
+	if c.fam != 0 {
 		cr.srcFam, cr.srcPartial = c.fam, c.partial
 		if c.partial {
 			e.anyPartial[c.fam] = true
-			cr.extra().srcPrefix = c.prefix
+			cr.extra().srcPrefix, _ = parsePrefix(sourceCidrOf(r))
 		}
 	}
 	switch dst := cmpOr(r.DestCidr, r.Ipv6DestCidr); {
@@ -344,7 +344,7 @@ func (e *Evaluator) cidrCoversGateway(cidr string) cidrResult {
 		return cidrResult{m: MaybeMatches, why: fmt.Sprintf("source CIDR %q unreadable", cidr)}
 	}
 	fam := famOf(p.Addr())
-	res := cidrResult{prefix: p, fam: fam}
+	res := cidrResult{fam: fam}
 	if note := e.addrsNote[fam]; note != "" {
 		if p.Bits() == 0 {
 			res.m, res.why = Matches, p.String()+" contains every gateway address"

@@ -24,7 +24,7 @@ const (
 
 // Verdicts always exported per service, zero included, so that a rise
 // from zero shows as a change and alerts can compare against it.
-var verdicts = []string{diagnose.VerdictReachable, diagnose.VerdictBlocked, diagnose.VerdictUnknown}
+var verdicts = []string{diagnose.VerdictReachable, diagnose.VerdictBlocked, diagnose.VerdictUnknown, diagnose.CountNotReady}
 
 type metrics struct {
 	s *Server
@@ -72,7 +72,7 @@ func newMetrics(s *Server) *metrics {
 			"1 when the gateway's last run collected every part and was diagnosed, else 0 (failed or partial: see gwdoctor_collection_errors_total).",
 			[]string{"gateway"}, nil),
 		endpointsDesc: prometheus.NewDesc(metricEndpoints,
-			"Endpoints of a service by verdict in the gateway's last report.",
+			"Endpoints of a service by verdict in the gateway's last report (reachable, blocked, unknown; not-ready for a reachable endpoint whose pod is not ready).",
 			[]string{"gateway", "service", "verdict"}, nil),
 		brokenDesc: prometheus.NewDesc(metricServiceBroken,
 			"1 when the service's status in the last report is BROKEN (an endpoint blocked, an error finding, or no endpoint), else 0.",
@@ -154,7 +154,7 @@ func (m *metrics) Collect(ch chan<- prometheus.Metric) {
 			byVerdict[e.Service][diagnose.CountAs(e.Verdict, e.Ready)]++
 			if m.s.cfg.PerEndpointMetrics {
 				ch <- prometheus.MustNewConstMetric(m.endpointDesc, prometheus.GaugeValue, 1,
-					g.id, e.Service, diagnose.JoinHostPort(e.IP, e.Port), e.Verdict)
+					g.id, e.Service, diagnose.JoinHostPort(e.IP, e.Port), diagnose.CountAs(e.Verdict, e.Ready))
 			}
 		}
 		type codeSev struct{ code, sev string }

@@ -102,6 +102,7 @@ type gatewayState struct {
 	lastError   string
 	lastSuccess time.Time // end of the last run that produced a report
 	throttled   int       // consecutive throttled runs
+	dropped     bool      // no longer listed: the worker forgets its series
 }
 
 // New checks cfg and builds the server and its metrics registry.
@@ -219,9 +220,13 @@ func (s *Server) drop(keep []string) {
 	defer s.mu.Unlock()
 	for id, g := range s.gateways {
 		if !slices.Contains(keep, id) {
+			// Its worker drops its series when it has stopped, so that a
+			// run finishing now cannot write them again.
+			g.mu.Lock()
+			g.dropped = true
+			g.mu.Unlock()
 			g.cancel()
 			delete(s.gateways, id)
-			s.metrics.forget(id)
 			s.log.Info("gateway no longer listed; stopped watching it", "gateway", id)
 		}
 	}
@@ -229,6 +234,16 @@ func (s *Server) drop(keep []string) {
 
 // worker runs one gateway's collections, one at a time.
 func (s *Server) worker(ctx context.Context, g *gatewayState) {
+	defer func() {
+		g.mu.Lock()
+		dropped := g.dropped
+		g.mu.Unlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, again := s.gateways[g.id]; dropped && !again {
+			s.metrics.forget(g.id)
+		}
+	}()
 	// A random first delay within the jitter spreads the gateways' runs.
 	if !sleep(ctx, time.Duration(rand.Float64()*s.cfg.Jitter*float64(s.cfg.Interval))) {
 		return
@@ -290,6 +305,17 @@ func (s *Server) runOnce(ctx context.Context, g *gatewayState) {
 	}
 	defer func() { <-s.sem }()
 	started := time.Now()
+	defer func() {
+		// A bug met by one gateway's data must not stop the others.
+		if r := recover(); r != nil {
+			g.mu.Lock()
+			g.ran, g.complete, g.lastError = true, false, fmt.Sprint("internal error: ", r)
+			g.mu.Unlock()
+			s.metrics.runs.WithLabelValues(g.id, "failed").Inc()
+			s.metrics.errors.WithLabelValues(g.id, "internal", "").Inc()
+			s.log.Error("run failed with an internal error; the other gateways go on", "gateway", g.id, "panic", fmt.Sprint(r))
+		}
+	}()
 	snap, err := s.cfg.Collect(ctx, g.id)
 	if ctx.Err() != nil {
 		// Shutting down (or the gateway was dropped): a cancelled run is

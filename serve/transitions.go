@@ -179,6 +179,9 @@ func (t Transition) level() slog.Level {
 	return slog.LevelInfo
 }
 
+// maxLoggedSubjects caps the subjects of a finding on its log line.
+const maxLoggedSubjects = 10
+
 // attrs are the transition's fields as slog key-value pairs, empty ones left out.
 func (t Transition) attrs() []any {
 	out := []any{"gateway", t.Gateway, "kind", t.Kind}
@@ -195,7 +198,13 @@ func (t Transition) attrs() []any {
 	add("code", t.Code)
 	add("severity", t.Severity)
 	if len(t.Subjects) > 0 {
-		out = append(out, "subjects", t.Subjects)
+		// A finding about a whole service names every endpoint: the log
+		// line keeps the first few (/diff has them all).
+		subjects := t.Subjects
+		if len(subjects) > maxLoggedSubjects {
+			subjects = append(slices.Clip(subjects[:maxLoggedSubjects]), fmt.Sprintf("and %d more", len(t.Subjects)-maxLoggedSubjects))
+		}
+		out = append(out, "subjects", subjects)
 	}
 	out = append(out, "cause", t.Cause)
 	return out

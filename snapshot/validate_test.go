@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -556,4 +557,36 @@ securityGroups:
 			}
 		}},
 	})
+}
+
+// The multi-zone fixture loads with its new fields canonicalised and
+// survives the round trip through both formats.
+func TestMultiZoneFixture(t *testing.T) {
+	s := mustLoad(t, "testdata/multizone.yaml")
+	if got := s.Gateway.VSwitches; len(got) != 2 || got[1].ZoneID != "cn-hangzhou-i" || got[1].Cidr != "192.168.1.0/24" {
+		t.Errorf("vswitches %+v", got)
+	}
+	app := s.SecurityGroups[1]
+	if r := app.Rules[1]; r.DestCidr != "10.0.1.11/32" {
+		t.Errorf("destCidr on an ingress rule: %+v", r)
+	}
+	if r := app.Rules[2]; r.Ipv6SourceCidr != "2001:db8:1::/64" || r.Ipv6DestCidr != "2001:db8:9::/64" {
+		t.Errorf("IPv6 fields: %+v", r)
+	}
+	if r := app.Rules[3]; r.SourcePortRange != "1/1024" || r.DestPrefixListID != "pl-2" {
+		t.Errorf("source ports, destination prefix list: %+v", r)
+	}
+	for _, f := range []Format{JSON, YAML} {
+		out, err := Marshal(s, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := Parse("round."+map[Format]string{JSON: "json", YAML: "yaml"}[f], out)
+		if err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		if !reflect.DeepEqual(back.Gateway, s.Gateway) || !reflect.DeepEqual(back.SecurityGroups, s.SecurityGroups) {
+			t.Errorf("%v round trip changed the gateway or groups", f)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/gwdoctor/gwdoctor/diagnose"
 )
 
 // JUnit XML in the shape Jenkins (junit plugin), GitLab (artifacts:reports:junit)
@@ -20,9 +22,10 @@ type JUnitSuites struct {
 	Tests    int          `xml:"tests,attr"`
 	Failures int          `xml:"failures,attr"`
 	Errors   int          `xml:"errors,attr"`
-	Skipped  int          `xml:"skipped,attr"`
-	Time     string       `xml:"time,attr"`
-	Suites   []JUnitSuite `xml:"testsuite"`
+	// No skipped count here: Jenkins' junit-10.xsd allows it on
+	// <testsuite> only (testdata/junit-10.xsd).
+	Time   string       `xml:"time,attr"`
+	Suites []JUnitSuite `xml:"testsuite"`
 }
 
 // JUnitSuite is one verification run.
@@ -115,14 +118,47 @@ func JUnit(v *Verification, elapsed time.Duration, at time.Time) *JUnitSuites {
 		suite.Cases = append(suite.Cases, c)
 	}
 	for _, f := range v.NewErrors {
-		suite.Cases = append(suite.Cases, JUnitCase{ClassName: FindingsClass, Name: f.Code + " " + strings.Join(f.Subjects, ", "), Time: "0",
-			Failure: &JUnitProblem{Message: f.Code + " " + f.Check + ": " + f.Message, Type: f.Check,
-				Text: strings.Join(append(append([]string{}, f.Evidence...), f.Remediation.Steps...), "\n")}})
+		suite.Cases = append(suite.Cases, JUnitCase{ClassName: FindingsClass, Name: FindingCaseName(&f), Time: "0",
+			Failure: &JUnitProblem{Message: f.Code + " " + f.Check + ": " + f.Message, Type: f.Check, Text: findingBody(&f)}})
 		suite.Failures++
 	}
 	suite.Tests = len(suite.Cases)
-	return &JUnitSuites{Name: "gwdoctor", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors, Skipped: suite.Skipped,
+	return &JUnitSuites{Name: "gwdoctor", Tests: suite.Tests, Failures: suite.Failures, Errors: suite.Errors,
 		Time: secs, Suites: []JUnitSuite{suite}}
+}
+
+// FindingCaseName names a finding's test case so that CI tracks it across
+// runs: code and slug, the services, and the grouping key (what the
+// endpoints share: the ENI's groups, the rule, the port) — never the
+// endpoint list, which changes with every rollout.
+func FindingCaseName(f *diagnose.Finding) string {
+	parts := []string{f.Code, f.Check}
+	if len(f.Services) > 0 {
+		parts = append(parts, strings.Join(f.Services, ","))
+	}
+	if f.Attribute != "" {
+		parts = append(parts, "["+f.Attribute+"]")
+	}
+	return strings.Join(parts, " ")
+}
+
+// findingBody is the failure text: what is wrong, the evidence, and the
+// fix with its commands, so the CI page says what to run.
+func findingBody(f *diagnose.Finding) string {
+	lines := []string{f.Message, "", "evidence:"}
+	for _, e := range f.Evidence {
+		lines = append(lines, "  - "+e)
+	}
+	if len(f.Remediation.Steps) > 0 || len(f.Remediation.Commands) > 0 {
+		lines = append(lines, "", "fix:")
+		for i, s := range f.Remediation.Steps {
+			lines = append(lines, fmt.Sprintf("  %d. %s", i+1, s))
+		}
+		for _, c := range f.Remediation.Commands {
+			lines = append(lines, "  $ "+c)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // WriteJUnit writes the document with the XML header.

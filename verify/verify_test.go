@@ -3,12 +3,16 @@ package verify
 import (
 	"bytes"
 	"encoding/xml"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
+	"github.com/gwdoctor/gwdoctor/internal/testenv"
 )
 
 func ep(svc, pod, ip string, port int, verdict string, ready bool) diagnose.EndpointResult {
@@ -241,8 +245,11 @@ func TestJUnitShape(t *testing.T) {
 	if s.Tests != 6 || len(s.Cases) != 6 || s.Failures != 3 || s.Errors != 1 || s.Skipped != 1 || s.Time != "1.500" {
 		t.Errorf("suite counts tests=%d cases=%d failures=%d errors=%d skipped=%d time=%s", s.Tests, len(s.Cases), s.Failures, s.Errors, s.Skipped, s.Time)
 	}
-	if doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Errors != s.Errors || doc.Skipped != s.Skipped {
+	if doc.Tests != s.Tests || doc.Failures != s.Failures || doc.Errors != s.Errors {
 		t.Errorf("testsuites totals differ from the suite's")
+	}
+	if root, _, _ := strings.Cut(buf.String()[strings.Index(buf.String(), "<testsuites"):], ">"); strings.Contains(root, "skipped=") {
+		t.Errorf("<testsuites> carries skipped, which junit-10.xsd rejects: %s", root)
 	}
 	byName := map[string]int{}
 	for i, c := range s.Cases {
@@ -264,10 +271,83 @@ func TestJUnitShape(t *testing.T) {
 	if cart := s.Cases[byName["shop/cart 10.0.0.2:8080"]]; cart.Failure != nil || cart.Error != nil || cart.Skipped != nil {
 		t.Errorf("cart passes: %+v", cart)
 	}
-	if f, ok := byName[FindingsClass+" GWD109 sg-a, sg-a/sgr-1"]; !ok || s.Cases[f].Failure == nil {
+	if f, ok := byName[FindingsClass+" GWD109 authorization-out-of-sync"]; !ok || s.Cases[f].Failure == nil {
 		t.Errorf("no failing case for the new GWD109 finding: %v", byName)
 	}
 	if !strings.Contains(s.SystemOut, "910 s") {
 		t.Errorf("suite system-out lacks the stateful warning: %q", s.SystemOut)
+	}
+}
+
+// TestJUnitFindingCasesAreStable: a finding's test case is named by code,
+// slug, services and grouping key, so the same cause keeps its name when
+// its endpoints change (a rollout); the failure body carries the fix
+// command.
+func TestJUnitFindingCasesAreStable(t *testing.T) {
+	sev := diagnose.Sev(diagnose.Error)
+	mk := func(ips ...string) *diagnose.Finding {
+		f := &diagnose.Finding{Code: diagnose.CodeWrongNode, Check: "wrong-node", Severity: sev, Services: []string{"shop/orders"},
+			Attribute: "sg-pool-b", Message: "blocked", Evidence: []string{"node in sg-pool-b"},
+			Remediation: diagnose.Remediation{Steps: []string{"authorize sg-pool-b"}, Commands: []string{"aliyun mse AddSecurityGroupRule --region cn-hangzhou --GatewayUniqueId gw-1 --SecurityGroupId sg-pool-b --PortRange 8080/8080"}}}
+		for _, ip := range ips {
+			f.Subjects = append(f.Subjects, "shop/orders "+ip+":8080")
+		}
+		return f
+	}
+	a, b := FindingCaseName(mk("10.0.0.1", "10.0.0.2")), FindingCaseName(mk("10.0.9.7"))
+	if a != b || a != "GWD102 wrong-node shop/orders [sg-pool-b]" {
+		t.Errorf("names %q and %q: want one stable name without endpoints", a, b)
+	}
+	other := mk("10.0.0.1")
+	other.Attribute = "sg-pool-c"
+	if FindingCaseName(other) == a {
+		t.Errorf("two causes (sg-pool-b, sg-pool-c) share the name %q", a)
+	}
+	body := findingBody(mk("10.0.0.1"))
+	for _, want := range []string{"blocked", "node in sg-pool-b", "1. authorize sg-pool-b", "$ aliyun mse AddSecurityGroupRule --region cn-hangzhou"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("failure body lacks %q:\n%s", want, body)
+		}
+	}
+}
+
+// TestJUnitValidatesAgainstJenkinsXSD validates real output (every status:
+// pass, failure, error, skipped, a finding case, properties, system-out)
+// against Jenkins' junit-10.xsd (testdata/README.md says where it is from)
+// with libxml2's xmllint: a real XSD validator, which Go's standard library
+// lacks; CI installs it (libxml2-utils).
+func TestJUnitValidatesAgainstJenkinsXSD(t *testing.T) {
+	testenv.NeedTools(t, "xmllint")
+	base := report([]diagnose.EndpointResult{
+		ep("shop/orders", "orders-1", "10.0.0.1", 8080, diagnose.VerdictReachable, true),
+		ep("shop/cart", "cart-1", "10.0.0.2", 8080, diagnose.VerdictReachable, true),
+		ep("shop/erp", "", "10.0.0.3", 8080, diagnose.VerdictBlocked, true),
+		ep("shop/pay", "pay-1", "10.0.0.4", 8443, diagnose.VerdictReachable, true),
+	}, nil, nil)
+	cur := report([]diagnose.EndpointResult{
+		ep("shop/orders", "orders-1", "10.0.0.1", 8080, diagnose.VerdictBlocked, true),
+		ep("shop/cart", "cart-1", "10.0.0.2", 8080, diagnose.VerdictReachable, true),
+		ep("shop/erp", "", "10.0.0.3", 8080, diagnose.VerdictBlocked, true),
+		ep("shop/pay", "pay-1", "10.0.0.4", 8443, diagnose.VerdictUnknown, true),
+	}, []diagnose.Finding{
+		finding(diagnose.CodeWrongNode, diagnose.Error, "shop/orders 10.0.0.1:8080 <&>\"'"),
+	}, base)
+	for name, v := range map[string]*Verification{"with baseline": Evaluate(base, cur), "without": Evaluate(nil, cur)} {
+		var buf bytes.Buffer
+		if err := WriteJUnit(&buf, JUnit(v, 1500*time.Millisecond, time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC))); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "junit.xml")
+		os.WriteFile(path, buf.Bytes(), 0o644)
+		out, err := exec.Command("xmllint", "--noout", "--schema", "testdata/junit-10.xsd", path).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s: junit-10.xsd rejects the output: %v\n%s\n%s", name, err, out, buf.String())
+		}
+	}
+	// The validator is not a rubber stamp: the old root attribute fails.
+	bad := filepath.Join(t.TempDir(), "bad.xml")
+	os.WriteFile(bad, []byte(`<testsuites skipped="1"><testsuite name="x" tests="0" failures="0" errors="0"/></testsuites>`), 0o644)
+	if out, err := exec.Command("xmllint", "--noout", "--schema", "testdata/junit-10.xsd", bad).CombinedOutput(); err == nil {
+		t.Errorf("xmllint accepted skipped on <testsuites>: %s", out)
 	}
 }

@@ -2,21 +2,12 @@ package aliyun
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 )
@@ -27,109 +18,25 @@ const (
 	oidcToken = "eyJhbGciOiJSUzI1NiJ9.OidcToken-DoNotPrint.sig"
 )
 
-// cloudFake stands in for everything credentials-go talks to, on loopback:
-// it is the HTTP proxy every request of the test goes through (the ECS
-// metadata service at 100.100.100.200 is answered by it; CONNECT tunnels
-// to its own TLS STS server, whatever host was asked for), and it serves
-// the credentials URI. Any other destination fails the test.
-type cloudFake struct {
-	t        *testing.T
-	proxy    *httptest.Server
-	sts      *httptest.Server
-	uri      *httptest.Server
-	hardened bool // the metadata service requires a session token
-	// issued counts STS-style credentials handed out; each has its own
-	// secret and token, and expires in 60 s (inside credentials-go's
-	// 180 s renewal window, so every use renews).
-	issued atomic.Int64
-	mu     sync.Mutex
-	hosts  []string
-}
-
-func (f *cloudFake) session(w http.ResponseWriter, wrap string) {
-	n := f.issued.Add(1)
-	exp := time.Now().UTC().Add(60 * time.Second).Format("2006-01-02T15:04:05Z")
-	body := fmt.Sprintf(`{"AccessKeyId":"STS.key%d","AccessKeySecret":"%s-%d","SecurityToken":"%s-%d","Expiration":%q,"Code":"Success"}`, n, secret, n, token, n, exp)
-	if wrap != "" {
-		body = fmt.Sprintf(`{"RequestId":"r","Credentials":%s}`, body)
-	}
-	fmt.Fprint(w, body)
-}
-
-func newCloudFake(t *testing.T) *cloudFake {
-	f := &cloudFake{t: t, hardened: true}
-	f.sts = httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = r.ParseForm()
-		if r.URL.Query().Get("Action") != "AssumeRoleWithOIDC" || r.PostForm.Get("OIDCToken") != oidcToken ||
-			r.PostForm.Get("RoleArn") != "acs:ram::1:role/gwdoctor" {
-			http.Error(w, `{"Code":"InvalidParameter","Message":"bad AssumeRoleWithOIDC"}`, 400)
-			return
+// newCloudFake starts the loopback stand-ins for STS, the instance metadata
+// service and a credentials URI, handing out this test's secrets.
+func newCloudFake(t *testing.T) *fakecloud.Credentials {
+	f := fakecloud.NewCredentials()
+	f.OIDCToken, f.SecretPrefix, f.TokenPrefix = oidcToken, secret, token
+	t.Cleanup(func() {
+		f.Close()
+		if u := f.Unexpected(); len(u) > 0 {
+			t.Errorf("credential requests went to %v, not to a fake", u)
 		}
-		f.session(w, "Credentials")
-	}))
-	f.uri = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Query().Get("auth") != "uri-secret-DoNotPrint" {
-			http.Error(w, "forbidden", 403)
-			return
-		}
-		f.session(w, "")
-	}))
-	f.proxy = httptest.NewServer(http.HandlerFunc(f.serveProxy))
-	t.Cleanup(func() { f.proxy.Close(); f.sts.Close(); f.uri.Close() })
+	})
 	return f
-}
-
-func (f *cloudFake) serveProxy(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.hosts = append(f.hosts, r.Host)
-	f.mu.Unlock()
-	if r.Method == http.MethodConnect { // HTTPS to STS: tunnel to the loopback TLS fake
-		upstream, err := net.Dial("tcp", f.sts.Listener.Addr().String())
-		if err != nil {
-			http.Error(w, err.Error(), 502)
-			return
-		}
-		conn, _, err := w.(http.Hijacker).Hijack()
-		if err != nil {
-			upstream.Close()
-			return
-		}
-		fmt.Fprint(conn, "HTTP/1.1 200 Connection established\r\n\r\n")
-		go func() { io.Copy(upstream, conn); upstream.Close() }()
-		go func() { io.Copy(conn, upstream); conn.Close() }()
-		return
-	}
-	if r.URL.Hostname() != "100.100.100.200" {
-		f.t.Errorf("a credential request went to %s, not a fake", r.URL)
-		http.Error(w, "not faked", 502)
-		return
-	}
-	if r.URL.Path == "/latest/api/token" {
-		if r.Method != http.MethodPut {
-			http.Error(w, "bad token request", 400)
-			return
-		}
-		fmt.Fprint(w, "mdtoken")
-		return
-	}
-	if f.hardened && r.Header.Get("X-aliyun-ecs-metadata-token") != "mdtoken" {
-		http.Error(w, "token required", 401)
-		return
-	}
-	switch r.URL.Path {
-	case "/latest/meta-data/ram/security-credentials/":
-		fmt.Fprint(w, "gwdoctor-role")
-	case "/latest/meta-data/ram/security-credentials/gwdoctor-role":
-		f.session(w, "")
-	default:
-		http.NotFound(w, r)
-	}
 }
 
 // isolate gives the test an empty environment and home, and sends every
 // HTTP request credentials-go makes (it clones http.DefaultTransport)
-// through the fake proxy, trusting only the fake's certificate.
-func isolate(t *testing.T, f *cloudFake) {
+// through the fake, trusting only the fake's certificate; without a fake,
+// the instance metadata service is off.
+func isolate(t *testing.T, f *fakecloud.Credentials) {
 	t.Helper()
 	for _, k := range []string{EnvAccessKeyID, EnvAccessKeySecret, EnvSecurityToken, EnvProfile, EnvRegion, EnvECSMetadata,
 		EnvECSMetadataDisabled, EnvRoleARN, EnvOIDCProviderARN, EnvOIDCTokenFile, EnvCredentialsURI, EnvCLIConfigFile,
@@ -142,23 +49,8 @@ func isolate(t *testing.T, f *cloudFake) {
 		t.Setenv(EnvECSMetadataDisabled, "true")
 		return
 	}
-	pool := x509.NewCertPool()
-	pool.AddCert(f.sts.Certificate())
-	proxy, err := url.Parse(f.proxy.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
 	old := http.DefaultTransport
-	http.DefaultTransport = &http.Transport{
-		Proxy: func(r *http.Request) (*url.URL, error) {
-			if r.URL.Host == f.uri.Listener.Addr().String() {
-				return nil, nil // the credentials URI fake is on loopback already
-			}
-			return proxy, nil
-		},
-		// httptest's certificate names example.com; the tunnel ends there.
-		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "example.com"},
-	}
+	http.DefaultTransport = f.Transport()
 	t.Cleanup(func() { http.DefaultTransport = old })
 }
 
@@ -222,7 +114,7 @@ func TestResolveCredentials(t *testing.T) {
 			profile: "sts", config: true, wantKey: "STS.x"},
 		{name: "EcsRamRole profile", profile: "ecs", config: true, wantKey: "STS.key", wantTemp: true, wantRegion: "cn-hangzhou", wantSource: "ECS RAM role gwdoctor-role"},
 		{name: "instance role", wantKey: "STS.key", wantTemp: true, wantSource: "ECS instance RAM role"},
-		{name: "credentials URI", noMetadata: true, env: map[string]string{EnvCredentialsURI: f.uri.URL + "/creds?auth=uri-secret-DoNotPrint"},
+		{name: "credentials URI", noMetadata: true, env: map[string]string{EnvCredentialsURI: f.URI()},
 			wantKey: "STS.key", wantTemp: true, wantSource: "credentials URI"},
 		{name: "External profile refused", profile: "ext", config: true, wantErr: []string{"mode External", "standard output"}},
 		{name: "External behind a chained role refused", profile: "chain", config: true, wantErr: []string{`"ext"`, "mode External"}},
@@ -230,7 +122,7 @@ func TestResolveCredentials(t *testing.T) {
 		{name: "half RRSA is named", noMetadata: true, env: map[string]string{EnvRoleARN: "acs:ram::1:role/gwdoctor"},
 			wantErr: []string{"OIDC role (RRSA) (incomplete", "no Alibaba Cloud credentials found"}},
 		{name: "nothing anywhere names every source", noMetadata: true,
-			env:     map[string]string{EnvCredentialsURI: f.uri.URL + "/creds?auth=wrong-DoNotPrint"},
+			env:     map[string]string{EnvCredentialsURI: strings.Replace(f.URI(), "uri-secret", "wrong", 1)},
 			wantErr: []string{"environment (", "OIDC role (RRSA) (", "aliyun CLI profile (", "credentials file (", "ECS instance RAM role (disabled", "credentials URI (", "?[redacted]"}},
 	}
 	for _, tt := range tests {

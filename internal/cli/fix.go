@@ -52,7 +52,7 @@ func newFixCmd(s *Streams) *cobra.Command {
 		policy   bool
 	)
 	cmd := &cobra.Command{
-		Use:   "fix [FILE | --live] [--finding CODE|KEY] [-o text|sh|json] [--apply [--yes] [--undo-file F]]",
+		Use:   "fix [FILE | --live] [--finding ID|CODE|SLUG] [-o text|sh|json] [--apply [--yes] [--undo-file F]]",
 		Short: "The fix plan for the blocked endpoints: the API calls that unblock them, proven on the snapshot first; --apply makes them",
 		Long: `Plans the API calls that make the endpoints the security groups block reachable, least
 privilege first: an MSE authorization of the endpoint's own group for its exact port (MSE
@@ -148,7 +148,7 @@ endpoint's verdict is unknown.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&output, "output", "o", "text", "output format: text, sh (a bash script) or json")
-	fs.StringVar(&finding, "finding", "", "only the endpoints of the findings with this code (GWD102), slug (wrong-node) or key")
+	fs.StringVar(&finding, "finding", "", "only the endpoints of the finding with this id (GWD102-51f9302a), or of the findings with this code (GWD102) or slug (wrong-node)")
 	fs.BoolVar(&apply, "apply", false, "make the calls (needs --live; asks first, see --yes)")
 	fs.BoolVar(&yes, "yes", false, "with --apply: do not ask (for automation)")
 	fs.StringVar(&undoFile, "undo-file", "", "with --apply: where the undo file goes (default gwdoctor-fix-GATEWAY-TIME.undo.json here)")

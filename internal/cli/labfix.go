@@ -18,7 +18,7 @@ import (
 func newLabFixCmd(s *Streams, prefix *string) *cobra.Command {
 	var finding string
 	cmd := &cobra.Command{
-		Use:   "fix [--finding CODE|SLUG|KEY]",
+		Use:   "fix [--finding ID|CODE|SLUG]",
 		Short: "Apply the fix plan of the lab's snapshot to the running lab, as MSE and ECS would",
 		Long: `Plans the fix for the snapshot the lab emulates (as gwdoctor fix does), then applies the
 plan's changes to the running lab: an MSE authorization is applied with the inbound rule MSE
@@ -81,6 +81,6 @@ Exit codes: 0 applied (or nothing to fix); 1 some blocked endpoint has no automa
 			return nil
 		},
 	}
-	cmd.Flags().StringVar(&finding, "finding", "", "only the endpoints of the findings with this code, slug or key")
+	cmd.Flags().StringVar(&finding, "finding", "", "only the endpoints of the finding with this id, or of the findings with this code or slug")
 	return cmd
 }

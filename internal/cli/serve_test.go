@@ -26,6 +26,9 @@ import (
 	"github.com/gwdoctor/gwdoctor/internal/fakecloud"
 )
 
+// maxLoggedSubjects mirrors serve's cap on the subjects of a logged finding.
+const maxLoggedSubjects = 10
+
 // logLines collects serve's JSON log lines and lets a test wait for one.
 type logLines struct {
 	mu    sync.Mutex
@@ -237,7 +240,10 @@ func TestServeScriptedChange(t *testing.T) {
 	if cause, _ := tr["cause"].(string); !strings.Contains(cause, "deny") || tr["code"] == nil {
 		t.Errorf("transition line does not give the cause (finding code and what decided): %v", tr)
 	}
-	logs.wait(t, next, "the finding that appeared", isMsg("transition", "gateway", gw0, "kind", "finding-appeared"))
+	fa, _ := logs.wait(t, next, "the finding that appeared", isMsg("transition", "gateway", gw0, "kind", "finding-appeared"))
+	if subjects, _ := fa["subjects"].([]any); len(subjects) > maxLoggedSubjects+1 || fa["code"] != tr["code"] {
+		t.Errorf("finding transition %v: more than %d subjects, or not the endpoints' cause %v", fa, maxLoggedSubjects, tr["code"])
+	}
 
 	after := scrape(t, addr)
 	if v, _ := gauge(after, "gwdoctor_endpoints", map[string]string{"gateway": gw0, "service": svc0, "verdict": "blocked"}); v != endpoints {
