@@ -314,6 +314,12 @@ func (f *facts) grantAccess(group, ports, service, note string) (steps []string,
 	return []string{step}, []command{f.cmdMSEAdd(group, ports, why(service))}
 }
 
+// remedyGrant is grantAccess followed by more steps, as a remediation.
+func (f *facts) remedyGrant(group, ports, service, note string, more ...string) diagnose.Remediation {
+	steps, cmds := f.grantAccess(group, ports, service, note)
+	return f.remedy(append(steps, more...), cmds...)
+}
+
 func orUnknownType(t string) string {
 	if t == "" {
 		return "of unknown type"

@@ -154,10 +154,8 @@ func (f *facts) multipleGroupsWarnings(p *diagnose.Pass) {
 				{Kind: diagnose.LinkENI, ID: w.siblings[0].ID, Detail: "secondary"},
 				{Kind: diagnose.LinkNode, ID: k.node},
 			},
-			Remediation: f.remedy([]string{
-				f.stepMSEAdd(group, ports) + " (the group of the other pod ENI " + w.siblings[0].ID + ").",
-				"Or give all pod ENIs the same groups (Terway: kube-system/eni-config security_groups).",
-			}, f.cmdMSEAdd(group, ports, why(k.svc))),
+			Remediation: f.remedyGrant(group, ports, k.svc, "the group of the other pod ENI "+w.siblings[0].ID,
+				"Or give all pod ENIs the same groups (Terway: kube-system/eni-config security_groups)."),
 		})
 	}
 }

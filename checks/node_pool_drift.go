@@ -75,13 +75,7 @@ is a warning.`,
 					{Kind: diagnose.LinkBackendGroup, ID: strings.Join(drifted, ","), Detail: "authorized; on the pool's nodes"},
 					{Kind: "node-pool", ID: pool.ID, Broken: true, Detail: "configured with " + strings.Join(pool.SecurityGroupIDs, ",")},
 				},
-				Remediation: f.remedy([]string{
-					"ACK console → Clusters → your cluster → Nodes → Node Pools → " + name + " → Edit → Security Group: add " + strings.Join(drifted, ", ") + " (new nodes get it; the pool's groups must be of one type; the ModifyClusterNodePool command below).",
-					"Or authorize the pool's configured group for the gateway (MSE console → Security Group Authorization), so any node of the pool is covered (the AddSecurityGroupRule command below).",
-				},
-					f.cmdNodePoolGroups(pool.ID, want),
-					f.cmdMSEAdd(f.firstGroup(pool.SecurityGroupIDs), f.grantsByGroup[drifted[0]][0].portText(), "gwdoctor: node pool "+pool.ID),
-				),
+				Remediation: f.poolDriftFix(&pool, name, drifted, want),
 			})
 		}
 		return nil
@@ -115,3 +109,16 @@ pool → Edit → Security Group — or through the API (ModifyClusterNodePool):
 or authorize the pool's configured group for the gateway.`,
 	Related: []string{diagnose.CodeWrongNode, diagnose.CodePartialReachability},
 })
+
+// poolDriftFix adds the granted groups to the pool, or, instead, grants the
+// gateway the pool's configured group — by authorization, or by CIDR rule
+// when an enterprise group is involved (grantAccess).
+func (f *facts) poolDriftFix(pool *snapshot.NodePool, name string, drifted, want []string) diagnose.Remediation {
+	group := f.firstGroup(pool.SecurityGroupIDs)
+	grantSteps, grantCmds := f.grantAccess(group, f.grantsByGroup[drifted[0]][0].portText(), "node pool "+pool.ID, "so any node of the pool is covered")
+	steps := append([]string{
+		"ACK console → Clusters → your cluster → Nodes → Node Pools → " + name + " → Edit → Security Group: add " + strings.Join(drifted, ", ") + " (new nodes get it; the pool's groups must be of one type; the ModifyClusterNodePool command below).",
+		"Or, instead: " + grantSteps[0],
+	}, grantSteps[1:]...)
+	return f.remedy(steps, append([]command{f.cmdNodePoolGroups(pool.ID, want)}, grantCmds...)...)
+}
