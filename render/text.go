@@ -76,7 +76,8 @@ func verdictStyle(v string) lipgloss.Style {
 	return styles.unknown
 }
 
-// Text writes the human report, grouped by service.
+// Text writes the human report, grouped by service, streamed: the text is
+// handed to w service by service (in chunks of at least 32 KiB).
 func Text(w io.Writer, r *diagnose.Report) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s\n", styles.title.Render("gwdoctor"), gatewayLine(r))
@@ -101,6 +102,13 @@ func Text(w io.Writer, r *diagnose.Report) error {
 		}
 		for _, f := range g.findings {
 			writeFinding(&b, f)
+		}
+		// Stream per service: a huge report is never held whole as text.
+		if b.Len() >= 32<<10 {
+			if _, err := io.WriteString(w, b.String()); err != nil {
+				return err
+			}
+			b.Reset()
 		}
 	}
 	if len(global) > 0 {
