@@ -73,9 +73,9 @@ func (l *logLines) wait(t *testing.T, from int, what string, match func(map[stri
 	for {
 		l.mu.Lock()
 		for i := from; i < len(l.lines); i++ {
-			if match(l.lines[i]) {
+			if line := l.lines[i]; match(line) {
 				l.mu.Unlock()
-				return l.lines[i], i + 1
+				return line, i + 1
 			}
 		}
 		l.mu.Unlock()
@@ -348,7 +348,7 @@ func TestServeChild(t *testing.T) {
 // 5 s budget (not the budget-spent warning) and exits 0.
 func TestServeSIGTERM(t *testing.T) {
 	cloud, kc := fleetEnv(t, 1, 5)
-	cloud.Latency = 2 * time.Second
+	cloud.SetLatency(2 * time.Second) // the server is already serving: no plain write
 	args := []string{"serve", "--live", "--aliyun-endpoint", cloud.URL, "--kubeconfig", kc, "--region", "cn-hangzhou",
 		"--gateway", fakecloud.FleetGateway(0), "--interval", "1s", "--listen", "127.0.0.1:0"}
 	cmd := exec.Command(os.Args[0], "-test.run=^TestServeChild$")

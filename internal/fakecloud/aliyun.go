@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gwdoctor/gwdoctor/internal/apimeta"
@@ -121,6 +122,8 @@ type AliyunServer struct {
 	Cloud   *Cloud
 	Faults  *Faults
 	Latency time.Duration
+	// latencyOverride is SetLatency's value (nanoseconds; 0: use Latency).
+	latencyOverride atomic.Int64
 	// RulePageSize caps DescribeSecurityGroupAttribute pages (0: MaxResults).
 	RulePageSize int
 
@@ -195,10 +198,21 @@ func (f *Faults) take(m map[string]int, action string) bool {
 	return false
 }
 
+// SetLatency changes the added latency while the server is serving (the
+// Latency field may only be set before the first request).
+func (s *AliyunServer) SetLatency(d time.Duration) { s.latencyOverride.Store(int64(d)) }
+
+func (s *AliyunServer) latency() time.Duration {
+	if d := s.latencyOverride.Load(); d != 0 {
+		return time.Duration(d)
+	}
+	return s.Latency
+}
+
 func (s *AliyunServer) serve(w http.ResponseWriter, r *http.Request) {
-	if s.Latency > 0 {
+	if latency := s.latency(); latency > 0 {
 		select {
-		case <-time.After(s.Latency):
+		case <-time.After(latency):
 		case <-r.Context().Done():
 			return // the client gave up
 		}
