@@ -192,6 +192,29 @@ func profilePart(ep *diagnose.Endpoint) string {
 	return snapshot.PartECIProfile
 }
 
+// kindAttribute extends a finding's grouping attribute for backends that are
+// not pods on ECS nodes: " [eci, annotation]", " [acs, default]", " [ecs]".
+// Backends of different kinds, or serverless pods whose groups came from
+// different places, need different words and fixes, so they are different
+// findings (with different ids); pods on nodes keep the bare attribute.
+func (f *facts) kindAttribute(ep *diagnose.Endpoint) string {
+	switch {
+	case isServerless(ep):
+		o := f.originOf(ep)
+		from := "default"
+		switch {
+		case o.annotated:
+			from = "annotation"
+		case o.def != "" && !slices.Contains(ep.GroupIDs, o.def):
+			from = "earlier default"
+		}
+		return " [" + ep.Kind + ", " + from + "]"
+	case ep.Kind == snapshot.BackendECS:
+		return " [ecs]"
+	}
+	return ""
+}
+
 // immutableNote is said wherever a serverless pod's group is the problem.
 func immutableNote(ep *diagnose.Endpoint) string {
 	return "a running " + podKind(ep) + "'s security group is set when the pod is created and cannot be changed: only a new pod gets another group"

@@ -290,3 +290,31 @@ func TestServerlessDefaultDrift(t *testing.T) {
 		})
 	}
 }
+
+// Two ECI pods of one service in the same unauthorized group, one naming it
+// in its annotation and one given it by default, need different fixes: two
+// findings, with different ids, each wording its own origin.
+func TestServerlessOriginsAreSeparateFindings(t *testing.T) {
+	s := kindCase{kind: snapshot.BackendECI, annotated: true, profile: "sg-back"}.snapshot()
+	s.Nodes = append(s.Nodes, snapshot.Node{InstanceID: "eci-2", Kind: snapshot.NodeKindECI, VpcID: "vpc-1",
+		ENIs: []snapshot.ENI{{ID: "eni-back2", Primary: true, IPs: []string{"10.0.9.10"}, SecurityGroupIDs: []string{"sg-back"}}}})
+	s.Services[0].Endpoints = append(s.Services[0].Endpoints, snapshot.Endpoint{IP: "10.0.9.10", Port: 8080, Pod: "orders-2",
+		Node: "virtual-kubelet-cn-hangzhou-h", Kind: snapshot.BackendECI})
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r := diagnose.Run(context.Background(), diagnose.NewView(s), All())
+	var msgs, ids []string
+	for _, f := range r.Findings {
+		if f.Code == diagnose.CodeMissingAuthorization {
+			msgs, ids = append(msgs, f.Message), append(ids, f.ID)
+		}
+	}
+	if len(msgs) != 2 || ids[0] == ids[1] {
+		t.Fatalf("want two missing-authorization findings with distinct ids, got %v %v", ids, msgs)
+	}
+	joined := strings.Join(msgs, "\n")
+	if !strings.Contains(joined, annotationECIGroup) || !strings.Contains(joined, "eci-profile default") {
+		t.Errorf("origins not worded apart:\n%s", joined)
+	}
+}

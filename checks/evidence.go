@@ -30,7 +30,7 @@ func (f *facts) causeGroups(code string) [][]*cause {
 		}
 		// Backends of different kinds, or serverless pods whose groups came
 		// from different places, need different words and fixes.
-		k := c.ep.ServiceKey + "\x00" + c.key + "\x00" + c.ep.Kind + "\x00" + f.originShort(c.ep)
+		k := c.ep.ServiceKey + "\x00" + c.key + f.kindAttribute(c.ep)
 		i, ok := index[k]
 		if !ok {
 			i = len(out)
@@ -516,7 +516,7 @@ func (f *facts) endpointFinding(cs []*cause, code string, sev *diagnose.Severity
 		Severity:  sev,
 		Subjects:  subjects(cs, extraSubjects...),
 		Services:  []string{first.ServiceKey},
-		Attribute: cs[0].key,
+		Attribute: cs[0].key + f.kindAttribute(first),
 		Message:   message,
 		Evidence:  ev,
 	}
