@@ -3,6 +3,8 @@ package checks_test
 import (
 	"context"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -70,6 +72,12 @@ func checkReport(t *testing.T, name string, s *snapshot.Snapshot, r *diagnose.Re
 			if strings.Contains(step, "aliyun ") || strings.Contains(step, "<") {
 				t.Errorf("%s %s: a step embeds a command or a placeholder: %s", name, f.Code, step)
 			}
+			// A step that points at "the X command below" needs that command.
+			for _, m := range commandBelow.FindAllStringSubmatch(step, -1) {
+				if !hasCommandFor(f.Remediation.Commands, m[1]) {
+					t.Errorf("%s %s: a step points at the %s command below, but none is printed: %s", name, f.Code, m[1], step)
+				}
+			}
 		}
 		for _, line := range f.Remediation.Commands {
 			commands++
@@ -79,6 +87,17 @@ func checkReport(t *testing.T, name string, s *snapshot.Snapshot, r *diagnose.Re
 		}
 	}
 	return commands
+}
+
+var commandBelow = regexp.MustCompile(`the (\w+) command below`)
+
+// hasCommandFor says whether a command calls api; ROA calls name their
+// path, not the API.
+func hasCommandFor(commands []string, api string) bool {
+	roaPath := map[string]string{"ModifyClusterNodePool": "/nodepools/"}
+	return slices.ContainsFunc(commands, func(c string) bool {
+		return strings.HasPrefix(c, api+" ") || strings.Contains(c, " "+api+" ") || (roaPath[api] != "" && strings.Contains(c, roaPath[api]))
+	})
 }
 
 func diagnoseSnap(s *snapshot.Snapshot) *diagnose.Report {

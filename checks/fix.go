@@ -52,7 +52,30 @@ func (f *facts) remedy(steps []string, cmds ...command) diagnose.Remediation {
 			r.Steps = append(r.Steps, s)
 		}
 	}
+	// A step may point at "the X command below"; when no X command could be
+	// printed, it points at the step that says why instead.
+	for _, c := range cmds {
+		if c.line != "" || c.lookup == "" {
+			continue
+		}
+		name := c.api[strings.LastIndexByte(c.api, ' ')+1:]
+		if slices.ContainsFunc(r.Commands, func(line string) bool { return commandCalls(line, name) }) {
+			continue
+		}
+		for i, step := range r.Steps {
+			r.Steps[i] = strings.ReplaceAll(step, "the "+name+" command below", "see below why no "+name+" command is printed")
+		}
+	}
 	return r
+}
+
+// commandCalls says whether a printed command line calls api (ROA calls
+// name their path, not the API).
+func commandCalls(line, api string) bool {
+	if api == "ModifyClusterNodePool" {
+		return strings.Contains(line, "/nodepools/")
+	}
+	return strings.HasPrefix(line, api+" ") || strings.Contains(line, " "+api+" ")
 }
 
 // quote makes a CLI argument safe to paste into a POSIX shell.

@@ -103,7 +103,7 @@ gateway, while some of the pool's current nodes carry a group that has one.`,
 	Fix: `Add the group to the node pool — ACK console → Clusters → cluster → Nodes → Node Pools →
 pool → Edit → Security Group — or through the API (ModifyClusterNodePool):
 
-  aliyun cs PUT /clusters/<cluster-id>/nodepools/np-… --header 'Content-Type=application/json' \
+  aliyun cs PUT /clusters/c-1234/nodepools/np-1234 --region cn-hangzhou --header 'Content-Type=application/json' \
     --body '{"scaling_group":{"security_group_ids":["sg-pool","sg-authorized"]}}'
 
 or authorize the pool's configured group for the gateway.`,
