@@ -17,11 +17,11 @@ import (
 
 // JUnitSuites is the document root.
 type JUnitSuites struct {
-	XMLName  xml.Name     `xml:"testsuites"`
-	Name     string       `xml:"name,attr"`
-	Tests    int          `xml:"tests,attr"`
-	Failures int          `xml:"failures,attr"`
-	Errors   int          `xml:"errors,attr"`
+	XMLName  xml.Name `xml:"testsuites"`
+	Name     string   `xml:"name,attr"`
+	Tests    int      `xml:"tests,attr"`
+	Failures int      `xml:"failures,attr"`
+	Errors   int      `xml:"errors,attr"`
 	// No skipped count here: Jenkins' junit-10.xsd allows it on
 	// <testsuite> only (testdata/junit-10.xsd).
 	Time   string       `xml:"time,attr"`
