@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"sort"
 	"strings"
 
@@ -57,7 +58,7 @@ func Suggest(s string, n int) []string {
 	}
 	var cs []cand
 	for _, c := range diagnose.Catalog {
-		d := min(levenshtein(s, strings.ToLower(c.ID)), levenshtein(s, c.Slug))
+		d := min(words.EditDistance(s, strings.ToLower(c.ID)), words.EditDistance(s, c.Slug))
 		if s != "" && strings.Contains(c.Slug, s) {
 			d = min(d, 1)
 		}
@@ -72,27 +73,6 @@ func Suggest(s string, n int) []string {
 		out = append(out, c.text)
 	}
 	return out
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // Text renders the article as plain text: title, then the sections.

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/gwdoctor/gwdoctor/internal/words"
 	"slices"
 	"strings"
 
@@ -69,7 +70,7 @@ func closeServices(s string, keys []string, n int) []string {
 	for _, k := range keys {
 		lk := strings.ToLower(k)
 		_, name, _ := strings.Cut(lk, "/")
-		d := min(editDistance(s, lk), editDistance(s, name))
+		d := min(words.EditDistance(s, lk), words.EditDistance(s, name))
 		if strings.Contains(lk, s) || strings.Contains(s, name) {
 			d = min(d, 1)
 		}
@@ -88,28 +89,6 @@ func closeServices(s string, keys []string, n int) []string {
 		out = append(out, x.key)
 	}
 	return out
-}
-
-// editDistance is the Levenshtein distance of a and b, by rune.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // parseEndpoints reads the --endpoint values.

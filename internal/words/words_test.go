@@ -91,3 +91,20 @@ func TestNoCountedPluralFormats(t *testing.T) {
 		t.Fatalf("scanned only %d files", files)
 	}
 }
+
+func TestEditDistance(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want int
+	}{
+		{"", "", 0}, {"orders", "orders", 0}, {"", "abc", 3}, {"order", "orders", 1},
+		{"wrong-nod", "wrong-node", 1}, {"kitten", "sitting", 3}, {"zoné", "zone", 1},
+	} {
+		if got := EditDistance(c.a, c.b); got != c.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d", c.a, c.b, got, c.want)
+		}
+		if got := EditDistance(c.b, c.a); got != c.want {
+			t.Errorf("EditDistance(%q, %q) = %d, want %d (symmetric)", c.b, c.a, got, c.want)
+		}
+	}
+}
