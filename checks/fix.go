@@ -115,17 +115,26 @@ func (f *facts) stepMSEAdd(group, ports string) string {
 	return fmt.Sprintf("MSE console → Cloud-native Gateway → Gateways → %s → Security Group Authorization → Add Security Group Authorization: select security group %s and enter port range %s, then confirm.", f.gwID, group, ports)
 }
 
+// grantInputsMissing is the command to print instead of a grant for group
+// on ports when the snapshot lacks the region, the group or a port range.
+func (f *facts) grantInputsMissing(api, group, ports string) (command, bool) {
+	switch {
+	case f.region == "":
+		return unknown(api, lookupRegion), true
+	case !knownID(group):
+		return unknown(api, lookupGroup), true
+	case !validPorts(ports):
+		return unknown(api, lookupPorts(ports)), true
+	}
+	return command{}, false
+}
+
 // cmdMSEAdd authorizes group for ports (MSE then writes the inbound rule
 // into group, source = the gateway's group).
 func (f *facts) cmdMSEAdd(group, ports, why string) command {
 	const api = "aliyun mse AddSecurityGroupRule"
-	switch {
-	case f.region == "":
-		return unknown(api, lookupRegion)
-	case !knownID(group):
-		return unknown(api, lookupGroup)
-	case !validPorts(ports):
-		return unknown(api, lookupPorts(ports))
+	if missing, ok := f.grantInputsMissing(api, group, ports); ok {
+		return missing
 	}
 	return command{line: fmt.Sprintf("aliyun mse AddSecurityGroupRule --region %s --GatewayUniqueId %s --SecurityGroupId %s --PortRange %s --Description %s",
 		quote(f.region), quote(f.gwID), quote(group), quote(ports), quote(why))}
@@ -171,13 +180,8 @@ func permission(n int, kv ...string) string {
 // cmdECSAuthorizeGroup adds an inbound accept from the gateway's group.
 func (f *facts) cmdECSAuthorizeGroup(group, ports, why string) command {
 	const api = "aliyun ecs AuthorizeSecurityGroup"
-	switch {
-	case f.region == "":
-		return unknown(api, lookupRegion)
-	case !knownID(group):
-		return unknown(api, lookupGroup)
-	case !validPorts(ports):
-		return unknown(api, lookupPorts(ports))
+	if missing, ok := f.grantInputsMissing(api, group, ports); ok {
+		return missing
 	}
 	return command{line: fmt.Sprintf("aliyun ecs AuthorizeSecurityGroup --RegionId %s --SecurityGroupId %s", quote(f.region), quote(group)) +
 		permission(1, "IpProtocol", "TCP", "PortRange", ports, "SourceGroupId", f.gwGroup, "Policy", "accept", "Priority", "1", "Description", why)}

@@ -51,7 +51,10 @@ var Actions = []string{
 var PolicyActions = append(slices.Clone(Actions), ActionListGateway)
 
 // RAMPolicy returns the read-only RAM policy document that allows exactly PolicyActions.
-func RAMPolicy() string {
+func RAMPolicy() string { return policyDocument(PolicyActions) }
+
+// policyDocument is a RAM policy that allows exactly actions.
+func policyDocument(actions []string) string {
 	type statement struct {
 		Effect   string
 		Action   []string
@@ -60,7 +63,7 @@ func RAMPolicy() string {
 	p := struct {
 		Version   string
 		Statement []statement
-	}{"1", []statement{{"Allow", PolicyActions, "*"}}}
+	}{"1", []statement{{"Allow", actions, "*"}}}
 	b, _ := json.MarshalIndent(p, "", "  ")
 	return string(b)
 }

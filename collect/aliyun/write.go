@@ -2,7 +2,6 @@ package aliyun
 
 import (
 	"context"
-	"encoding/json"
 	"strconv"
 	"strings"
 
@@ -119,16 +118,4 @@ func (c *Client) RevokeSecurityGroup(ctx context.Context, group string, perms []
 // WriteRAMPolicy returns the RAM policy of fix --apply's writes alone
 // (FixActions); attach it beside the read-only policy (RAMPolicy), and only
 // where gwdoctor may change the account.
-func WriteRAMPolicy() string {
-	type statement struct {
-		Effect   string
-		Action   []string
-		Resource string
-	}
-	p := struct {
-		Version   string
-		Statement []statement
-	}{"1", []statement{{"Allow", FixActions, "*"}}}
-	b, _ := json.MarshalIndent(p, "", "  ")
-	return string(b)
-}
+func WriteRAMPolicy() string { return policyDocument(FixActions) }
