@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gwdoctor/gwdoctor/checks"
@@ -22,16 +21,10 @@ import (
 // embeds; a copy of that metadata (aliyun-openapi-meta, Apache-2.0) is in
 // testdata/aliyun-api, and this test holds every printed command to it.
 
-var (
-	catalogOnce sync.Once
-	catalog     apimeta.Catalog
-	catalogErr  error
-)
-
 func apiCatalog(t testing.TB) apimeta.Catalog {
-	catalogOnce.Do(func() { catalog, catalogErr = apimeta.Load(filepath.Join("..", "testdata", "aliyun-api")) })
-	if catalogErr != nil {
-		t.Fatal(catalogErr)
+	catalog, err := apimeta.LoadShared(filepath.Join("..", "testdata", "aliyun-api"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return catalog
 }

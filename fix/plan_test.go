@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/gwdoctor/gwdoctor/diagnose"
@@ -16,16 +15,10 @@ import (
 	"github.com/gwdoctor/gwdoctor/snapshot"
 )
 
-var (
-	catalogOnce sync.Once
-	catalog     apimeta.Catalog
-	catalogErr  error
-)
-
 func apiCatalog(t testing.TB) apimeta.Catalog {
-	catalogOnce.Do(func() { catalog, catalogErr = apimeta.Load(filepath.Join("..", "testdata", "aliyun-api")) })
-	if catalogErr != nil {
-		t.Fatal(catalogErr)
+	catalog, err := apimeta.LoadShared(filepath.Join("..", "testdata", "aliyun-api"))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return catalog
 }

@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Param is one API parameter.
@@ -49,6 +50,15 @@ type Catalog map[string]map[string]*API
 
 // deprecatedUse finds "Use `Permissions.N.Description`" in a deprecation note.
 var deprecatedUse = regexp.MustCompile("`([A-Za-z]+)\\.N\\.([A-Za-z0-9]+)`")
+
+// LoadShared is Load read once per directory in a process, so the many
+// tests of a package that check commands against it share one copy.
+func LoadShared(dir string) (Catalog, error) {
+	v, _ := shared.LoadOrStore(dir, sync.OnceValues(func() (Catalog, error) { return Load(dir) }))
+	return v.(func() (Catalog, error))()
+}
+
+var shared sync.Map // dir → func() (Catalog, error)
 
 // Load reads dir/PRODUCT/API.json.
 func Load(dir string) (Catalog, error) {
